@@ -1,0 +1,29 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+/**
+ * Writes a file atomically: the data goes to a temporary file in the same folder, is flushed to disk,
+ * then renamed over the target. A reader (or a run killed half-way) never sees a half-written file.
+ * Creates the parent folder.
+ */
+export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  const dir = path.dirname(target);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, target);
+}
+
+/** `writeFileAtomic` of pretty-printed JSON with a trailing newline. */
+export function writeJsonAtomic(target: string, value: unknown): void {
+  writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n');
+}

@@ -1,0 +1,331 @@
+/**
+ * Training kernels for the WebAssembly backend.
+ *
+ * tfjs-backend-wasm 4.22 ships forward kernels only for several ops a training step needs
+ * (see ../shared/papers/toolchain.md §4):
+ * - `Conv2DBackpropFilter` is missing: without it no conv net can train on wasm.
+ * - `Conv2DBackpropInput` exists but is ~10x slower than a forward convolution.
+ * - `Tile` is the hot path of the BatchNorm gradient (a pure broadcast [1,1,1,C] -> [N,H,W,C]).
+ * - `DepthwiseConv2dNativeBackpropFilter/Input` (MobileNet, EfficientNet) and `UnsortedSegmentSum`
+ *   (the gradient of `gather`) are missing.
+ *
+ * The convolution gradients are rewritten as forward convolutions, which run in XNNPack:
+ * - dW: correlate x (channels as batch) with dy (as the filter), dilation = the forward stride.
+ * - dX: convolve the zero-inserted dy with the 180°-rotated, in/out-swapped filter.
+ * They call other wasm kernels' `kernelFunc`s directly on TensorInfos and free every intermediate
+ * with `backend.disposeData`, so they leak nothing. The depthwise gradients and the segment sum are
+ * direct loops over the wasm heap (cheap ops: they are a small share of a step).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type TensorInfo = tf.TensorInfo;
+type Attrs = Record<string, unknown>;
+type Pads = [[number, number], [number, number], [number, number], [number, number]];
+
+const { backend_util, util } = tf;
+
+/** Runs another wasm kernel on TensorInfos. The caller frees the result with `free`. */
+function run(backend: BackendWasm, name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
+  const config = tf.getKernel(name, 'wasm');
+  if (!config) throw new Error(`wasm training kernels: the wasm backend has no '${name}' kernel`);
+  return config.kernelFunc({ inputs, attrs, backend } as never) as TensorInfo;
+}
+
+function free(backend: BackendWasm, ...infos: TensorInfo[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}
+
+function conv2dExplicit(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, pads: Pads, dilations: [number, number]): TensorInfo {
+  return run(backend, 'Conv2D', { x, filter }, {
+    strides: [1, 1],
+    pad: pads,
+    dataFormat: 'NHWC',
+    dilations,
+    dimRoundingMode: undefined,
+  });
+}
+
+/** Drops `cutBottom` rows and `cutRight` columns (and optionally the first rows/columns) of an NHWC tensor. */
+function crop(backend: BackendWasm, x: TensorInfo, cutTop: number, cutBottom: number, cutLeft: number, cutRight: number): TensorInfo {
+  const [n, h, w, c] = x.shape;
+  return run(backend, 'Slice', { x }, {
+    begin: [0, cutTop, cutLeft, 0],
+    size: [n, h - cutTop - cutBottom, w - cutLeft - cutRight, c],
+  });
+}
+
+/**
+ * Conv2DBackpropFilter: dW[a,b,ci,co] = Σ_{n,i,j} x[n, i·s+a−pt, j·s+b−pl, ci] · dy[n,i,j,co].
+ * Computed as a stride-1 convolution of x' = x^T [Cin,H,W,N] with the filter dy' [Ho,Wo,N,Cout] at
+ * dilation s, which gives [Cin,kh,kw,Cout]; then transposed to [kh,kw,Cin,Cout].
+ */
+function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+  const { inputs: { x, dy }, backend, attrs } = args;
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, attrs.strides as [number, number], 1,
+    attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, false,
+    backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC') ?? 'NHWC'));
+  if (info.dataFormat !== 'channelsLast') throw new Error('Conv2DBackpropFilter (wasm): only NHWC is supported');
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: ho, outWidth: wo, inHeight: h, inWidth: w } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  let bottom = kh + (ho - 1) * sh - h - top;
+  let right = kw + (wo - 1) * sw - w - left;
+
+  const owned: TensorInfo[] = [];
+  let xT = run(backend, 'Transpose', { x }, { perm: [3, 1, 2, 0] }); // [Cin, H, W, N]
+  owned.push(xT);
+  if (bottom < 0 || right < 0) {
+    xT = crop(backend, xT, 0, Math.max(0, -bottom), 0, Math.max(0, -right));
+    owned.push(xT);
+    bottom = Math.max(0, bottom);
+    right = Math.max(0, right);
+  }
+  const dyT = run(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [Ho, Wo, N, Cout]
+  owned.push(dyT);
+  const dwT = conv2dExplicit(backend, xT, dyT, [[0, 0], [top, bottom], [left, right], [0, 0]], [sh, sw]); // [Cin, kh, kw, Cout]
+  owned.push(dwT);
+  const dw = run(backend, 'Transpose', { x: dwT }, { perm: [1, 2, 0, 3] }); // [kh, kw, Cin, Cout]
+  free(backend, ...owned);
+  return dw;
+}
+
+/** Inserts s−1 zeros after every row and column of an NHWC tensor: [N,H,W,C] -> [N,H·sh,W·sw,C]. */
+function zeroInsert(backend: BackendWasm, x: TensorInfo, sh: number, sw: number): TensorInfo {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const owned: TensorInfo[] = [];
+  let t = x;
+  if (sh > 1) {
+    const r = run(backend, 'Reshape', { x: t }, { shape: [n * h, 1, w, c] });
+    owned.push(r);
+    const p = run(backend, 'PadV2', { x: r }, { paddings: [[0, 0], [0, sh - 1], [0, 0], [0, 0]], constantValue: 0 });
+    owned.push(p);
+    t = p; // [N·H, sh, W, C]
+  }
+  if (sw > 1) {
+    const r = run(backend, 'Reshape', { x: t }, { shape: [n * h * sh, w, 1, c] });
+    owned.push(r);
+    const p = run(backend, 'PadV2', { x: r }, { paddings: [[0, 0], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+    owned.push(p);
+    t = p; // [N·H·sh, W, sw, C]
+  }
+  const out = run(backend, 'Reshape', { x: t }, { shape: [n, h * sh, w * sw, c] });
+  free(backend, ...owned);
+  return out;
+}
+
+/**
+ * Conv2DBackpropInput: dx = conv(zero-insert(dy, s), rot180(W) with in/out swapped), stride 1,
+ * padding (kh−1−pt) before and (H+pt−Ho·s) after; negative paddings become crops of dy.
+ */
+function conv2DBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+  const { inputs: { dy, filter }, backend, attrs } = args;
+  const inputShape = attrs.inputShape as [number, number, number, number];
+  const info = backend_util.computeConv2DInfo(
+    inputShape, filter.shape as [number, number, number, number], attrs.strides as [number, number], 1,
+    attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, false,
+    backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC') ?? 'NHWC'));
+  if (info.dataFormat !== 'channelsLast') throw new Error('Conv2DBackpropInput (wasm): only NHWC is supported');
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info;
+  const owned: TensorInfo[] = [];
+  let g = dy;
+  if (sh > 1 || sw > 1) {
+    g = zeroInsert(backend, dy, sh, sw);
+    owned.push(g);
+  }
+  let top = kh - 1 - info.padInfo.top;
+  let left = kw - 1 - info.padInfo.left;
+  let bottom = h + info.padInfo.top - ho * sh;
+  let right = w + info.padInfo.left - wo * sw;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) {
+    g = crop(backend, g, Math.max(0, -top), Math.max(0, -bottom), Math.max(0, -left), Math.max(0, -right));
+    owned.push(g);
+    top = Math.max(0, top);
+    left = Math.max(0, left);
+    bottom = Math.max(0, bottom);
+    right = Math.max(0, right);
+  }
+  const rev = run(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+  owned.push(rev);
+  const wRot = run(backend, 'Transpose', { x: rev }, { perm: [0, 1, 3, 2] }); // [kh, kw, Cout, Cin]
+  owned.push(wRot);
+  const dx = conv2dExplicit(backend, g, wRot, [[0, 0], [top, bottom], [left, right], [0, 0]], [1, 1]);
+  free(backend, ...owned);
+  return dx;
+}
+
+function depthwiseInfo(xShape: number[], filterShape: number[], attrs: Attrs) {
+  const dilations = (attrs.dilations ?? [1, 1]) as [number, number] | number;
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    attrs.strides as [number, number], dilations, attrs.pad as 'same',
+    attrs.dimRoundingMode as 'floor' | undefined, true);
+}
+
+/** DepthwiseConv2dNativeBackpropFilter: dW[a,b,c,m] = Σ x[n, i·s+a·d−pt, j·s+b·d−pl, c] · dy[n,i,j,c·M+m]. */
+function depthwiseBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+  const { inputs: { x, dy }, backend, attrs } = args;
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  const ci = depthwiseInfo(x.shape, filterShape, attrs);
+  const [kh, kw, cin, mult] = filterShape;
+  const out = backend.makeOutput(filterShape, 'float32');
+  // Views are taken after the last allocation: a heap view detaches when wasm memory grows.
+  const xv = backend.typedArrayFromHeap(x) as Float32Array;
+  const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
+  const dw = backend.typedArrayFromHeap(out) as Float32Array;
+  dw.fill(0);
+  const { batchSize, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dwl } = ci;
+  const pt = ci.padInfo.top;
+  const pl = ci.padInfo.left;
+  const cout = cin * mult;
+  for (let n = 0; n < batchSize; n++) {
+    for (let i = 0; i < ho; i++) {
+      for (let a = 0; a < kh; a++) {
+        const y = i * sh + a * dh - pt;
+        if (y < 0 || y >= h) continue;
+        for (let j = 0; j < wo; j++) {
+          const dyBase = ((n * ho + i) * wo + j) * cout;
+          for (let b = 0; b < kw; b++) {
+            const xx = j * sw + b * dwl - pl;
+            if (xx < 0 || xx >= w) continue;
+            const xBase = ((n * h + y) * w + xx) * cin;
+            const wBase = (a * kw + b) * cout;
+            for (let c = 0; c < cin; c++) {
+              const xval = xv[xBase + c]!;
+              for (let m = 0; m < mult; m++) dw[wBase + c * mult + m]! += xval * dyv[dyBase + c * mult + m]!;
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** DepthwiseConv2dNativeBackpropInput: scatters dy·W back onto the input positions each output read. */
+function depthwiseBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+  const { inputs: { dy, filter }, backend, attrs } = args;
+  const inputShape = attrs.inputShape as [number, number, number, number];
+  const ci = depthwiseInfo(inputShape, filter.shape, attrs);
+  const [kh, kw, cin, mult] = filter.shape as [number, number, number, number];
+  const out = backend.makeOutput(inputShape, 'float32');
+  const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
+  const wv = backend.typedArrayFromHeap(filter) as Float32Array;
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  const { batchSize, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dwl } = ci;
+  const pt = ci.padInfo.top;
+  const pl = ci.padInfo.left;
+  const cout = cin * mult;
+  for (let n = 0; n < batchSize; n++) {
+    for (let i = 0; i < ho; i++) {
+      for (let a = 0; a < kh; a++) {
+        const y = i * sh + a * dh - pt;
+        if (y < 0 || y >= h) continue;
+        for (let j = 0; j < wo; j++) {
+          const dyBase = ((n * ho + i) * wo + j) * cout;
+          for (let b = 0; b < kw; b++) {
+            const xx = j * sw + b * dwl - pl;
+            if (xx < 0 || xx >= w) continue;
+            const xBase = ((n * h + y) * w + xx) * cin;
+            const wBase = (a * kw + b) * cout;
+            for (let c = 0; c < cin; c++) {
+              let s = 0;
+              for (let m = 0; m < mult; m++) s += dyv[dyBase + c * mult + m]! * wv[wBase + c * mult + m]!;
+              dx[xBase + c]! += s;
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** UnsortedSegmentSum (the gradient of gather): out[s, ...] = Σ_{i: ids[i]=s} x[i, ...]. */
+function unsortedSegmentSum(args: { inputs: { x: TensorInfo; segmentIds: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+  const { inputs: { x, segmentIds }, backend, attrs } = args;
+  const numSegments = attrs.numSegments as number;
+  const inner = util.sizeFromShape(x.shape.slice(segmentIds.shape.length));
+  const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
+  const out = backend.makeOutput(outShape, x.dtype);
+  const xv = backend.typedArrayFromHeap(x);
+  const ids = backend.typedArrayFromHeap(segmentIds);
+  const ov = backend.typedArrayFromHeap(out);
+  ov.fill(0);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i]!;
+    if (s < 0 || s >= numSegments) continue;
+    for (let k = 0; k < inner; k++) ov[s * inner + k]! += xv[i * inner + k]!;
+  }
+  return out;
+}
+
+/**
+ * Tile, fast path for pure broadcasts: when every dimension with reps > 1 is preceded only by
+ * dimensions of size 1, the output is x's buffer repeated ∏reps times, written by doubling
+ * `copyWithin`. Any other case falls back to the built-in kernel.
+ */
+function makeTile(original: tf.KernelFunc) {
+  return function tile(args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+    const { inputs: { x }, backend, attrs } = args;
+    const reps = attrs.reps as number[];
+    let ok = x.dtype === 'float32' || x.dtype === 'int32';
+    // a repeated dimension inside a non-unit one would interleave copies, not repeat the buffer
+    for (let i = 0; i < reps.length && ok; i++) {
+      if (reps[i]! > 1 && x.shape.slice(0, i).some((d) => d !== 1)) ok = false;
+    }
+    if (!ok) return original(args as never) as TensorInfo;
+    const outShape = x.shape.map((d, i) => d * reps[i]!);
+    const out = backend.makeOutput(outShape, x.dtype);
+    const src = backend.typedArrayFromHeap(x);
+    const dst = backend.typedArrayFromHeap(out);
+    const len = src.length;
+    const total = dst.length;
+    if (len === 0) return out;
+    dst.set(src, 0);
+    let filled = len;
+    while (filled < total) {
+      const chunk = Math.min(filled, total - filled);
+      dst.copyWithin(filled, 0, chunk);
+      filled += chunk;
+    }
+    return out;
+  };
+}
+
+let registered = false;
+
+/** The kernel names this module registers (or replaces) on the wasm backend. */
+export const WASM_TRAINING_KERNELS = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+  'UnsortedSegmentSum',
+  'Tile',
+] as const;
+
+/**
+ * Registers the training kernels on the wasm backend. Call after `tf.setBackend('wasm')` resolved:
+ * the replaced built-ins (Tile) keep the setup their own `setupFunc` did at backend start.
+ * Idempotent.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  const replace = (kernelName: string, kernelFunc: unknown) => {
+    if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
+  };
+  const originalTile = tf.getKernel('Tile', 'wasm');
+  if (!originalTile) throw new Error('wasm backend has no Tile kernel: is @tensorflow/tfjs-backend-wasm 4.22 loaded?');
+  replace('Conv2DBackpropFilter', conv2DBackpropFilter);
+  replace('Conv2DBackpropInput', conv2DBackpropInput);
+  replace('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter);
+  replace('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput);
+  replace('UnsortedSegmentSum', unsortedSegmentSum);
+  replace('Tile', makeTile(originalTile.kernelFunc));
+  registered = true;
+}

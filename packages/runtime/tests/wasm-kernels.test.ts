@@ -1,0 +1,140 @@
+/**
+ * The wasm training kernels against the plain cpu backend's gradients (the tfjs reference
+ * implementation), on random inputs over the shapes the issue names. Tolerance: worst
+ * max|Δ| / max|ref| below 1e-5 (float32 sums of a few hundred terms in another order).
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { initBackend, Rng } from '../src';
+
+const REL_TOL = 1e-5;
+
+function randn(rng: Rng, n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal();
+  return a;
+}
+
+function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  expect(got.length).toBe(ref.length);
+  let maxRef = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < ref.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(ref[i]!));
+    maxDiff = Math.max(maxDiff, Math.abs(got[i]! - ref[i]!));
+  }
+  return maxDiff / Math.max(maxRef, 1e-30);
+}
+
+interface ConvCase {
+  name: string;
+  n: number; h: number; w: number; cin: number; cout: number;
+  kh: number; kw: number; stride: number; pad: 'same' | 'valid';
+  depthwise?: boolean; mult?: number;
+}
+
+const CONV_CASES: ConvCase[] = [];
+const kernels: Array<[number, number]> = [[1, 1], [3, 3], [5, 5], [7, 7], [5, 3], [1, 3]];
+const sizes: Array<[number, number]> = [[9, 9], [8, 11]];
+for (const [kh, kw] of kernels) {
+  for (const stride of [1, 2, 3]) {
+    for (const pad of ['same', 'valid'] as const) {
+      for (const [h, w] of sizes) {
+        if (pad === 'valid' && (kh > h || kw > w)) continue;
+        CONV_CASES.push({ name: `conv k${kh}x${kw} s${stride} ${pad} ${h}x${w}`, n: 3, h, w, cin: 4, cout: 5, kh, kw, stride, pad });
+      }
+    }
+  }
+}
+for (const [kh, kw] of [[3, 3], [5, 5], [3, 1]] as Array<[number, number]>) {
+  for (const stride of [1, 2]) {
+    for (const pad of ['same', 'valid'] as const) {
+      for (const mult of [1, 2]) {
+        CONV_CASES.push({ name: `depthwise k${kh}x${kw} s${stride} ${pad} m${mult}`, n: 2, h: 9, w: 7, cin: 3, cout: 3 * mult, kh, kw, stride, pad, depthwise: true, mult });
+      }
+    }
+  }
+}
+
+interface Grads { dx: Float32Array; dw: Float32Array }
+
+function convGrads(c: ConvCase, seed: number): Grads {
+  const rng = new Rng(seed);
+  const x = tf.tensor4d(randn(rng, c.n * c.h * c.w * c.cin), [c.n, c.h, c.w, c.cin]);
+  const wShape: [number, number, number, number] = c.depthwise ? [c.kh, c.kw, c.cin, c.mult!] : [c.kh, c.kw, c.cin, c.cout];
+  const w = tf.tensor4d(randn(rng, wShape.reduce((a, b) => a * b, 1)), wShape);
+  const f = (xx: tf.Tensor4D, ww: tf.Tensor4D) =>
+    c.depthwise ? tf.depthwiseConv2d(xx, ww, c.stride, c.pad) : tf.conv2d(xx, ww, c.stride, c.pad);
+  const outShape = tf.tidy(() => f(x, w).shape);
+  const r = tf.tensor(randn(rng, outShape.reduce((a, b) => a * b, 1)), outShape);
+  const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(f(xx as tf.Tensor4D, ww as tf.Tensor4D), r)))([x, w]);
+  const out = { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
+  tf.dispose([x, w, r, dx!, dw!]);
+  return out;
+}
+
+function tileCase(shape: number[], reps: number[], seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return tf.tidy(() => tf.tile(tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape), reps).dataSync() as Float32Array);
+}
+const TILE_CASES: Array<[number[], number[]]> = [
+  [[1, 1, 1, 5], [3, 4, 2, 1]], // the BatchNorm-gradient broadcast (fast path)
+  [[1, 6], [4, 1]], // fast path
+  [[2, 3], [2, 2]], // interleaving: falls back to the built-in kernel
+  [[3, 1, 2], [1, 4, 1]], // fallback
+];
+
+function segmentSumCase(seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return tf.tidy(() => {
+    const table = tf.tensor2d(randn(rng, 7 * 4), [7, 4]);
+    const idx = tf.tensor1d([0, 3, 3, 6, 1, 0], 'int32');
+    const r = tf.tensor2d(randn(rng, 6 * 4), [6, 4]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), r)))(table);
+    return g.dataSync() as Float32Array;
+  });
+}
+
+const reference: { conv: Grads[]; tile: Float32Array[]; seg: Float32Array } = { conv: [], tile: [], seg: new Float32Array() };
+
+beforeAll(async () => {
+  await initBackend('cpu');
+  reference.conv = CONV_CASES.map((c, i) => convGrads(c, 100 + i));
+  reference.tile = TILE_CASES.map(([s, r], i) => tileCase(s, r, 500 + i));
+  reference.seg = segmentSumCase(900);
+  const info = await initBackend('wasm');
+  expect(info.name).toBe('wasm');
+});
+
+describe('wasm training kernels match the cpu backend', () => {
+  it.each(CONV_CASES.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
+    const got = convGrads(CONV_CASES[i]!, 100 + i);
+    const ref = reference.conv[i]!;
+    expect(relErr(got.dx, ref.dx)).toBeLessThan(REL_TOL);
+    expect(relErr(got.dw, ref.dw)).toBeLessThan(REL_TOL);
+  });
+
+  it.each(TILE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('tile %s', (_n, i) => {
+    const [s, r] = TILE_CASES[i]!;
+    expect(Array.from(tileCase(s, r, 500 + i))).toEqual(Array.from(reference.tile[i]!));
+  });
+
+  it('gather gradient (UnsortedSegmentSum)', () => {
+    expect(relErr(segmentSumCase(900), reference.seg)).toBeLessThan(REL_TOL);
+  });
+
+  it('leaks no tensors and no wasm buffers', () => {
+    const c = CONV_CASES.find((k) => k.stride === 2 && k.kh === 3 && !k.depthwise)!;
+    const d = CONV_CASES.find((k) => k.depthwise)!;
+    convGrads(c, 1);
+    convGrads(d, 1);
+    const before = tf.memory().numTensors;
+    const beforeData = tf.engine().backend.numDataIds();
+    convGrads(c, 2);
+    convGrads(d, 2);
+    tileCase([1, 1, 1, 5], [3, 4, 2, 1], 3);
+    segmentSumCase(4);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.engine().backend.numDataIds()).toBe(beforeData);
+  });
+});
