@@ -29,7 +29,7 @@ describe('batches', () => {
     tf.dispose([b!.x, b!.y]);
     const stats = channelStats(ds);
     const [n] = batches(ds, { batchSize: 300, normalize: stats });
-    const v = n!.x.dataSync();
+    const v = Array.from(n!.x.dataSync());
     const mean = v.reduce((a, c) => a + c, 0) / v.length;
     const sd = Math.sqrt(v.reduce((a, c) => a + (c - mean) ** 2, 0) / v.length);
     expect(Math.abs(mean)).toBeLessThan(1e-4);

@@ -1,0 +1,241 @@
+/**
+ * HSIC and centred kernel alignment (CKA; Kornblith et al., ICML 2019), matched against torch_cka
+ * and an independent float64 reference (../shared/golden/cka.json).
+ *
+ * Conventions (Kornblith's Demo.ipynb):
+ * - biased HSIC_0(K, L) = tr(K H L H) / (n−1)², H = I − 11ᵀ/n;
+ * - unbiased HSIC_1 (Song et al. 2012) = [tr(K̃L̃) + (1ᵀK̃1)(1ᵀL̃1)/((n−1)(n−2)) − 2/(n−2)·1ᵀK̃L̃1] / (n(n−3)),
+ *   K̃, L̃ = K, L with zero diagonal (= torch_cka's `_HSIC`); can be negative; needs n ≥ 4;
+ * - RBF kernel K = exp(−D²/(2σ²)) with σ = threshold · sqrt(median of the full n×n squared-distance
+ *   matrix, its zero diagonal included), computed separately for x and y; the bandwidth is a constant
+ *   for the gradient.
+ * Features are column-centred before any Gram product: with large feature means (ReLU outputs)
+ * float32 Grams otherwise lose most of their digits (cka.md, the translate case).
+ * Caveat: CKA depends on the number of examples n (the biased estimate is inflated when n is small
+ * against the feature dimension); compare values computed with the same n.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkRows } from './validate';
+import { centerColumns, squaredDistances, zeroBlockDiagonal } from './distance';
+
+export type KernelKind = 'linear' | 'rbf';
+export type HsicEstimator = 'biased' | 'unbiased';
+
+export interface HsicOptions {
+  kernel?: KernelKind;
+  estimator?: HsicEstimator;
+  /** RBF bandwidth as a fraction of the median distance (Kornblith's `threshold`); default 0.5. */
+  threshold?: number;
+}
+
+/** Median of all entries (numpy convention: mean of the two middle values for an even count). */
+function median(values: Float32Array): number {
+  const s = Float64Array.from(values).sort();
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The n×n Gram matrix of `kernel` on the rows of x. */
+export function gram(x: tf.Tensor2D, kernel: KernelKind = 'linear', threshold = 0.5): tf.Tensor2D {
+  return tf.tidy(() => {
+    const xc = centerColumns(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D);
+    if (kernel === 'linear') return tf.matMul(xc, xc, false, true);
+    if (kernel !== 'rbf') throw new Error(`unknown kernel '${kernel}'; valid: linear, rbf`);
+    if (!(threshold > 0)) throw new Error(`rbf threshold must be > 0, got ${threshold}`);
+    const d2 = zeroBlockDiagonal(squaredDistances(xc, xc), 0);
+    const med = median(d2.dataSync() as Float32Array);
+    if (med <= 0) return tf.onesLike(d2); // constant features: every pair at distance 0
+    const twoSigma2 = 2 * threshold * threshold * med;
+    return tf.exp(tf.div(tf.neg(d2), twoSigma2)) as tf.Tensor2D;
+  });
+}
+
+/** Double-centred Gram H K H. */
+function centerGram(k: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rm = tf.mean(k, 1, true);
+    const cm = tf.mean(k, 0, true);
+    return tf.add(tf.sub(tf.sub(k, rm), cm), tf.mean(k)) as tf.Tensor2D;
+  });
+}
+
+/** HSIC_0 from two Grams (scalar). */
+export function hsicBiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
+  const n = k.shape[0];
+  return tf.tidy(() => tf.div(tf.sum(tf.mul(centerGram(k), centerGram(l))), (n - 1) ** 2) as tf.Scalar);
+}
+
+/** HSIC_1 from two Grams (scalar); n ≥ 4. */
+export function hsicUnbiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
+  const n = k.shape[0];
+  if (n < 4) throw new Error(`unbiased HSIC: n = ${n} examples is too small; needs n >= 4 (divides by n(n-3))`);
+  return tf.tidy(() => {
+    const kt = zeroBlockDiagonal(k, 0);
+    const lt = zeroBlockDiagonal(l, 0);
+    const rk = tf.sum(kt, 1);
+    const rl = tf.sum(lt, 1);
+    const trace = tf.sum(tf.mul(kt, lt));
+    const sums = tf.div(tf.mul(tf.sum(rk), tf.sum(rl)), (n - 1) * (n - 2));
+    const cross = tf.mul(2 / (n - 2), tf.sum(tf.mul(rk, rl)));
+    return tf.div(tf.sub(tf.add(trace, sums), cross), n * (n - 3)) as tf.Scalar;
+  });
+}
+
+/**
+ * HSIC between x [n, p] and y [n, q] with a linear or RBF kernel, biased (HSIC_0, normalised by
+ * (n−1)²) or unbiased (HSIC_1). @returns scalar, new tensor owned by the caller.
+ */
+export function hsic(x: tf.Tensor2D, y: tf.Tensor2D, opts: HsicOptions = {}): tf.Scalar {
+  const estimator = opts.estimator ?? 'biased';
+  if (estimator !== 'biased' && estimator !== 'unbiased') throw new Error(`unknown estimator '${estimator}'; valid: biased, unbiased`);
+  checkRows('hsic', { x, y }, estimator === 'unbiased' ? 4 : 2);
+  return tf.tidy(() => {
+    const k = gram(x, opts.kernel, opts.threshold);
+    const l = gram(y, opts.kernel, opts.threshold);
+    return estimator === 'biased' ? hsicBiasedFromGrams(k, l) : hsicUnbiasedFromGrams(k, l);
+  });
+}
+
+function ckaFromGrams(k: tf.Tensor2D, l: tf.Tensor2D, debiased: boolean): tf.Scalar {
+  const h = debiased ? hsicUnbiasedFromGrams : hsicBiasedFromGrams;
+  return tf.tidy(() => {
+    const den = tf.mul(h(k, k), h(l, l));
+    const pos = tf.tensor(tf.greater(den, 0).dataSync(), [], 'bool'); // off the tape (see dcor.ts `detached`)
+    return tf.where(pos, tf.div(h(k, l), tf.sqrt(tf.where(pos, den, tf.onesLike(den)))), tf.zerosLike(den)) as tf.Scalar;
+  });
+}
+
+/**
+ * Linear CKA = HSIC(K,L)/sqrt(HSIC(K,K) HSIC(L,L)), K = XXᵀ. Biased (HSIC_0) by default, in [0, 1];
+ * `debiased: true` uses HSIC_1 (Kornblith `debiased=True`, = torch_cka on one batch), can be negative.
+ * Invariant to orthogonal transforms, isotropic scaling and translation of either input. 0 when a
+ * self-HSIC is ≤ 0 (e.g. constant features). @returns scalar, new tensor owned by the caller.
+ */
+export function linearCka(x: tf.Tensor2D, y: tf.Tensor2D, opts: { debiased?: boolean } = {}): tf.Scalar {
+  checkRows('linearCka', { x, y }, opts.debiased ? 4 : 2);
+  return tf.tidy(() => ckaFromGrams(gram(x, 'linear'), gram(y, 'linear'), Boolean(opts.debiased)));
+}
+
+/**
+ * RBF CKA with σ = threshold · sqrt(median squared distance) per input (default threshold 0.5), biased
+ * by default or `debiased: true`. @returns scalar, new tensor owned by the caller.
+ */
+export function rbfCka(x: tf.Tensor2D, y: tf.Tensor2D, opts: { threshold?: number; debiased?: boolean } = {}): tf.Scalar {
+  checkRows('rbfCka', { x, y }, opts.debiased ? 4 : 2);
+  const t = opts.threshold ?? 0.5;
+  return tf.tidy(() => ckaFromGrams(gram(x, 'rbf', t), gram(y, 'rbf', t), Boolean(opts.debiased)));
+}
+
+export interface MinibatchCkaOptions {
+  /**
+   * 'equal' (default): every batch counts the same, mean_b HSIC_1(xy) / sqrt(mean_b xx · mean_b yy),
+   * as torch_cka does. 'size': batch b weighted by n_b(n_b − 3), which is what google-research's
+   * efficient_CKA.py accumulates (Nguyen et al. 2021). They agree when all batches have one size.
+   */
+  weighting?: 'equal' | 'size';
+}
+
+/**
+ * Minibatch linear CKA between every layer of model A and every layer of model B, accumulated
+ * over batches with the unbiased HSIC_1 (Nguyen, Raghu & Kornblith 2021). Per batch, each layer's
+ * Gram is computed once (features flattened per example and column-centred), and all layer pairs come
+ * from one matrix product of the flattened zero-diagonal Grams: O(L·n²·p) + O(L_A·L_B·n²).
+ * Sums are kept in float64. Call `.update()` per batch (tensors of any rank, first axis = examples),
+ * then `.result()`: rows are A's layers, columns B's.
+ */
+export class MinibatchCka {
+  readonly weighting: 'equal' | 'size';
+  private xy: Float64Array | undefined;
+  private xx: Float64Array | undefined;
+  private yy: Float64Array | undefined;
+  private la = 0;
+  private lb = 0;
+  private batches = 0;
+
+  constructor(opts: MinibatchCkaOptions = {}) {
+    const w = opts.weighting ?? 'equal';
+    if (w !== 'equal' && w !== 'size') throw new Error(`MinibatchCka: unknown weighting '${w}'; valid: equal, size`);
+    this.weighting = w;
+  }
+
+  /** Adds one batch; featuresA[l] and featuresB[m] share their first dimension (the examples). */
+  update(featuresA: tf.Tensor[], featuresB: tf.Tensor[]): void {
+    if (featuresA.length === 0 || featuresB.length === 0) throw new Error('MinibatchCka.update: needs at least one layer on each side');
+    const n = featuresA[0]!.shape[0]!;
+    for (const [side, fs] of [['A', featuresA], ['B', featuresB]] as const) {
+      fs.forEach((f, i) => {
+        if (f.rank < 1 || f.shape[0] !== n) {
+          throw new Error(`MinibatchCka.update: features${side}[${i}] has shape [${f.shape.join(', ')}]; every layer needs ${n} examples on axis 0`);
+        }
+      });
+    }
+    if (n < 4) throw new Error(`MinibatchCka.update: batch of n = ${n} examples is too small; unbiased HSIC needs n >= 4`);
+    if (this.xy === undefined) {
+      this.la = featuresA.length;
+      this.lb = featuresB.length;
+      this.xy = new Float64Array(this.la * this.lb);
+      this.xx = new Float64Array(this.la);
+      this.yy = new Float64Array(this.lb);
+    } else if (featuresA.length !== this.la || featuresB.length !== this.lb) {
+      throw new Error(`MinibatchCka.update: got ${featuresA.length}x${featuresB.length} layers, earlier batches had ${this.la}x${this.lb}`);
+    }
+    const weight = this.weighting === 'size' ? n * (n - 3) : 1;
+    const [cross, selfA, selfB] = tf.tidy(() => {
+      // flattened zero-diagonal Grams [L, n²] and their row sums [L, n]
+      const prep = (fs: tf.Tensor[]) => {
+        const grams = fs.map((f) => {
+          const xc = centerColumns(tf.reshape(f, [n, -1]) as tf.Tensor2D);
+          return zeroBlockDiagonal(tf.matMul(xc, xc, false, true), 0);
+        });
+        const v = tf.stack(grams.map((g) => tf.reshape(g, [-1]))) as tf.Tensor2D; // [L, n²]
+        const r = tf.stack(grams.map((g) => tf.sum(g, 1))) as tf.Tensor2D; // [L, n]
+        return { v, r, s: tf.sum(r, 1) as tf.Tensor1D };
+      };
+      const a = prep(featuresA);
+      const b = prep(featuresB);
+      const h = (v1: tf.Tensor2D, r1: tf.Tensor2D, s1: tf.Tensor1D, v2: tf.Tensor2D, r2: tf.Tensor2D, s2: tf.Tensor1D) => {
+        const trace = tf.matMul(v1, v2, false, true);
+        const sums = tf.div(tf.outerProduct(s1, s2), (n - 1) * (n - 2));
+        const rr = tf.mul(2 / (n - 2), tf.matMul(r1, r2, false, true));
+        return tf.div(tf.sub(tf.add(trace, sums), rr), n * (n - 3));
+      };
+      const hab = h(a.v, a.r, a.s, b.v, b.r, b.s);
+      const diagSelf = (p: typeof a) => {
+        const trace = tf.sum(tf.square(p.v), 1);
+        const sums = tf.div(tf.square(p.s), (n - 1) * (n - 2));
+        const rr = tf.mul(2 / (n - 2), tf.sum(tf.square(p.r), 1));
+        return tf.div(tf.sub(tf.add(trace, sums), rr), n * (n - 3));
+      };
+      return [hab.dataSync(), diagSelf(a).dataSync(), diagSelf(b).dataSync()];
+    });
+    for (let i = 0; i < cross.length; i++) this.xy![i]! += weight * cross[i]!;
+    for (let i = 0; i < selfA.length; i++) this.xx![i]! += weight * selfA[i]!;
+    for (let i = 0; i < selfB.length; i++) this.yy![i]! += weight * selfB[i]!;
+    this.batches++;
+  }
+
+  /** Number of batches seen. */
+  get count(): number {
+    return this.batches;
+  }
+
+  /** CKA matrix [L_A][L_B]; 0 where a self-HSIC is ≤ 0. */
+  result(): number[][] {
+    if (!this.xy) throw new Error('MinibatchCka.result: no batch was added (call update first)');
+    const out: number[][] = [];
+    for (let i = 0; i < this.la; i++) {
+      const row: number[] = [];
+      for (let j = 0; j < this.lb; j++) {
+        const den = this.xx![i]! * this.yy![j]!;
+        row.push(den > 0 ? this.xy[i * this.lb + j]! / Math.sqrt(den) : 0);
+      }
+      out.push(row);
+    }
+    return out;
+  }
+
+  reset(): void {
+    this.xy = this.xx = this.yy = undefined;
+    this.batches = 0;
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * The distance-correlation family (Székely, Rizzo & Bakirov 2007; Székely & Rizzo 2014), matched
+ * against R's `energy` package (../shared/golden/dcor.json).
+ *
+ * Every quantity is an inner product of double-centred (V) or U-centred (U) distance matrices of
+ * a pair of inputs. Two paths:
+ * - full (n ≤ `FULL_PATH_MAX_N`, default): the n×n distance matrices, differentiable.
+ * - blocked (larger n, or `method: 'blocked'`): row blocks of the distance matrices, in two passes
+ *   (row sums, then centred blocks); sums are accumulated in float64 and no n×n matrix ever exists. Memory is O(blockRows · n), so
+ *   n = 50,000 examples fit in well under 2 GiB. The result is a constant (not differentiable).
+ *
+ * Crossover: the full path holds ~4 n×n float32 matrices per input at its peak (64 MiB each at
+ * n = 4096, 1 GiB each at n = 16,384): it is used up to n = 4096 and the blocked path above, where
+ * its cost is the same O(n²p) but its peak memory stays ~10 · blockRows · n · 4 bytes per input.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '@repro/runtime';
+import { checkRows } from './validate';
+import {
+  centerColumns, distanceMatrix, doubleCentre, normalizeRows, safeSqrt, squaredDistances, uCentre, zeroBlockDiagonal,
+} from './distance';
+
+/** Largest n for which the full n×n path is used by default. */
+export const FULL_PATH_MAX_N = 4096;
+/** 1 − R*² below this is treated as exact collinearity (pdcor's denominator taken as 0). */
+export const COLLINEAR_EPS = 1e-5;
+
+export interface DcorOptions {
+  /** 'auto' (default): full up to FULL_PATH_MAX_N examples, blocked above. */
+  method?: 'auto' | 'full' | 'blocked';
+  /** Rows per block on the blocked path (default: about 8M distance entries per block). */
+  blockRows?: number;
+}
+
+interface PairStats {
+  n: number;
+  /** V-statistic ⟨A, B⟩ (double-centred, biased) of inputs i and j. */
+  v(i: number, j: number): tf.Scalar;
+  /** U-statistic ⟨Ã, B̃⟩ (U-centred, unbiased) of inputs i and j. */
+  u(i: number, j: number): tf.Scalar;
+}
+
+/** Float64 inner products of the centred distance matrices, over row blocks (two passes). */
+function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: number[][]; U: number[][] } {
+  const n = xs[0]!.shape[0];
+  const k = xs.length;
+  const block = Math.max(1, Math.min(n, blockRows ?? Math.floor(8_000_000 / n)));
+  const V = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const U = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  const centred = xs.map((x) => tf.tidy(() => centerColumns(x)));
+  const distBlock = (i: number, start: number, size: number) =>
+    safeSqrt(zeroBlockDiagonal(squaredDistances(tf.slice(centred[i]!, [start, 0], [size, -1]), centred[i]!), start)) as tf.Tensor2D;
+  const rowSums = xs.map(() => new Float64Array(n));
+  const sumRows = (m: tf.Tensor2D) => tf.sum(m, 1).dataSync() as Float32Array;
+  const total = (a: Float32Array) => a.reduce((acc, v) => acc + v, 0);
+  try {
+    // pass 1: row sums of every distance matrix
+    for (let start = 0; start < n; start += block) {
+      const size = Math.min(block, n - start);
+      tf.tidy(() => {
+        for (let i = 0; i < k; i++) rowSums[i]!.set(sumRows(distBlock(i, start, size)), start);
+      });
+    }
+    const totals = rowSums.map((r) => r.reduce((a, b) => a + b, 0));
+    const rowTensors = rowSums.map((r) => tf.tensor1d(Float32Array.from(r)));
+    try {
+      // pass 2: centred blocks and their inner products (per-row float32 sums, float64 across rows)
+      for (let start = 0; start < n; start += block) {
+        const size = Math.min(block, n - start);
+        tf.tidy(() => {
+          const vc: tf.Tensor2D[] = [];
+          const uc: tf.Tensor2D[] = [];
+          for (let i = 0; i < k; i++) {
+            const d = distBlock(i, start, size);
+            const rows = tf.slice(rowTensors[i]!, [start], [size]);
+            vc.push(doubleCentre(d, rows, rowTensors[i]!, totals[i]!, n));
+            uc.push(uCentre(d, rows, rowTensors[i]!, totals[i]!, n, start));
+          }
+          for (let i = 0; i < k; i++) {
+            for (let j = i; j < k; j++) {
+              V[i]![j]! += total(sumRows(tf.mul(vc[i]!, vc[j]!)));
+              U[i]![j]! += total(sumRows(tf.mul(uc[i]!, uc[j]!)));
+            }
+          }
+        });
+      }
+    } finally {
+      tf.dispose(rowTensors);
+    }
+  } finally {
+    tf.dispose(centred);
+  }
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < i; j++) {
+      V[i]![j] = V[j]![i]!;
+      U[i]![j] = U[j]![i]!;
+    }
+  }
+  return { V, U };
+}
+
+/**
+ * Runs `body` with V/U statistics of every pair of `xs`, on the full or the blocked path.
+ * Both paths form the centred matrices explicitly before taking inner products: summing products
+ * of centred entries keeps far more float32 digits than the equivalent raw-sum formula
+ * (S/n² − 2R/n³ + T/n⁴), which cancels terms ~n times larger than the result.
+ * Returns a new scalar owned by the caller.
+ */
+function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStats) => tf.Scalar): tf.Scalar {
+  const n = xs[0]!.shape[0];
+  const method = opts.method ?? 'auto';
+  if (!['auto', 'full', 'blocked'].includes(method)) throw new Error(`unknown method '${method}'; valid: auto, full, blocked`);
+  const blocked = method === 'blocked' || (method === 'auto' && n > FULL_PATH_MAX_N);
+  if (!blocked) {
+    return tf.tidy(() => {
+      const d = xs.map((x) => distanceMatrix(x));
+      const r = d.map((di) => tf.sum(di, 1) as tf.Tensor1D);
+      const t = r.map((ri) => tf.sum(ri) as tf.Scalar);
+      const vc = new Map<number, tf.Tensor2D>();
+      const uc = new Map<number, tf.Tensor2D>();
+      const vC = (i: number) => vc.get(i) ?? vc.set(i, doubleCentre(d[i]!, r[i]!, r[i]!, t[i]!, n)).get(i)!;
+      const uC = (i: number) => uc.get(i) ?? uc.set(i, uCentre(d[i]!, r[i]!, r[i]!, t[i]!, n)).get(i)!;
+      const memo = new Map<string, tf.Scalar>();
+      const get = (kind: 'v' | 'u', i: number, j: number) => {
+        const key = `${kind}${Math.min(i, j)},${Math.max(i, j)}`;
+        let s = memo.get(key);
+        if (!s) {
+          s = kind === 'v'
+            ? (tf.div(tf.sum(tf.mul(vC(i), vC(j))), n * n) as tf.Scalar)
+            : (tf.div(tf.sum(tf.mul(uC(i), uC(j))), n * (n - 3)) as tf.Scalar);
+          memo.set(key, s);
+        }
+        return s;
+      };
+      return body({ n, v: (i, j) => get('v', i, j), u: (i, j) => get('u', i, j) });
+    });
+  }
+  const { V, U } = blockedInnerProducts(xs, opts.blockRows);
+  return tf.tidy(() =>
+    body({
+      n,
+      v: (i, j) => tf.scalar(V[i]![j]! / (n * n)),
+      u: (i, j) => tf.scalar(U[i]![j]! / (n * (n - 3))),
+    }),
+  );
+}
+
+/**
+ * A copy of t outside the gradient tape. Conditions of `where` must come from one: tfjs has no
+ * gradient for comparison ops and fails when a comparison's input is differentiated.
+ */
+function detached(t: tf.Tensor): tf.Tensor {
+  return tf.tensor(t.dataSync(), t.shape, t.dtype);
+}
+
+/** a / b where b > 0, else 0; finite gradients either way. */
+function ratioOrZero(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
+  const pos = tf.greater(detached(b), 0);
+  return tf.where(pos, tf.div(a, tf.where(pos, b, tf.onesLike(b))), tf.zerosLike(a)) as tf.Scalar;
+}
+
+/**
+ * Squared distance covariance, V-statistic (biased, ≥ 0): dCov²_n(x, y) = mean(A∘B) with A, B the
+ * double-centred distance matrices. Equals `energy::dcov(x, y)^2` (energy's `dcov` is the root).
+ * @param x [n, p], @param y [n, q], rows are examples, n ≥ 2.
+ * @returns scalar ≥ 0 (up to rounding), new tensor owned by the caller; differentiable on the full path.
+ */
+export function dcov2(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
+  checkRows('dcov2', { x, y }, 2);
+  return withPairStats([x, y], opts, (st) => st.v(0, 1));
+}
+
+/**
+ * Squared distance correlation R_n², V-statistic: dCov²(x,y) / sqrt(dVar²(x) dVar²(y)), in [0, 1].
+ * 0 when a distance variance is 0 (a constant input). Equals `energy::dcor(x,y)^2` and the official
+ * PDC repo's `Distance_Correlation` (which is R², whatever its name says) up to its 1e-12/1e-9 epsilons.
+ * `rowNormalize: true` first divides each row by its L2 norm, as the official diverge-training loss
+ * (Diverge_Training/DC_criterion.py) does: that is not a distance correlation of the raw inputs.
+ * @param x [n, p], @param y [n, q], n ≥ 2. @returns scalar, new tensor owned by the caller.
+ */
+export function dcor2(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions & { rowNormalize?: boolean } = {}): tf.Scalar {
+  checkRows('dcor2', { x, y }, 2);
+  const run = (a: tf.Tensor2D, b: tf.Tensor2D) =>
+    withPairStats([a, b], opts, (st) => ratioOrZero(tf.relu(st.v(0, 1)), safeSqrt(tf.relu(tf.mul(st.v(0, 0), st.v(1, 1))))));
+  if (!opts.rowNormalize) return run(x, y);
+  const xn = normalizeRows(x);
+  const yn = normalizeRows(y);
+  try {
+    return run(xn, yn);
+  } finally {
+    tf.dispose([xn, yn]);
+  }
+}
+
+/**
+ * Distance correlation R_n, V-statistic, NOT squared (= `energy::dcor(x, y)`), in [0, 1];
+ * 0 when a distance variance is 0. @returns scalar, new tensor owned by the caller.
+ */
+export function dcor(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
+  checkRows('dcor', { x, y }, 2);
+  const r2 = dcor2(x, y, opts);
+  const r = tf.tidy(() => safeSqrt(tf.relu(r2)) as tf.Scalar);
+  r2.dispose();
+  return r;
+}
+
+/**
+ * Unbiased squared distance covariance ⟨Ã, B̃⟩ (U-statistic on U-centred matrices; can be negative).
+ * Equals `energy::dcovU(x, y)`. Needs n ≥ 4. @returns scalar, new tensor owned by the caller.
+ */
+export function dcovU(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
+  checkRows('dcovU', { x, y }, 4);
+  return withPairStats([x, y], opts, (st) => st.u(0, 1));
+}
+
+function rStar(st: PairStats, i: number, j: number): tf.Scalar {
+  return ratioOrZero(st.u(i, j), safeSqrt(tf.relu(tf.mul(st.u(i, i), st.u(j, j)))));
+}
+
+/**
+ * Bias-corrected distance correlation R*_n = ⟨Ã,B̃⟩ / sqrt(⟨Ã,Ã⟩⟨B̃,B̃⟩) (Székely & Rizzo 2014).
+ * It estimates R² (squared scale) and can be negative. Equals `energy::bcdcor` and the official
+ * repo's `New_DC`. 0 when a denominator is 0. Needs n ≥ 4.
+ */
+export function bcdcor(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
+  checkRows('bcdcor', { x, y }, 4);
+  return withPairStats([x, y], opts, (st) => rStar(st, 0, 1));
+}
+
+function projectedU(st: PairStats, i: number, j: number, z: number): tf.Scalar {
+  // ⟨P⊥z Ui, P⊥z Uj⟩ = ⟨Ui,Uj⟩ − ⟨Ui,C̃⟩⟨Uj,C̃⟩/⟨C̃,C̃⟩; the projection is 0 when ⟨C̃,C̃⟩ = 0
+  return tf.sub(st.u(i, j), ratioOrZero(tf.mul(st.u(i, z), st.u(j, z)), st.u(z, z))) as tf.Scalar;
+}
+
+/**
+ * Partial distance covariance pdCov(x, y; z) = ⟨P⊥z Ã, P⊥z B̃⟩ (Székely & Rizzo 2014). Equals
+ * `energy::pdcov`. Needs n ≥ 4. @returns scalar, new tensor owned by the caller.
+ */
+export function pdcov(x: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
+  checkRows('pdcov', { x, y, z }, 4);
+  return withPairStats([x, y, z], opts, (st) => projectedU(st, 0, 1, 2));
+}
+
+/**
+ * Partial distance correlation R*(x, y; z) = (R*xy − R*xz R*yz) / sqrt((1 − R*xz²)(1 − R*yz²)), with
+ * R* = bcdcor: both x and y are residualised on z. Equals `energy::pdcor`. 0 when the denominator is
+ * 0 (z collinear with x or y in the U-centred space: 1 − R*² < COLLINEAR_EPS). Needs n ≥ 4.
+ * Caveat: pdcor = 0 does not imply conditional independence of x and y given z.
+ */
+export function pdcor(x: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
+  checkRows('pdcor', { x, y, z }, 4);
+  return withPairStats([x, y, z], opts, (st) => {
+    const clip = (r: tf.Scalar) => tf.clipByValue(r, -1, 1);
+    const rxy = clip(rStar(st, 0, 1));
+    const rxz = clip(rStar(st, 0, 2));
+    const ryz = clip(rStar(st, 1, 2));
+    const fx = tf.sub(1, tf.square(rxz));
+    const fy = tf.sub(1, tf.square(ryz));
+    const ok = tf.logicalAnd(tf.greater(detached(fx), COLLINEAR_EPS), tf.greater(detached(fy), COLLINEAR_EPS));
+    const den = tf.where(ok, safeSqrt(tf.mul(fx, fy)), tf.onesLike(fx));
+    return tf.where(ok, tf.div(tf.sub(rxy, tf.mul(rxz, ryz)), den), tf.zerosLike(fx)) as tf.Scalar;
+  });
+}
+
+/**
+ * Semi-partial distance correlation: z is removed from x only, then correlated with y:
+ * ⟨P⊥z Ã, B̃⟩ / (‖P⊥z Ã‖ ‖B̃‖) = pdcor(x, y; z) · sqrt(1 − R*(y, z)²). This is the official PDC repo's
+ * `P_DC(x, z, y)` (Partial_DC.py; note the argument order there), the quantity Table 2 of Zhen et al.
+ * (ECCV 2022) reports as R²(X|Y, GT). On the R² scale, can be negative; 0 when x is collinear with z.
+ * Needs n ≥ 4.
+ */
+export function semipartialDcor(x: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
+  checkRows('semipartialDcor', { x, y, z }, 4);
+  return withPairStats([x, y, z], opts, (st) => {
+    const num = projectedU(st, 0, 1, 2);
+    const resid = projectedU(st, 0, 0, 2); // ‖P⊥z Ã‖²
+    const ok = detached(tf.logicalAnd(tf.greater(resid, tf.mul(COLLINEAR_EPS, st.u(0, 0))), tf.greater(st.u(1, 1), 0)));
+    const den = tf.where(ok, safeSqrt(tf.mul(resid, st.u(1, 1))), tf.onesLike(resid));
+    return tf.where(ok, tf.div(num, den), tf.zerosLike(resid)) as tf.Scalar;
+  });
+}
+
+export interface DcorTestResult {
+  /** R_n (V-statistic distance correlation, not squared) of the observed pairing. */
+  statistic: number;
+  /** (1 + #{permutations with dCov² ≥ observed}) / (1 + permutations). */
+  pValue: number;
+  permutations: number;
+}
+
+/**
+ * Permutation test of independence (as `energy::dcor.test`): rows of y are permuted, the V-statistic
+ * dCov² recomputed (the distance variances do not change), and the p-value counts permutations at
+ * least as large as the observed one. Full path only (n ≤ FULL_PATH_MAX_N). Seeded.
+ */
+export function dcorTest(x: tf.Tensor2D, y: tf.Tensor2D, opts: { permutations?: number; seed?: number } = {}): DcorTestResult {
+  const n = checkRows('dcorTest', { x, y }, 2);
+  if (n > FULL_PATH_MAX_N) throw new Error(`dcorTest: n = ${n} exceeds ${FULL_PATH_MAX_N}; subsample first`);
+  const permutations = opts.permutations ?? 999;
+  if (!Number.isInteger(permutations) || permutations < 1) throw new Error(`dcorTest: permutations must be a positive integer, got ${permutations}`);
+  const rng = new Rng(opts.seed ?? 0);
+  const statistic = tf.tidy(() => dcor(x, y).dataSync()[0]!);
+  // double-centring commutes with permuting rows and columns together: dCov²(x, y∘π) = mean(A ∘ B[π, π])
+  const [a, b] = tf.tidy(() => {
+    const centred = [x, y].map((t) => {
+      const d = distanceMatrix(t);
+      const r = tf.sum(d, 1) as tf.Tensor1D;
+      return doubleCentre(d, r, r, tf.sum(r) as tf.Scalar, n);
+    });
+    return centred as [tf.Tensor2D, tf.Tensor2D];
+  });
+  try {
+    const observed = tf.tidy(() => tf.mean(tf.mul(a, b)).dataSync()[0]!);
+    let atLeast = 0;
+    for (let k = 0; k < permutations; k++) {
+      const perm = rng.permutation(n);
+      const v = tf.tidy(() => {
+        const idx = tf.tensor1d(perm, 'int32');
+        return tf.mean(tf.mul(a, tf.gather(tf.gather(b, idx, 0), idx, 1))).dataSync()[0]!;
+      });
+      // relative slack: a permutation equal to the observed one up to float32 rounding counts as ≥
+      if (v >= observed - 1e-6 * Math.abs(observed)) atLeast++;
+    }
+    return { statistic, pValue: (1 + atLeast) / (1 + permutations), permutations };
+  } finally {
+    tf.dispose([a, b]);
+  }
+}

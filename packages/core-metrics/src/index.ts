@@ -1,0 +1,9 @@
+export { dcov2, dcor, dcor2, dcovU, bcdcor, pdcov, pdcor, semipartialDcor, dcorTest, FULL_PATH_MAX_N, COLLINEAR_EPS } from './dcor';
+export type { DcorOptions, DcorTestResult } from './dcor';
+export { hsic, linearCka, rbfCka, MinibatchCka, gram, hsicBiasedFromGrams, hsicUnbiasedFromGrams } from './cka';
+export type { HsicOptions, KernelKind, HsicEstimator, MinibatchCkaOptions } from './cka';
+export { mine, infoNce } from './mine';
+export type { NeuralMiOptions, NeuralMiResult, InfoNceResult, ConvergenceVerdict } from './mine';
+export { accuracy, smoothedAccuracy, smoothedAccuracyTrace } from './accuracy';
+export type { SmoothedAccuracyOptions } from './accuracy';
+export { distanceMatrix, safeSqrt, EXACT_MAX_DIM } from './distance';

@@ -1,0 +1,259 @@
+/**
+ * Neural mutual-information estimators: MINE (Belghazi et al. 2018, the Donsker–Varadhan bound with
+ * the moving-average-corrected gradient, as DTennant/dt-tradeoff mine.py uses it) and InfoNCE
+ * (van den Oord et al. 2018) with a separable critic. Both train a small network with Adam on a
+ * training split, report the value on a held-out split, and say whether the optimisation plateaued:
+ * the reference code has no such check, and an unconverged MINE silently under-reports.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '@repro/runtime';
+import { checkRows } from './validate';
+
+export interface NeuralMiOptions {
+  /** Hidden width of the statistics network / critic (default 64; dt-tradeoff uses 1024). */
+  hidden?: number;
+  /** Hidden layers (default 3, as mine.py). */
+  layers?: number;
+  /** Examples per iteration (default 500). */
+  batchSize?: number;
+  /** Adam learning rate (default 1e-4 for MINE, as mine.py; 1e-3 for InfoNCE). */
+  learningRate?: number;
+  /** Training iterations (default 5000 for MINE, 1000 for InfoNCE). */
+  iterations?: number;
+  /** Fraction of the examples held out for the reported held-out value (default 0.2). */
+  heldOutFraction?: number;
+  /** Moving-average rate of the MINE gradient correction (default 0.01). */
+  maRate?: number;
+  /** Window (iterations) of the smoothed training estimate (default: min(500, iterations/5)). */
+  window?: number;
+  seed?: number;
+  /** Called every `progressEvery` iterations with (iteration, current windowed estimate). */
+  onProgress?: (iteration: number, estimate: number) => void;
+  progressEvery?: number;
+}
+
+export type ConvergenceVerdict = 'converged' | 'still-changing';
+
+export interface NeuralMiResult {
+  /** Mean training-batch bound over the last `window` iterations (nats): what mine.py reports. */
+  estimate: number;
+  /** The bound of the final network on the held-out split (nats). */
+  heldOut: number;
+  /** Training-batch bound per iteration (nats). */
+  history: number[];
+  /**
+   * Plateau test: 'converged' when the mean over the last 10% of iterations differs from the mean over
+   * the 10% before them by at most max(1% of the estimate, 2 standard errors).
+   */
+  verdict: ConvergenceVerdict;
+  /** estimate − heldOut: a large positive gap means the network overfits the training split. */
+  overfitGap: number;
+  iterations: number;
+}
+
+export interface InfoNceResult extends NeuralMiResult {
+  /** log(batchSize): InfoNCE can never exceed it, whatever the true MI. */
+  cap: number;
+  /** True when the estimate is within 0.05 nats of the cap (then it says only "MI ≥ cap"). */
+  atCap: boolean;
+}
+
+function mlp(inputDim: number, hidden: number, layers: number, outDim: number, rng: Rng, name: string): tf.Sequential {
+  const model = tf.sequential({ name });
+  for (let l = 0; l < layers; l++) {
+    model.add(tf.layers.dense({
+      units: hidden, activation: 'relu', ...(l === 0 ? { inputShape: [inputDim] } : {}),
+      // mine.py: hidden weights N(0, 0.02), zero bias; the output layer keeps its default init
+      kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: rng.seedInt() }),
+      biasInitializer: 'zeros',
+    }));
+  }
+  model.add(tf.layers.dense({ units: outDim, kernelInitializer: tf.initializers.glorotUniform({ seed: rng.seedInt() }) }));
+  return model;
+}
+
+function mean(a: number[]): number {
+  return a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
+}
+
+function plateau(history: number[], estimate: number): ConvergenceVerdict {
+  const k = Math.max(2, Math.floor(history.length / 10));
+  const last = history.slice(-k);
+  const before = history.slice(-2 * k, -k);
+  if (before.length < 2) return 'still-changing';
+  const ml = mean(last);
+  const mb = mean(before);
+  const varOf = (a: number[], m: number) => a.reduce((s, v) => s + (v - m) ** 2, 0) / (a.length - 1);
+  const se = Math.sqrt(varOf(last, ml) / last.length + varOf(before, mb) / before.length);
+  return Math.abs(ml - mb) <= Math.max(0.01 * Math.abs(estimate), 2 * se) ? 'converged' : 'still-changing';
+}
+
+interface Split {
+  xTrain: tf.Tensor2D; yTrain: tf.Tensor2D; xHeld: tf.Tensor2D; yHeld: tf.Tensor2D; nTrain: number; nHeld: number;
+}
+
+function split(x: tf.Tensor2D, y: tf.Tensor2D, fraction: number, rng: Rng): Split {
+  const n = x.shape[0];
+  const nHeld = Math.max(2, Math.floor(n * fraction));
+  const nTrain = n - nHeld;
+  if (nTrain < 2) throw new Error(`n = ${n} examples leave no training split at heldOutFraction ${fraction}`);
+  const perm = rng.permutation(n);
+  return tf.tidy(() => {
+    const tr = tf.tensor1d(perm.slice(0, nTrain), 'int32');
+    const he = tf.tensor1d(perm.slice(nTrain), 'int32');
+    return {
+      xTrain: tf.gather(x, tr), yTrain: tf.gather(y, tr), xHeld: tf.gather(x, he), yHeld: tf.gather(y, he), nTrain, nHeld,
+    };
+  });
+}
+
+function indices(rng: Rng, n: number, k: number): tf.Tensor1D {
+  return tf.tensor1d(rng.permutation(n).slice(0, k), 'int32');
+}
+
+/** DV bound mean(T(joint)) − log mean(exp(T(marginal))), in nats (log-sum-exp for stability). */
+function dvBound(tJoint: tf.Tensor, tMarg: tf.Tensor): tf.Scalar {
+  const m = tMarg.shape[0]!;
+  return tf.sub(tf.mean(tJoint), tf.sub(tf.logSumExp(tMarg), Math.log(m))) as tf.Scalar;
+}
+
+/**
+ * MINE estimate of I(x; y) in nats. x [n, p], y [n, q] (rows are paired samples). The statistics
+ * network T(x, y) is an MLP on [x, y]; each iteration draws a joint batch and a marginal batch (x and y
+ * indexed independently), and ascends the DV bound with the gradient corrected by a moving average of
+ * mean(e^T) (rate `maRate`, detached), as in mine.py. Returns numbers, not tensors.
+ * Caveats: a lower bound, biased low when the network or the training is too small (see `verdict`)
+ * and high when it overfits a small sample (see `overfitGap`); compare estimates only at equal settings.
+ */
+export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {}): NeuralMiResult {
+  checkRows('mine', { x, y }, 4);
+  const rng = new Rng(opts.seed ?? 0);
+  const iterations = opts.iterations ?? 5000;
+  const maRate = opts.maRate ?? 0.01;
+  const s = split(x, y, opts.heldOutFraction ?? 0.2, rng.fork('split'));
+  const batch = Math.min(opts.batchSize ?? 500, s.nTrain);
+  const net = mlp(x.shape[1] + y.shape[1], opts.hidden ?? 64, opts.layers ?? 3, 1, rng.fork('init'), 'mine_statistics');
+  const optimizer = tf.train.adam(opts.learningRate ?? 1e-4);
+  const sample = rng.fork('batches');
+  const history: number[] = [];
+  let ma = 1.0;
+  try {
+    for (let it = 0; it < iterations; it++) {
+      const joint = indices(sample, s.nTrain, batch);
+      const mx = indices(sample, s.nTrain, batch);
+      const my = indices(sample, s.nTrain, batch);
+      let bound = NaN;
+      let meanEt = NaN;
+      const cost = optimizer.minimize(() => {
+        const tJ = net.apply(tf.concat([tf.gather(s.xTrain, joint), tf.gather(s.yTrain, joint)], 1)) as tf.Tensor;
+        const tM = net.apply(tf.concat([tf.gather(s.xTrain, mx), tf.gather(s.yTrain, my)], 1)) as tf.Tensor;
+        const et = tf.mean(tf.exp(tM));
+        meanEt = et.dataSync()[0]!;
+        bound = dvBound(tJ, tM).dataSync()[0]!;
+        const maNext = (1 - maRate) * ma + maRate * meanEt;
+        // ∇ of −(mean T_joint − mean e^T_marg / ma): the bias-corrected DV gradient
+        return tf.neg(tf.sub(tf.mean(tJ), tf.div(et, maNext))) as tf.Scalar;
+      }, true);
+      cost?.dispose();
+      tf.dispose([joint, mx, my]);
+      if (Number.isFinite(bound) && Number.isFinite(meanEt)) {
+        ma = (1 - maRate) * ma + maRate * meanEt;
+        history.push(bound);
+      } else {
+        history.push(NaN);
+      }
+      if (opts.onProgress && (it + 1) % (opts.progressEvery ?? 500) === 0) {
+        opts.onProgress(it + 1, mean(history.slice(-Math.min(500, history.length)).filter(Number.isFinite)));
+      }
+    }
+    const window = opts.window ?? Math.max(1, Math.min(500, Math.floor(iterations / 5)));
+    const finite = history.filter(Number.isFinite);
+    const estimate = mean(finite.slice(-window));
+    const heldOut = tf.tidy(() => {
+      // joint = held-out pairs; marginal = y shuffled several times against x
+      const tJ = net.apply(tf.concat([s.xHeld, s.yHeld], 1)) as tf.Tensor;
+      const margs: tf.Tensor[] = [];
+      const shuf = rng.fork('heldout');
+      for (let r = 0; r < 10; r++) {
+        const p = tf.tensor1d(shuf.permutation(s.nHeld), 'int32');
+        margs.push(net.apply(tf.concat([s.xHeld, tf.gather(s.yHeld, p)], 1)) as tf.Tensor);
+      }
+      return dvBound(tJ, tf.concat(margs, 0)).dataSync()[0]!;
+    });
+    return { estimate, heldOut, history, verdict: plateau(finite, estimate), overfitGap: estimate - heldOut, iterations };
+  } finally {
+    net.dispose();
+    optimizer.dispose();
+    tf.dispose([s.xTrain, s.yTrain, s.xHeld, s.yHeld]);
+  }
+}
+
+/** InfoNCE bound mean_i [S_ii − logsumexp_j S_ij] + log N for a score matrix S [N, N]. */
+function infoNceBound(scores: tf.Tensor2D): tf.Scalar {
+  const n = scores.shape[0];
+  const diag = tf.sum(tf.mul(scores, tf.eye(n)), 1);
+  return tf.add(tf.mean(tf.sub(diag, tf.logSumExp(scores, 1))), Math.log(n)) as tf.Scalar;
+}
+
+/**
+ * InfoNCE estimate of I(x; y) in nats with a separable critic g(x)ᵀh(y) (two MLPs, p→hidden→64 and
+ * q→hidden→64; default hidden 128), trained with Adam on batches of N = batchSize pairs.
+ * The bound can never exceed log N (`cap`); `atCap` says when the estimate is pinned there.
+ */
+export function infoNce(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions & { embedding?: number } = {}): InfoNceResult {
+  checkRows('infoNce', { x, y }, 4);
+  const rng = new Rng(opts.seed ?? 0);
+  const iterations = opts.iterations ?? 1000;
+  const s = split(x, y, opts.heldOutFraction ?? 0.2, rng.fork('split'));
+  const batch = Math.min(opts.batchSize ?? 500, s.nTrain);
+  const hidden = opts.hidden ?? 128;
+  const emb = opts.embedding ?? 64;
+  const g = mlp(x.shape[1], hidden, opts.layers ?? 1, emb, rng.fork('g'), 'infonce_g');
+  const h = mlp(y.shape[1], hidden, opts.layers ?? 1, emb, rng.fork('h'), 'infonce_h');
+  const optimizer = tf.train.adam(opts.learningRate ?? 1e-3);
+  const sample = rng.fork('batches');
+  const history: number[] = [];
+  const score = (xb: tf.Tensor, yb: tf.Tensor): tf.Tensor2D => tf.matMul(g.apply(xb) as tf.Tensor2D, h.apply(yb) as tf.Tensor2D, false, true);
+  try {
+    for (let it = 0; it < iterations; it++) {
+      const idx = indices(sample, s.nTrain, batch);
+      let bound = NaN;
+      const cost = optimizer.minimize(() => {
+        const b = infoNceBound(score(tf.gather(s.xTrain, idx), tf.gather(s.yTrain, idx)));
+        bound = b.dataSync()[0]!;
+        return tf.neg(b) as tf.Scalar;
+      }, true);
+      cost?.dispose();
+      idx.dispose();
+      history.push(bound);
+      if (opts.onProgress && (it + 1) % (opts.progressEvery ?? 200) === 0) {
+        opts.onProgress(it + 1, mean(history.slice(-200).filter(Number.isFinite)));
+      }
+    }
+    const window = opts.window ?? Math.max(1, Math.min(200, Math.floor(iterations / 5)));
+    const finite = history.filter(Number.isFinite);
+    const estimate = mean(finite.slice(-window));
+    // held-out value on batches of the same size N (the bound depends on N)
+    const heldN = Math.min(batch, s.nHeld);
+    const heldOut = tf.tidy(() => {
+      const reps = Math.max(1, Math.floor(s.nHeld / heldN));
+      const perm = rng.fork('heldout').permutation(s.nHeld);
+      let acc = 0;
+      for (let r = 0; r < reps; r++) {
+        const p = tf.tensor1d(perm.slice(r * heldN, (r + 1) * heldN), 'int32');
+        acc += infoNceBound(score(tf.gather(s.xHeld, p), tf.gather(s.yHeld, p))).dataSync()[0]!;
+      }
+      return acc / reps;
+    });
+    const cap = Math.log(batch);
+    return {
+      estimate, heldOut, history, verdict: plateau(finite, estimate), overfitGap: estimate - heldOut, iterations,
+      cap, atCap: estimate > cap - 0.05,
+    };
+  } finally {
+    g.dispose();
+    h.dispose();
+    optimizer.dispose();
+    tf.dispose([s.xTrain, s.yTrain, s.xHeld, s.yHeld]);
+  }
+}
