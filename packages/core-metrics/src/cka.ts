@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkRows } from './validate';
-import { centerColumns, squaredDistances, zeroBlockDiagonal } from './distance';
+import { centerColumns, squaredDistances, uCentre, zeroBlockDiagonal } from './distance';
 
 export type KernelKind = 'linear' | 'rbf';
 export type HsicEstimator = 'biased' | 'unbiased';
@@ -65,20 +65,25 @@ export function hsicBiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => tf.div(tf.sum(tf.mul(centerGram(k), centerGram(l))), (n - 1) ** 2) as tf.Scalar);
 }
 
+/**
+ * U-centred Gram (zero diagonal). HSIC_1(K, L) = ⟨Ũ(K), Ũ(L)⟩ / (n(n−3)) is the Song et al. formula
+ * expanded; summing products of centred entries keeps float32 digits that the expanded form
+ * (tr(K̃L̃) + … − …) cancels away when kernel values have a large common level (RBF).
+ */
+export function uCentreGram(k: tf.Tensor2D): tf.Tensor2D {
+  const n = k.shape[0];
+  return tf.tidy(() => {
+    const kt = zeroBlockDiagonal(k, 0);
+    const r = tf.sum(kt, 1) as tf.Tensor1D;
+    return uCentre(kt, r, r, tf.sum(r) as tf.Scalar, n);
+  });
+}
+
 /** HSIC_1 from two Grams (scalar); n ≥ 4. */
 export function hsicUnbiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
   const n = k.shape[0];
   if (n < 4) throw new Error(`unbiased HSIC: n = ${n} examples is too small; needs n >= 4 (divides by n(n-3))`);
-  return tf.tidy(() => {
-    const kt = zeroBlockDiagonal(k, 0);
-    const lt = zeroBlockDiagonal(l, 0);
-    const rk = tf.sum(kt, 1);
-    const rl = tf.sum(lt, 1);
-    const trace = tf.sum(tf.mul(kt, lt));
-    const sums = tf.div(tf.mul(tf.sum(rk), tf.sum(rl)), (n - 1) * (n - 2));
-    const cross = tf.mul(2 / (n - 2), tf.sum(tf.mul(rk, rl)));
-    return tf.div(tf.sub(tf.add(trace, sums), cross), n * (n - 3)) as tf.Scalar;
-  });
+  return tf.tidy(() => tf.div(tf.sum(tf.mul(uCentreGram(k), uCentreGram(l))), n * (n - 3)) as tf.Scalar);
 }
 
 /**
@@ -138,8 +143,8 @@ export interface MinibatchCkaOptions {
 /**
  * Minibatch linear CKA between every layer of model A and every layer of model B, accumulated
  * over batches with the unbiased HSIC_1 (Nguyen, Raghu & Kornblith 2021). Per batch, each layer's
- * Gram is computed once (features flattened per example and column-centred), and all layer pairs come
- * from one matrix product of the flattened zero-diagonal Grams: O(L·n²·p) + O(L_A·L_B·n²).
+ * Gram is computed once (features flattened per example and column-centred) and U-centred, and all
+ * layer pairs come from one matrix product of the flattened Grams: O(L·n²·p) + O(L_A·L_B·n²).
  * Sums are kept in float64. Call `.update()` per batch (tensors of any rank, first axis = examples),
  * then `.result()`: rows are A's layers, columns B's.
  */
@@ -181,32 +186,20 @@ export class MinibatchCka {
     }
     const weight = this.weighting === 'size' ? n * (n - 3) : 1;
     const [cross, selfA, selfB] = tf.tidy(() => {
-      // flattened zero-diagonal Grams [L, n²] and their row sums [L, n]
-      const prep = (fs: tf.Tensor[]) => {
-        const grams = fs.map((f) => {
+      // flattened U-centred Grams [L, n²]: HSIC_1 of every layer pair is one row-by-row product
+      const prep = (fs: tf.Tensor[]) =>
+        tf.stack(fs.map((f) => {
           const xc = centerColumns(tf.reshape(f, [n, -1]) as tf.Tensor2D);
-          return zeroBlockDiagonal(tf.matMul(xc, xc, false, true), 0);
-        });
-        const v = tf.stack(grams.map((g) => tf.reshape(g, [-1]))) as tf.Tensor2D; // [L, n²]
-        const r = tf.stack(grams.map((g) => tf.sum(g, 1))) as tf.Tensor2D; // [L, n]
-        return { v, r, s: tf.sum(r, 1) as tf.Tensor1D };
-      };
+          return tf.reshape(uCentreGram(tf.matMul(xc, xc, false, true)), [-1]);
+        })) as tf.Tensor2D;
       const a = prep(featuresA);
       const b = prep(featuresB);
-      const h = (v1: tf.Tensor2D, r1: tf.Tensor2D, s1: tf.Tensor1D, v2: tf.Tensor2D, r2: tf.Tensor2D, s2: tf.Tensor1D) => {
-        const trace = tf.matMul(v1, v2, false, true);
-        const sums = tf.div(tf.outerProduct(s1, s2), (n - 1) * (n - 2));
-        const rr = tf.mul(2 / (n - 2), tf.matMul(r1, r2, false, true));
-        return tf.div(tf.sub(tf.add(trace, sums), rr), n * (n - 3));
-      };
-      const hab = h(a.v, a.r, a.s, b.v, b.r, b.s);
-      const diagSelf = (p: typeof a) => {
-        const trace = tf.sum(tf.square(p.v), 1);
-        const sums = tf.div(tf.square(p.s), (n - 1) * (n - 2));
-        const rr = tf.mul(2 / (n - 2), tf.sum(tf.square(p.r), 1));
-        return tf.div(tf.sub(tf.add(trace, sums), rr), n * (n - 3));
-      };
-      return [hab.dataSync(), diagSelf(a).dataSync(), diagSelf(b).dataSync()];
+      const norm = n * (n - 3);
+      return [
+        tf.div(tf.matMul(a, b, false, true), norm).dataSync(),
+        tf.div(tf.sum(tf.square(a), 1), norm).dataSync(),
+        tf.div(tf.sum(tf.square(b), 1), norm).dataSync(),
+      ];
     });
     for (let i = 0; i < cross.length; i++) this.xy![i]! += weight * cross[i]!;
     for (let i = 0; i < selfA.length; i++) this.xx![i]! += weight * selfA[i]!;

@@ -142,18 +142,24 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
       const joint = indices(sample, s.nTrain, batch);
       const mx = indices(sample, s.nTrain, batch);
       const my = indices(sample, s.nTrain, batch);
-      let bound = NaN;
-      let meanEt = NaN;
+      let stats: Float32Array | undefined;
       const cost = optimizer.minimize(() => {
-        const tJ = net.apply(tf.concat([tf.gather(s.xTrain, joint), tf.gather(s.yTrain, joint)], 1)) as tf.Tensor;
-        const tM = net.apply(tf.concat([tf.gather(s.xTrain, mx), tf.gather(s.yTrain, my)], 1)) as tf.Tensor;
+        // one forward pass over [joint; marginal] rows
+        const inp = tf.concat([
+          tf.concat([tf.gather(s.xTrain, joint), tf.gather(s.yTrain, joint)], 1),
+          tf.concat([tf.gather(s.xTrain, mx), tf.gather(s.yTrain, my)], 1),
+        ], 0);
+        const t = net.apply(inp) as tf.Tensor2D;
+        const tJ = tf.slice(t, [0, 0], [batch, 1]);
+        const tM = tf.slice(t, [batch, 0], [batch, 1]);
         const et = tf.mean(tf.exp(tM));
-        meanEt = et.dataSync()[0]!;
-        bound = dvBound(tJ, tM).dataSync()[0]!;
-        const maNext = (1 - maRate) * ma + maRate * meanEt;
+        stats = tf.stack([dvBound(tJ, tM), et]).dataSync() as Float32Array;
+        const maNext = (1 - maRate) * ma + maRate * stats[1]!;
         // ∇ of −(mean T_joint − mean e^T_marg / ma): the bias-corrected DV gradient
         return tf.neg(tf.sub(tf.mean(tJ), tf.div(et, maNext))) as tf.Scalar;
       }, true);
+      const bound = stats![0]!;
+      const meanEt = stats![1]!;
       cost?.dispose();
       tf.dispose([joint, mx, my]);
       if (Number.isFinite(bound) && Number.isFinite(meanEt)) {
@@ -188,10 +194,11 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
   }
 }
 
-/** InfoNCE bound mean_i [S_ii − logsumexp_j S_ij] + log N for a score matrix S [N, N]. */
-function infoNceBound(scores: tf.Tensor2D): tf.Scalar {
-  const n = scores.shape[0];
-  const diag = tf.sum(tf.mul(scores, tf.eye(n)), 1);
+/** InfoNCE bound mean_i [S_ii − logsumexp_j S_ij] + log N for scores S = g(x) h(y)ᵀ [N, N]. */
+function infoNceBound(gx: tf.Tensor2D, hy: tf.Tensor2D): tf.Scalar {
+  const n = gx.shape[0];
+  const scores = tf.matMul(gx, hy, false, true); // [N, N]
+  const diag = tf.sum(tf.mul(gx, hy), 1); // the positive pairs S_ii
   return tf.add(tf.mean(tf.sub(diag, tf.logSumExp(scores, 1))), Math.log(n)) as tf.Scalar;
 }
 
@@ -213,19 +220,19 @@ export function infoNce(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions & 
   const optimizer = tf.train.adam(opts.learningRate ?? 1e-3);
   const sample = rng.fork('batches');
   const history: number[] = [];
-  const score = (xb: tf.Tensor, yb: tf.Tensor): tf.Tensor2D => tf.matMul(g.apply(xb) as tf.Tensor2D, h.apply(yb) as tf.Tensor2D, false, true);
+  const bound = (xb: tf.Tensor, yb: tf.Tensor) => infoNceBound(g.apply(xb) as tf.Tensor2D, h.apply(yb) as tf.Tensor2D);
   try {
     for (let it = 0; it < iterations; it++) {
       const idx = indices(sample, s.nTrain, batch);
-      let bound = NaN;
+      let value = NaN;
       const cost = optimizer.minimize(() => {
-        const b = infoNceBound(score(tf.gather(s.xTrain, idx), tf.gather(s.yTrain, idx)));
-        bound = b.dataSync()[0]!;
+        const b = bound(tf.gather(s.xTrain, idx), tf.gather(s.yTrain, idx));
+        value = b.dataSync()[0]!;
         return tf.neg(b) as tf.Scalar;
       }, true);
       cost?.dispose();
       idx.dispose();
-      history.push(bound);
+      history.push(value);
       if (opts.onProgress && (it + 1) % (opts.progressEvery ?? 200) === 0) {
         opts.onProgress(it + 1, mean(history.slice(-200).filter(Number.isFinite)));
       }
@@ -241,7 +248,7 @@ export function infoNce(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions & 
       let acc = 0;
       for (let r = 0; r < reps; r++) {
         const p = tf.tensor1d(perm.slice(r * heldN, (r + 1) * heldN), 'int32');
-        acc += infoNceBound(score(tf.gather(s.xHeld, p), tf.gather(s.yHeld, p))).dataSync()[0]!;
+        acc += bound(tf.gather(s.xHeld, p), tf.gather(s.yHeld, p)).dataSync()[0]!;
       }
       return acc / reps;
     });

@@ -95,13 +95,36 @@ function segmentSumCase(seed: number): Float32Array {
   });
 }
 
-const reference: { conv: Grads[]; tile: Float32Array[]; seg: Float32Array } = { conv: [], tile: [], seg: new Float32Array() };
+const MATMUL_CASES: Array<[number[], number[], boolean, boolean]> = [
+  [[7, 5], [7, 3], true, false],
+  [[7, 5], [3, 5], false, true],
+  [[5, 7], [3, 5], true, true],
+  [[2, 7, 5], [2, 7, 3], true, false], // batched
+  [[2, 4, 6], [2, 5, 6], false, true],
+];
+function matMulCase(i: number): { plain: Float32Array; fused: Float32Array } {
+  const [sa, sb, ta, tb] = MATMUL_CASES[i]!;
+  const rng = new Rng(700 + i);
+  return tf.tidy(() => {
+    const a = tf.tensor(randn(rng, sa.reduce((x, y) => x * y, 1)), sa);
+    const b = tf.tensor(randn(rng, sb.reduce((x, y) => x * y, 1)), sb);
+    const plain = tf.matMul(a, b, ta, tb);
+    const bias = tf.tensor1d(randn(rng, plain.shape[plain.rank - 1]!));
+    const fused = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias, activation: 'relu' });
+    return { plain: plain.dataSync() as Float32Array, fused: fused.dataSync() as Float32Array };
+  });
+}
+
+const reference: { conv: Grads[]; tile: Float32Array[]; seg: Float32Array; mm: Array<{ plain: Float32Array; fused: Float32Array }> } = {
+  conv: [], tile: [], seg: new Float32Array(), mm: [],
+};
 
 beforeAll(async () => {
   await initBackend('cpu');
   reference.conv = CONV_CASES.map((c, i) => convGrads(c, 100 + i));
   reference.tile = TILE_CASES.map(([s, r], i) => tileCase(s, r, 500 + i));
   reference.seg = segmentSumCase(900);
+  reference.mm = MATMUL_CASES.map((_, i) => matMulCase(i));
   const info = await initBackend('wasm');
   expect(info.name).toBe('wasm');
 });
@@ -119,6 +142,12 @@ describe('wasm training kernels match the cpu backend', () => {
     expect(Array.from(tileCase(s, r, 500 + i))).toEqual(Array.from(reference.tile[i]!));
   });
 
+  it.each(MATMUL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('matMul with transposes %s', (_n, i) => {
+    const got = matMulCase(i);
+    expect(relErr(got.plain, reference.mm[i]!.plain)).toBeLessThan(REL_TOL);
+    expect(relErr(got.fused, reference.mm[i]!.fused)).toBeLessThan(REL_TOL);
+  });
+
   it('gather gradient (UnsortedSegmentSum)', () => {
     expect(relErr(segmentSumCase(900), reference.seg)).toBeLessThan(REL_TOL);
   });
@@ -134,6 +163,8 @@ describe('wasm training kernels match the cpu backend', () => {
     convGrads(d, 2);
     tileCase([1, 1, 1, 5], [3, 4, 2, 1], 3);
     segmentSumCase(4);
+    matMulCase(0);
+    matMulCase(2);
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.engine().backend.numDataIds()).toBe(beforeData);
   });

@@ -8,6 +8,7 @@
  * - `Tile` is the hot path of the BatchNorm gradient (a pure broadcast [1,1,1,C] -> [N,H,W,C]).
  * - `DepthwiseConv2dNativeBackpropFilter/Input` (MobileNet, EfficientNet) and `UnsortedSegmentSum`
  *   (the gradient of `gather`) are missing.
+ * - `BatchMatMul` / `_FusedMatMul` are ~10x slower with a transposed operand (every dense gradient).
  *
  * The convolution gradients are rewritten as forward convolutions, which run in XNNPack:
  * - dW: correlate x (channels as batch) with dy (as the filter), dilation = the forward stride.
@@ -296,6 +297,76 @@ function makeTile(original: tf.KernelFunc) {
   };
 }
 
+/**
+ * BatchMatMul / _FusedMatMul with a transposed operand: the built-in wasm kernel is ~10x slower
+ * with transposeA or transposeB than with an explicit Transpose followed by the plain product
+ * (measured 3.6 ms vs 0.38 ms for [1000,64]ᵀ·[1000,64]). Every dense-layer gradient uses them.
+ */
+function makeMatMul(original: tf.KernelFunc) {
+  return function matMul(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+    const { inputs, backend, attrs } = args;
+    if (!attrs.transposeA && !attrs.transposeB) return original(args as never) as TensorInfo;
+    const swapLast = (t: TensorInfo) => {
+      const r = t.shape.length;
+      const perm = Array.from({ length: r }, (_, i) => (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i));
+      return run(backend, 'Transpose', { x: t }, { perm });
+    };
+    const owned: TensorInfo[] = [];
+    const a = attrs.transposeA ? swapLast(inputs.a!) : inputs.a!;
+    const b = attrs.transposeB ? swapLast(inputs.b!) : inputs.b!;
+    if (a !== inputs.a) owned.push(a);
+    if (b !== inputs.b) owned.push(b);
+    const out = original({ inputs: { ...inputs, a, b }, attrs: { ...attrs, transposeA: false, transposeB: false }, backend } as never) as TensorInfo;
+    free(backend, ...owned);
+    return out;
+  };
+}
+
+/**
+ * _FusedMatMul: the built-in wasm kernel adds the bias wrongly for batched (rank > 2) operands
+ * (tfjs 4.22; e.g. [2,7,5]ᵀ·[2,7,3] + bias differs from the cpu backend by 20%). Those cases run as
+ * BatchMatMul, Add and the activation's own kernel.
+ */
+function makeFusedMatMul(matMul: ReturnType<typeof makeMatMul>, fusedRank2: ReturnType<typeof makeMatMul>) {
+  return function fusedMatMul(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+    const { inputs, backend, attrs } = args;
+    if (inputs.a!.shape.length <= 2 && inputs.b!.shape.length <= 2) return fusedRank2(args);
+    let out = matMul({ inputs: { a: inputs.a!, b: inputs.b! }, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB }, backend });
+    const step = (next: TensorInfo) => {
+      free(backend, out);
+      out = next;
+    };
+    if (inputs.bias) step(run(backend, 'Add', { a: out, b: inputs.bias }));
+    const activation = (attrs.activation as string | undefined) ?? 'linear';
+    switch (activation) {
+      case 'linear':
+        break;
+      case 'relu':
+        step(run(backend, 'Relu', { x: out }));
+        break;
+      case 'relu6':
+        step(run(backend, 'Relu6', { x: out }));
+        break;
+      case 'elu':
+        step(run(backend, 'Elu', { x: out }));
+        break;
+      case 'sigmoid':
+        step(run(backend, 'Sigmoid', { x: out }));
+        break;
+      case 'leakyrelu':
+        step(run(backend, 'LeakyRelu', { x: out }, { alpha: attrs.leakyreluAlpha }));
+        break;
+      case 'prelu':
+        step(run(backend, 'Prelu', { x: out, alpha: inputs.preluActivationWeights! }));
+        break;
+      default:
+        free(backend, out);
+        throw new Error(`_FusedMatMul (wasm): unsupported activation '${activation}' for batched operands`);
+    }
+    return out;
+  };
+}
+
 let registered = false;
 
 /** The kernel names this module registers (or replaces) on the wasm backend. */
@@ -306,6 +377,8 @@ export const WASM_TRAINING_KERNELS = [
   'DepthwiseConv2dNativeBackpropInput',
   'UnsortedSegmentSum',
   'Tile',
+  'BatchMatMul',
+  '_FusedMatMul',
 ] as const;
 
 /**
@@ -319,13 +392,22 @@ export function registerWasmTrainingKernels(): void {
     if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
   };
-  const originalTile = tf.getKernel('Tile', 'wasm');
-  if (!originalTile) throw new Error('wasm backend has no Tile kernel: is @tensorflow/tfjs-backend-wasm 4.22 loaded?');
+  const original = (name: string) => {
+    const k = tf.getKernel(name, 'wasm');
+    if (!k) throw new Error(`wasm backend has no ${name} kernel: is @tensorflow/tfjs-backend-wasm 4.22 loaded?`);
+    return k.kernelFunc;
+  };
+  const originalTile = original('Tile');
+  const originalMatMul = original('BatchMatMul');
+  const originalFusedMatMul = original('_FusedMatMul');
   replace('Conv2DBackpropFilter', conv2DBackpropFilter);
   replace('Conv2DBackpropInput', conv2DBackpropInput);
   replace('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter);
   replace('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput);
   replace('UnsortedSegmentSum', unsortedSegmentSum);
-  replace('Tile', makeTile(originalTile.kernelFunc));
+  replace('Tile', makeTile(originalTile));
+  const matMul = makeMatMul(originalMatMul);
+  replace('BatchMatMul', matMul);
+  replace('_FusedMatMul', makeFusedMatMul(matMul, makeMatMul(originalFusedMatMul)));
   registered = true;
 }
