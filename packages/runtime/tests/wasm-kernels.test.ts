@@ -115,9 +115,24 @@ function matMulCase(i: number): { plain: Float32Array; fused: Float32Array } {
   });
 }
 
-const reference: { conv: Grads[]; tile: Float32Array[]; seg: Float32Array; mm: Array<{ plain: Float32Array; fused: Float32Array }> } = {
-  conv: [], tile: [], seg: new Float32Array(), mm: [],
-};
+const COMPARE_CASES: Array<[number[], number[]]> = [
+  [[4, 5], [4, 1]], [[4, 5], [1, 5]], [[2, 3, 4], [4]], [[3, 1, 4], [1, 5, 1]], [[6], []], [[2, 2], [2, 2]],
+];
+function compareCase(i: number): number[] {
+  const [sa, sb] = COMPARE_CASES[i]!;
+  const rng = new Rng(800 + i);
+  // small integers, so that equality happens
+  const ints = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => rng.int(3)), shape, 'float32');
+  return tf.tidy(() => {
+    const a = ints(sa);
+    const b = ints(sb);
+    return [tf.equal, tf.notEqual, tf.greater, tf.greaterEqual, tf.less, tf.lessEqual].flatMap((f) => Array.from(f(a, b).dataSync()));
+  });
+}
+
+const reference: {
+  conv: Grads[]; tile: Float32Array[]; seg: Float32Array; mm: Array<{ plain: Float32Array; fused: Float32Array }>; cmp: number[][];
+} = { conv: [], tile: [], seg: new Float32Array(), mm: [], cmp: [] };
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -125,6 +140,7 @@ beforeAll(async () => {
   reference.tile = TILE_CASES.map(([s, r], i) => tileCase(s, r, 500 + i));
   reference.seg = segmentSumCase(900);
   reference.mm = MATMUL_CASES.map((_, i) => matMulCase(i));
+  reference.cmp = COMPARE_CASES.map((_, i) => compareCase(i));
   const info = await initBackend('wasm');
   expect(info.name).toBe('wasm');
 });
@@ -148,6 +164,10 @@ describe('wasm training kernels match the cpu backend', () => {
     expect(relErr(got.fused, reference.mm[i]!.fused)).toBeLessThan(REL_TOL);
   });
 
+  it.each(COMPARE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('comparisons with broadcasting %s', (_n, i) => {
+    expect(compareCase(i)).toEqual(reference.cmp[i]);
+  });
+
   it('gather gradient (UnsortedSegmentSum)', () => {
     expect(relErr(segmentSumCase(900), reference.seg)).toBeLessThan(REL_TOL);
   });
@@ -165,6 +185,7 @@ describe('wasm training kernels match the cpu backend', () => {
     segmentSumCase(4);
     matMulCase(0);
     matMulCase(2);
+    compareCase(3);
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.engine().backend.numDataIds()).toBe(beforeData);
   });
