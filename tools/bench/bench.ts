@@ -1,0 +1,116 @@
+/**
+ * Benchmarks of the reference workloads (../shared/bench/WORKLOADS.md) beside the peers, PyTorch
+ * and R energy, run in the same invocation so that the ratio is meaningful on a shared machine.
+ *
+ *   npx nx run tools:bench                      # all workloads, peers if installed, results/bench.csv
+ *   npx nx run tools:bench -- --only W3,W4      # a subset
+ *   npx tsx tools/bench/bench.ts --quick --out /tmp/b.csv   # tiny sizes, no peers (the test)
+ *
+ * speed ratio = our throughput / the peer's throughput: > 1 means ours is faster.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { Command } from 'commander';
+import { stringify } from 'csv-stringify/sync';
+import { initBackend, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
+import { Measurement, w3, w4 } from './workloads';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface PeerResult extends Measurement { }
+
+function runPeer(cmd: string, args: string[], label: string): PeerResult[] | string {
+  if (!fs.existsSync(cmd) && !cmd.includes('/')) return `${label}: ${cmd} not found`;
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 3_600_000 });
+  if (r.error) return `${label}: ${r.error.message}`;
+  if (r.status !== 0) return `${label}: exit ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`;
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => {
+      const o = JSON.parse(l) as { workload: string; impl: string; seconds: number; per_second: number; unit: string };
+      return { workload: o.workload, impl: o.impl, seconds: o.seconds, perSecond: o.per_second, unit: o.unit };
+    });
+}
+
+function gitCommit(): string {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : 'unknown';
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('bench')
+    .description('Reference workloads W3-W4 (and W1-W2 once the models exist) beside PyTorch and R energy')
+    .option('--only <list>', 'comma-separated workloads', 'W3,W4')
+    .option('--quick', 'tiny sizes and no peers (for tests)', false)
+    .option('--no-peers', 'do not run the peer scripts')
+    .option('--shared <dir>', 'the shared/ folder with bench/peer_*.{py,R}', path.join(ROOT, '..', 'shared'))
+    .option('--threads <n>', 'threads for the PyTorch peer', '2')
+    .option('--out <file>', 'CSV to write', path.join(ROOT, 'results', 'bench.csv'))
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu (or REPRO_BACKEND)')
+    .parse();
+  const o = program.opts<{ only: string; quick: boolean; peers: boolean; shared: string; threads: string; out: string; backend?: string }>();
+  const only = new Set(o.only.split(',').map((s) => s.trim().toUpperCase()));
+  for (const w of only) if (!['W3', 'W4'].includes(w)) throw new Error(`--only: unknown workload '${w}'; available: W3, W4`);
+  const backend = await initBackend(parseBackendPreference(o.backend));
+  process.stderr.write(`[bench] backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}\n`);
+
+  const ours: Measurement[] = [];
+  if (only.has('W3')) {
+    for (const n of o.quick ? [200] : [1000, 2000, 4000]) {
+      process.stderr.write(`[bench] W3 n=${n}\n`);
+      ours.push(w3(n, o.quick ? 1 : 3));
+    }
+  }
+  if (only.has('W4')) {
+    process.stderr.write('[bench] W4\n');
+    ours.push(o.quick ? w4(128, [256, 128, 64]) : w4());
+  }
+
+  const peers: PeerResult[] = [];
+  const notes: string[] = [];
+  if (o.peers && !o.quick) {
+    const torchScript = path.join(o.shared, 'bench', 'peer_torch.py');
+    const rScript = path.join(o.shared, 'bench', 'peer_energy.R');
+    process.stderr.write('[bench] running peers (PyTorch, R energy)\n');
+    const t = runPeer('/usr/bin/python3', [torchScript, '--threads', o.threads, '--only', [...only].join(',')], 'PyTorch');
+    if (typeof t === 'string') notes.push(`${t} (apt-get install -y python3-torch libopenblas0-pthread)`);
+    else peers.push(...t);
+    if (only.has('W3')) {
+      const r = runPeer('/usr/bin/Rscript', [rScript], 'R energy');
+      if (typeof r === 'string') notes.push(`${r} (apt-get install -y r-cran-energy)`);
+      else peers.push(...r);
+    }
+  }
+
+  const commit = gitCommit();
+  const date = new Date().toISOString();
+  const rows: Record<string, string | number>[] = [];
+  for (const m of ours) {
+    const matching = peers.filter((p) => p.workload === m.workload);
+    for (const p of matching.length ? matching : [undefined]) {
+      rows.push({
+        workload: m.workload, impl: m.impl, seconds: +m.seconds.toPrecision(5), per_second: +m.perSecond.toPrecision(5), unit: m.unit,
+        peer_impl: p?.impl ?? '', peer_seconds: p ? p.seconds : '', peer_per_second: p ? p.perSecond : '',
+        speed_ratio: p ? +(m.perSecond / p.perSecond).toPrecision(4) : '',
+        backend: `${backend.name} (${backend.detail})`, commit, date,
+      });
+    }
+  }
+  const header = ['workload', 'ours (s)', 'peer', 'peer (s)', 'speed ratio ours/peer'];
+  const lines = rows.map((r) => [r.workload, r.seconds, r.peer_impl || '-', r.peer_seconds === '' ? '-' : r.peer_seconds, r.speed_ratio === '' ? '-' : r.speed_ratio].map(String));
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log(fmt(header));
+  for (const l of lines) console.log(fmt(l));
+  for (const n of notes) console.log(`note: ${n}`);
+  writeFileAtomic(o.out, stringify(rows, { header: true }));
+  process.stderr.write(`[bench] wrote ${o.out}\n`);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench: ${err.message}\n`);
+  process.exit(1);
+});

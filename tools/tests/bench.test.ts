@@ -1,0 +1,27 @@
+/** The benchmark runs end to end on tiny sizes (speed itself is measured by running it, not here). */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+
+it('bench --quick writes a CSV with our timings', () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'repro-bench-')), 'bench.csv');
+  const r = spawnSync('npx', ['tsx', path.join(__dirname, '..', 'bench', 'bench.ts'), '--quick', '--out', out], {
+    encoding: 'utf8', cwd: path.join(__dirname, '..', '..'), env: { ...process.env, REPRO_BACKEND: 'wasm' },
+  });
+  expect(r.stderr).toContain('[bench] wrote');
+  expect(r.status).toBe(0);
+  const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+  expect(lines[0]).toBe('workload,impl,seconds,per_second,unit,peer_impl,peer_seconds,peer_per_second,speed_ratio,backend,commit,date');
+  expect(lines.length).toBe(3);
+  expect(lines[1]).toMatch(/^W3 dcor2 n=200 512x10,repro-dcor2,[0-9.e-]+,/);
+  expect(r.stdout).toMatch(/speed ratio ours\/peer/);
+});
+
+it('bench rejects an unknown workload', () => {
+  const r = spawnSync('npx', ['tsx', path.join(__dirname, '..', 'bench', 'bench.ts'), '--quick', '--only', 'W9', '--out', '/dev/null'], {
+    encoding: 'utf8', cwd: path.join(__dirname, '..', '..'),
+  });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/unknown workload 'W9'; available: W3, W4/);
+});
