@@ -1,0 +1,102 @@
+/**
+ * CLI building blocks: each paper package's commander CLI is a few declarations. Common flags:
+ * --scale smoke|cpu|paper, --backend, --data-dir, --seeds, --out, --resume, --run <id>; subcommands
+ * train, eval, reproduce, table. Unknown run ids fail with the list of valid ones; any error prints
+ * one clear line and exits non-zero.
+ */
+import * as path from 'path';
+import { Command, Option } from 'commander';
+import { BACKEND_PREFERENCES, BackendPreference, parseBackendPreference } from '@repro/runtime';
+import { SCALES, Scale } from './record';
+
+export interface CommonOptions {
+  scale: Scale;
+  backend?: BackendPreference;
+  dataDir?: string;
+  /** Seeds given with --seeds (undefined: each run's own default seeds). */
+  seeds?: number[];
+  /** The results folder: CSVs, plots and runs/ (run records, checkpoints) go under it. */
+  out: string;
+  resume: boolean;
+  /** Run ids given with --run (undefined: all runs of the scale). */
+  runs?: string[];
+}
+
+export interface PaperCliSpec {
+  name: string;
+  description: string;
+  /** Valid run ids, with a one-line description each. */
+  runIds: Array<{ id: string; description: string }>;
+  defaultScale: Scale;
+  /** Where results go by default (the repository's results/). */
+  defaultOut: string;
+  train(o: CommonOptions): Promise<void>;
+  evaluate(o: CommonOptions): Promise<void>;
+  reproduce(o: CommonOptions): Promise<void>;
+  table(o: CommonOptions): Promise<void>;
+  /** Extra text for --help (run id ↔ paper row map, budgets). */
+  epilog?: string;
+}
+
+export function parseSeeds(value: string): number[] {
+  const seeds = value.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds: expected non-negative integers like 1,2,3, got '${value}'`);
+  return seeds;
+}
+
+export function checkRunIds(ids: string[] | undefined, valid: string[]): void {
+  for (const id of ids ?? []) {
+    if (!valid.includes(id)) throw new Error(`unknown run id '${id}'; valid run ids: ${valid.join(', ')}`);
+  }
+}
+
+function addCommon(cmd: Command, spec: PaperCliSpec, runRequired: boolean): Command {
+  return cmd
+    .addOption(new Option('--scale <scale>', 'smoke (seconds, tests) | cpu (Fashion-MNIST here) | paper (the papers\' data and recipes)').choices([...SCALES]).default(spec.defaultScale))
+    .addOption(new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]))
+    .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR); default: the Debian Fashion-MNIST location')
+    .option('--seeds <list>', 'comma-separated seeds (default: each run\'s own)')
+    .option('--out <dir>', 'results folder (CSV, plots, runs/)', spec.defaultOut)
+    .option('--resume', 'continue each run from its last checkpoint', false)
+    .option(runRequired ? '--run <ids>' : '--run <ids>', `comma-separated run ids${runRequired ? ' (required)' : ' (default: all)'}: ${spec.runIds.map((r) => r.id).join(', ')}`);
+}
+
+function toCommon(raw: Record<string, unknown>, spec: PaperCliSpec, runRequired: boolean): CommonOptions {
+  const runs = typeof raw.run === 'string' ? raw.run.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  if (runRequired && !runs?.length) throw new Error(`--run is required; valid run ids: ${spec.runIds.map((r) => r.id).join(', ')}`);
+  checkRunIds(runs, spec.runIds.map((r) => r.id));
+  return {
+    scale: raw.scale as Scale,
+    backend: parseBackendPreference(raw.backend as string | undefined),
+    dataDir: raw.dataDir as string | undefined,
+    seeds: raw.seeds ? parseSeeds(raw.seeds as string) : undefined,
+    out: path.resolve(raw.out as string),
+    resume: Boolean(raw.resume),
+    runs,
+  };
+}
+
+export function buildPaperCli(spec: PaperCliSpec): Command {
+  const program = new Command().name(spec.name).description(spec.description).showHelpAfterError();
+  if (spec.epilog) program.addHelpText('after', `\n${spec.epilog}`);
+  const sub = (name: string, description: string, runRequired: boolean, action: (o: CommonOptions) => Promise<void>) => {
+    const cmd = addCommon(new Command(name).description(description), spec, runRequired);
+    cmd.action(async (raw: Record<string, unknown>) => action(toCommon(raw, spec, runRequired)));
+    program.addCommand(cmd);
+  };
+  sub('train', 'train the given runs (one record per run and seed under <out>/runs)', true, spec.train);
+  sub('eval', 'evaluate the saved final models of the given runs', true, spec.evaluate);
+  sub('reproduce', 'train every run of the scale, then write the table and plots', false, spec.reproduce);
+  sub('table', 'regenerate <out>/<package>.csv and the plots from the run records (no training)', false, spec.table);
+  return program;
+}
+
+/** Parses argv and runs; on error prints `<name>: <message>` and exits 1. */
+export async function runCli(program: Command, argv = process.argv): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`${program.name()}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,18 @@
+export { Optimizer, trainableVariables } from './optim';
+export type { OptimizerConfig } from './optim';
+export { multiStep, cosine, constant } from './schedule';
+export type { Schedule } from './schedule';
+export { train } from './train';
+export type { TrainTask, TrainResult, StepContext } from './train';
+export { saveCheckpoint, loadCheckpoint, hasCheckpoint } from './checkpoint';
+export type { CheckpointState } from './checkpoint';
+export { evaluateClassifier, batchAccuraciesPct, smoothedPerEpoch, smoothedOverOrders, fgsm, robustAccuracy } from './evaluate';
+export type { ClassifierEval, Attack } from './evaluate';
+export { writeRunRecord, readRunRecords, runRecordPath, gitCommit, SCALES, RUN_RECORD_SCHEMA } from './record';
+export type { RunRecord, Scale } from './record';
+export { buildTable, resultsCsv, writeResultsCsv, RESULT_COLUMNS, STATUS_MEANINGS } from './table';
+export type { Status, Citation, PublishedValue, Claim, ClaimOutcome, ResultRow } from './table';
+export { lineChartSpec, heatmapSpec, renderSvg, svgToPng, writePlot } from './plot';
+export type { LinePoint, LineChartOptions } from './plot';
+export { buildPaperCli, runCli, parseSeeds, checkRunIds } from './cli';
+export type { CommonOptions, PaperCliSpec } from './cli';

@@ -1,0 +1,108 @@
+/**
+ * Pictures beside the CSVs: line charts (accuracy per epoch, information-plane paths) and heatmaps
+ * (CKA matrices), specified in Vega-Lite, rendered to SVG by Vega (headless, no browser) and to PNG by
+ * resvg (its binary ships inside its npm package). Vega 5 / Vega-Lite 5: the 6.x releases are
+ * ESM-only with top-level await and cannot be required from CommonJS (toolchain.md §6).
+ */
+import * as path from 'path';
+import { writeFileAtomic } from '@repro/runtime';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const vega = require('vega') as { parse(spec: object): object; View: new (rt: object, opts: object) => { toSVG(): Promise<string>; finalize(): void } };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const vegaLite = require('vega-lite') as { compile(spec: object): { spec: object } };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Resvg } = require('@resvg/resvg-js') as { Resvg: new (svg: string, opts: object) => { render(): { asPng(): Buffer } } };
+
+export interface LinePoint {
+  series: string;
+  x: number;
+  y: number;
+}
+
+export interface LineChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  width?: number;
+  height?: number;
+  /** Draw points as well as lines (default true). */
+  points?: boolean;
+  /** Keep the points' order (for paths such as the information plane) instead of sorting by x. */
+  pathOrder?: boolean;
+  /** Integer ticks on x (epochs). */
+  integerX?: boolean;
+}
+
+export function lineChartSpec(data: LinePoint[], o: LineChartOptions): object {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: o.title,
+    width: o.width ?? 480,
+    height: o.height ?? 300,
+    background: 'white',
+    data: { values: data.map((d, i) => ({ ...d, order: i })) },
+    mark: { type: 'line', point: o.points ?? true },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: o.xLabel, scale: { zero: false }, ...(o.integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}) },
+      y: { field: 'y', type: 'quantitative', title: o.yLabel, scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null },
+      ...(o.pathOrder ? { order: { field: 'order', type: 'quantitative' } } : {}),
+    },
+  };
+}
+
+export function heatmapSpec(matrix: number[][], o: { title: string; rowLabels: string[]; colLabels: string[]; xLabel?: string; yLabel?: string; domain?: [number, number] }): object {
+  const values = matrix.flatMap((row, i) => row.map((v, j) => ({ row: o.rowLabels[i], col: o.colLabels[j], value: v })));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: o.title,
+    background: 'white',
+    data: { values },
+    width: Math.max(120, 28 * o.colLabels.length),
+    height: Math.max(120, 28 * o.rowLabels.length),
+    layer: [
+      {
+        mark: 'rect',
+        encoding: {
+          x: { field: 'col', type: 'ordinal', sort: o.colLabels, title: o.xLabel ?? null },
+          y: { field: 'row', type: 'ordinal', sort: o.rowLabels, title: o.yLabel ?? null },
+          color: { field: 'value', type: 'quantitative', scale: { scheme: 'viridis', domain: o.domain ?? [0, 1] } },
+        },
+      },
+      {
+        mark: { type: 'text', fontSize: 9 },
+        encoding: {
+          x: { field: 'col', type: 'ordinal', sort: o.colLabels },
+          y: { field: 'row', type: 'ordinal', sort: o.rowLabels },
+          text: { field: 'value', type: 'quantitative', format: '.2f' },
+          color: { value: 'white' },
+        },
+      },
+    ],
+  };
+}
+
+/** Renders a Vega-Lite spec to an SVG string. */
+export async function renderSvg(vlSpec: object): Promise<string> {
+  const view = new vega.View(vega.parse(vegaLite.compile(vlSpec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export function svgToPng(svg: string, width?: number): Buffer {
+  return new Resvg(svg, { font: { loadSystemFonts: true }, ...(width ? { fitTo: { mode: 'width', value: width } } : {}) }).render().asPng();
+}
+
+/** Writes `<base>.svg` and `<base>.png` (atomically); returns their paths. */
+export async function writePlot(base: string, vlSpec: object): Promise<{ svg: string; png: string }> {
+  const svg = await renderSvg(vlSpec);
+  const svgPath = `${base}.svg`;
+  const pngPath = `${base}.png`;
+  writeFileAtomic(svgPath, svg);
+  writeFileAtomic(pngPath, svgToPng(svg, 960));
+  return { svg: path.resolve(svgPath), png: path.resolve(pngPath) };
+}

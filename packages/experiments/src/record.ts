@@ -1,0 +1,87 @@
+/**
+ * Run records: one JSON file per (run, seed) with everything a result table needs and everything
+ * needed to tell results apart: resolved config, CLI overrides, per-epoch metrics, final metrics,
+ * seed, scale, dataset, backend, commit and wall time. Tables are generated from these files only.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { BackendInfo, writeJsonAtomic } from '@repro/runtime';
+
+export type Scale = 'smoke' | 'cpu' | 'paper';
+export const SCALES: readonly Scale[] = ['smoke', 'cpu', 'paper'];
+export const RUN_RECORD_SCHEMA = 'repro.run-record/1';
+
+export interface RunRecord {
+  schema: typeof RUN_RECORD_SCHEMA;
+  package: string;
+  runId: string;
+  seed: number;
+  scale: Scale;
+  dataset: string;
+  model: string;
+  /** The fully resolved run configuration. */
+  config: Record<string, unknown>;
+  /** Values given on the command line that changed the configuration. */
+  overrides: Record<string, unknown>;
+  /** Per-epoch metrics. */
+  history: Array<Record<string, number>>;
+  /** Final / summary metrics (e.g. best true accuracy). */
+  metrics: Record<string, number>;
+  /** Small per-run data for claims (e.g. smoothed-accuracy spread). */
+  extra?: Record<string, unknown>;
+  backend: BackendInfo;
+  commit: string;
+  startedAt: string;
+  wallSeconds: number;
+  complete: boolean;
+}
+
+export function gitCommit(cwd = process.cwd()): string {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' });
+  if (r.status !== 0) return 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, encoding: 'utf8' });
+  return r.stdout.trim() + (dirty.status === 0 && dirty.stdout.trim() ? '-dirty' : '');
+}
+
+export function runRecordPath(dir: string, rec: Pick<RunRecord, 'package' | 'runId' | 'seed' | 'scale'>): string {
+  return path.join(dir, rec.package, rec.scale, `${rec.runId}.seed${rec.seed}.json`);
+}
+
+export function writeRunRecord(dir: string, rec: RunRecord): string {
+  const p = runRecordPath(dir, rec);
+  writeJsonAtomic(p, rec);
+  return p;
+}
+
+function validate(file: string, r: Partial<RunRecord>): RunRecord {
+  if (r.schema !== RUN_RECORD_SCHEMA) throw new Error(`${file}: not a run record (schema ${String(r.schema)}, expected ${RUN_RECORD_SCHEMA})`);
+  for (const k of ['package', 'runId', 'scale', 'dataset', 'model', 'commit'] as const) {
+    if (typeof r[k] !== 'string') throw new Error(`${file}: run record field '${k}' is missing or not a string`);
+  }
+  if (!SCALES.includes(r.scale as Scale)) throw new Error(`${file}: unknown scale '${r.scale}'`);
+  if (typeof r.seed !== 'number' || !Array.isArray(r.history) || typeof r.metrics !== 'object') throw new Error(`${file}: run record lacks seed, history or metrics`);
+  return r as RunRecord;
+}
+
+/** All run records of `pkg` under `dir` (every scale), sorted by scale, run id and seed. */
+export function readRunRecords(dir: string, pkg: string): RunRecord[] {
+  const root = path.join(dir, pkg);
+  if (!fs.existsSync(root)) return [];
+  const out: RunRecord[] = [];
+  for (const scale of fs.readdirSync(root)) {
+    const sub = path.join(root, scale);
+    if (!fs.statSync(sub).isDirectory()) continue;
+    for (const f of fs.readdirSync(sub).filter((n) => n.endsWith('.json')).sort()) {
+      const file = path.join(sub, f);
+      let parsed: Partial<RunRecord>;
+      try {
+        parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<RunRecord>;
+      } catch (err) {
+        throw new Error(`${file}: corrupt run record (${(err as Error).message})`);
+      }
+      out.push(validate(file, parsed));
+    }
+  }
+  return out.sort((a, b) => a.scale.localeCompare(b.scale) || a.runId.localeCompare(b.runId) || a.seed - b.seed);
+}

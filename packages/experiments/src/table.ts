@@ -1,0 +1,179 @@
+/**
+ * Published vs reproduced. A paper package declares its published values (with their citation and a
+ * tolerance chosen before running, with its reason) and its claims (a predicate over reproduced values
+ * with the sentence the paper claims); `buildTable` turns run records, never in-memory state, into rows
+ * of one schema shared by every package, and `writeResultsCsv` writes them with csv-stringify, sorted
+ * stably, numbers as numbers, so the file regenerates byte-for-byte from the same records.
+ */
+import { stringify } from 'csv-stringify/sync';
+import { writeFileAtomic } from '@repro/runtime';
+import { RunRecord, Scale } from './record';
+
+export type Status = 'match' | 'outside-tol' | 'claim-holds' | 'claim-fails' | 'missing' | 'not-reproducible-here' | 'smoke';
+
+export const STATUS_MEANINGS: Record<Status, string> = {
+  match: 'reproduced at the paper\'s scale, within the stated tolerance of the published value',
+  'outside-tol': 'reproduced at the paper\'s scale, outside the stated tolerance (a result, not an error)',
+  'claim-holds': 'the paper\'s claim holds on our runs at the stated scale',
+  'claim-fails': 'the paper\'s claim does not hold on our runs at the stated scale (numbers in the note)',
+  missing: 'not run yet; the note gives the command that runs it',
+  'not-reproducible-here': 'this machine cannot produce the published number (data or hardware); the value shown comes from the stated smaller analog and is not comparable',
+  smoke: 'a seconds-long smoke run that checks the pipeline, not the number',
+};
+
+export const RESULT_COLUMNS = [
+  'package', 'table', 'row', 'metric', 'published', 'reproduced', 'delta', 'tolerance', 'scale', 'dataset', 'model',
+  'epochs', 'seeds', 'status', 'note', 'backend', 'commit',
+] as const;
+
+export type ResultRow = Record<(typeof RESULT_COLUMNS)[number], string | number>;
+
+export interface Citation {
+  paper: string;
+  table: string;
+  row: string;
+  column: string;
+}
+
+export interface PublishedValue {
+  table: string;
+  row: string;
+  metric: string;
+  value: number;
+  citation: Citation;
+  tolerance: { abs: number; why: string };
+  /** The run that reproduces it. */
+  runId: string;
+  /** The command that runs it at paper scale. */
+  command: string;
+  /** What the cpu-scale analog of this run is (said in the note). */
+  analog?: string;
+  /** Reproduced value from one record (default: record.metrics[metric]). */
+  reproducedFrom?: (rec: RunRecord) => number | undefined;
+}
+
+export interface ClaimOutcome {
+  /** The number the verdict rests on (e.g. a difference in points). */
+  value: number | null;
+  holds: boolean | null;
+  note: string;
+}
+
+export interface Claim {
+  table: string;
+  row: string;
+  metric: string;
+  /** What the paper claims, in one sentence. */
+  statement: string;
+  /** Runs the claim needs. */
+  runIds: string[];
+  evaluate(records: RunRecord[]): ClaimOutcome;
+  command: string;
+}
+
+const SCALE_ORDER: Scale[] = ['paper', 'cpu', 'smoke'];
+
+function round(v: number): number {
+  return Math.round(v * 1e4) / 1e4;
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, v) => a + v, 0) / xs.length;
+}
+
+function describe(records: RunRecord[]) {
+  const uniq = (xs: Array<string | number>) => [...new Set(xs.map(String))].join(';');
+  return {
+    dataset: uniq(records.map((r) => r.dataset)),
+    model: uniq(records.map((r) => r.model)),
+    epochs: uniq(records.map((r) => r.history.length)),
+    seeds: uniq(records.map((r) => r.seed)),
+    backend: uniq(records.map((r) => `${r.backend.name} (${r.backend.detail})`)),
+    commit: uniq(records.map((r) => r.commit)),
+  };
+}
+
+function emptyRow(pkg: string, table: string, row: string, metric: string): ResultRow {
+  return {
+    package: pkg, table, row, metric, published: '', reproduced: '', delta: '', tolerance: '', scale: '', dataset: '', model: '',
+    epochs: '', seeds: '', status: 'missing', note: '', backend: '', commit: '',
+  };
+}
+
+function publishedRows(pkg: string, p: PublishedValue, records: RunRecord[]): ResultRow[] {
+  const base = (): ResultRow => ({ ...emptyRow(pkg, p.table, p.row, p.metric), published: p.value, tolerance: p.tolerance.abs });
+  const rows: ResultRow[] = [];
+  const get = p.reproducedFrom ?? ((r: RunRecord) => r.metrics[p.metric]);
+  const cite = `${p.citation.paper}, ${p.citation.table}, row ${p.citation.row}, column ${p.citation.column}`;
+  for (const scale of SCALE_ORDER) {
+    const recs = records.filter((r) => r.runId === p.runId && r.scale === scale && r.complete);
+    if (recs.length === 0) continue;
+    const vals = recs.map(get).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const m = vals.length ? mean(vals) : null;
+    const row = { ...base(), ...describe(recs), scale, reproduced: m === null ? '' : round(m) };
+    if (scale === 'paper' && m !== null) {
+      row.delta = round(m - p.value);
+      row.status = Math.abs(m - p.value) <= p.tolerance.abs ? 'match' : 'outside-tol';
+      row.note = `${cite}; mean of ${vals.length} seed(s); tolerance: ${p.tolerance.why}`;
+    } else if (scale === 'cpu') {
+      row.status = 'not-reproducible-here';
+      row.note = `${cite}; cpu-scale analog${p.analog ? ` (${p.analog})` : ''}, not comparable to the published value; paper scale: ${p.command}`;
+    } else {
+      row.status = scale === 'smoke' ? 'smoke' : 'missing';
+      row.note = `${cite}; ${scale === 'smoke' ? 'smoke run: pipeline check only' : 'no value in the records'}`;
+    }
+    rows.push(row);
+  }
+  if (!rows.some((r) => r.scale === 'paper')) {
+    rows.push({ ...base(), scale: 'paper', status: 'missing', note: `${cite}; not run; run with: ${p.command}` });
+  }
+  return rows;
+}
+
+function claimRows(pkg: string, c: Claim, records: RunRecord[]): ResultRow[] {
+  const rows: ResultRow[] = [];
+  for (const scale of SCALE_ORDER) {
+    const recs = records.filter((r) => c.runIds.includes(r.runId) && r.scale === scale && r.complete);
+    if (recs.length === 0) continue;
+    const present = new Set(recs.map((r) => r.runId));
+    const row: ResultRow = { ...emptyRow(pkg, c.table, c.row, c.metric), ...describe(recs), scale };
+    const lacking = c.runIds.filter((id) => !present.has(id));
+    if (lacking.length) {
+      row.status = scale === 'smoke' ? 'smoke' : 'missing';
+      row.note = `claim: ${c.statement}; runs missing: ${lacking.join(', ')}`;
+    } else {
+      const o = c.evaluate(recs);
+      row.reproduced = o.value === null ? '' : round(o.value);
+      row.status = scale === 'smoke' ? 'smoke' : o.holds === null ? 'missing' : o.holds ? 'claim-holds' : 'claim-fails';
+      row.note = `claim: ${c.statement}; ${o.note}`;
+    }
+    rows.push(row);
+  }
+  if (rows.length === 0) {
+    rows.push({ ...emptyRow(pkg, c.table, c.row, c.metric), status: 'missing', note: `claim: ${c.statement}; not run; run with: ${c.command}` });
+  }
+  return rows;
+}
+
+/** Rows for every published value and claim of a package, from its run records; sorted stably. */
+export function buildTable(pkg: string, records: RunRecord[], published: PublishedValue[], claims: Claim[]): ResultRow[] {
+  const rows = [...published.flatMap((p) => publishedRows(pkg, p, records)), ...claims.flatMap((c) => claimRows(pkg, c, records))];
+  const key = (r: ResultRow) => [r.table, r.row, r.metric, SCALE_ORDER.indexOf(r.scale as Scale)].map(String);
+  return rows.sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    for (let i = 0; i < ka.length; i++) {
+      const c = ka[i]!.localeCompare(kb[i]!);
+      if (c) return c;
+    }
+    return 0;
+  });
+}
+
+export function resultsCsv(rows: ResultRow[]): string {
+  return stringify(rows, { header: true, columns: [...RESULT_COLUMNS] });
+}
+
+export function writeResultsCsv(file: string, rows: ResultRow[]): void {
+  writeFileAtomic(file, resultsCsv(rows));
+}

@@ -1,0 +1,75 @@
+/** Optimizers and schedules against PyTorch's update rules, written out by hand. */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@repro/runtime';
+import { cosine, multiStep, Optimizer } from '../src';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+/** Loss ½·Σ(a ⊙ θ²) has gradient a ⊙ θ. */
+const A = [1, 2, -0.5];
+const lossOf = (v: tf.Variable) => () => tf.mul(0.5, tf.sum(tf.mul(tf.tensor1d(A), tf.square(v)))) as tf.Scalar;
+
+it('SGD with Nesterov momentum and weight decay follows torch.optim.SGD', () => {
+  const lr = 0.1, m = 0.9, wd = 0.01;
+  const v = tf.variable(tf.tensor1d([1, -1, 2]));
+  const opt = new Optimizer({ kind: 'sgd', lr, momentum: m, nesterov: true, weightDecay: wd });
+  let theta = [1, -1, 2];
+  let buf = [0, 0, 0];
+  for (let step = 0; step < 5; step++) {
+    opt.step([v], lossOf(v));
+    // torch: g = ∇ + wd·θ; buf = m·buf + g (buf = g at step 0, same since buf starts at 0); g' = g + m·buf; θ -= lr·g'
+    const g = theta.map((t, i) => A[i]! * t + wd * t);
+    buf = buf.map((b, i) => m * b + g[i]!);
+    theta = theta.map((t, i) => t - lr * (g[i]! + m * buf[i]!));
+  }
+  Array.from(v.dataSync()).forEach((x, i) => expect(x).toBeCloseTo(theta[i]!, 5));
+  v.dispose();
+  opt.dispose();
+});
+
+it('Adam with L2 weight decay follows torch.optim.Adam (eps 1e-8)', () => {
+  const lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 1e-2;
+  const v = tf.variable(tf.tensor1d([1, -1, 2]));
+  const opt = new Optimizer({ kind: 'adam', lr, weightDecay: wd });
+  let theta = [1, -1, 2];
+  let mm = [0, 0, 0];
+  let vv = [0, 0, 0];
+  for (let t = 1; t <= 5; t++) {
+    opt.step([v], lossOf(v));
+    const g = theta.map((x, i) => A[i]! * x + wd * x);
+    mm = mm.map((x, i) => b1 * x + (1 - b1) * g[i]!);
+    vv = vv.map((x, i) => b2 * x + (1 - b2) * g[i]! ** 2);
+    theta = theta.map((x, i) => x - (lr * (mm[i]! / (1 - b1 ** t))) / (Math.sqrt(vv[i]! / (1 - b2 ** t)) + eps));
+  }
+  Array.from(v.dataSync()).forEach((x, i) => expect(x).toBeCloseTo(theta[i]!, 5));
+  v.dispose();
+  opt.dispose();
+});
+
+it('learning rates can be changed between steps; a step leaks nothing', () => {
+  const v = tf.variable(tf.tensor1d([1, 1, 1]));
+  const opt = new Optimizer({ kind: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
+  opt.step([v], lossOf(v));
+  opt.setLearningRate(0.05);
+  expect(opt.learningRate).toBe(0.05);
+  const before = tf.memory().numTensors;
+  opt.step([v], lossOf(v));
+  expect(tf.memory().numTensors).toBe(before);
+  v.dispose();
+  opt.dispose();
+  expect(() => new Optimizer({ kind: 'rmsprop' } as never)).toThrow(/lr must be > 0|unknown kind/);
+});
+
+it('schedules: PNN multi-step (epoch+1) and cosine with warm-up and floor', () => {
+  const pnn = multiStep(1e-3, [60, 90, 120, 160], 0.2, 1);
+  expect(pnn(0)).toBeCloseTo(1e-3, 12);
+  expect(pnn(58)).toBeCloseTo(1e-3, 12);
+  expect(pnn(59)).toBeCloseTo(2e-4, 12); // epoch+1 = 60
+  expect(pnn(149)).toBeCloseTo(1e-3 * 0.2 ** 3, 12);
+  const c = cosine(0.1, 10, { warmup: 2, floor: 0.001 });
+  expect(c(0)).toBeCloseTo(0.05, 12);
+  expect(c(2)).toBeCloseTo(0.1, 12);
+  expect(c(10)).toBeCloseTo(0.001, 12);
+});
