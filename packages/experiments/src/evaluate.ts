@@ -26,7 +26,7 @@ export function evaluateClassifier(model: tf.LayersModel, ds: ImageDataset, opts
     const [c, l] = tf.tidy(() => {
       const logits = model.predict(b.x) as tf.Tensor2D;
       const ok = tf.equal(tf.argMax(logits, 1), b.y);
-      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(b.y, ds.numClasses), logits, undefined, tf.Reduction.SUM);
+      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(b.y, ds.numClasses), logits, undefined, 0, tf.Reduction.SUM);
       return [ok.dataSync(), loss.dataSync()[0]!] as const;
     });
     b.indices.forEach((idx, k) => (correct[idx] = c[k]!));

@@ -16,3 +16,5 @@ export { lineChartSpec, heatmapSpec, renderSvg, svgToPng, writePlot } from './pl
 export type { LinePoint, LineChartOptions } from './plot';
 export { buildPaperCli, runCli, parseSeeds, checkRunIds } from './cli';
 export type { CommonOptions, PaperCliSpec } from './cli';
+export { resultsReadme, writeResultsReadme } from './results-readme';
+export { hardwareDescription } from './record';

@@ -4,6 +4,7 @@
  * seed, scale, dataset, backend, commit and wall time. Tables are generated from these files only.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { BackendInfo, writeJsonAtomic } from '@repro/runtime';
@@ -31,10 +32,17 @@ export interface RunRecord {
   /** Small per-run data for claims (e.g. smoothed-accuracy spread). */
   extra?: Record<string, unknown>;
   backend: BackendInfo;
+  /** CPU model and core count of the machine that ran it. */
+  hardware?: string;
   commit: string;
   startedAt: string;
   wallSeconds: number;
   complete: boolean;
+}
+
+export function hardwareDescription(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
 }
 
 export function gitCommit(cwd = process.cwd()): string {

@@ -1,0 +1,77 @@
+/**
+ * The runs of the PNN re-examination, one typed config per published row (paper scale, CIFAR-10,
+ * Klachko's exact arguments) and the cpu-scale analog on Fashion-MNIST (../shared/papers/pnn.md §5).
+ * Smoke scale reuses the cpu runs on the 300-image fixture for one epoch at width 8.
+ */
+import type { PnnOptions } from '@repro/models';
+import type { OptimizerConfig, Scale } from '@repro/experiments';
+
+export interface PnnRun {
+  id: string;
+  /** The paper row it stands for (K1…K8) or the cpu variant (A…D). */
+  row: string;
+  description: string;
+  scale: Exclude<Scale, 'smoke'>;
+  model: 'lenet' | 'cifarnet' | 'perturb_resnet18' | 'noiseresnet18' | 'resnet18';
+  modelOptions: Partial<PnnOptions>;
+  optimizer: OptimizerConfig;
+  /** 'pnn-cifar': lr·0.2 at epochs 60, 90, 120, 160 (Klachko main.py L169-171, epoch+1); 'constant'. */
+  schedule: 'pnn-cifar' | 'constant';
+  epochs: number;
+  batchSize: number;
+  seeds: number[];
+  /** Best accuracy counts only epochs after this many (Klachko: > 10). */
+  bestAfterEpoch: number;
+  data: { dataset: 'cifar10' | 'fashion-mnist'; trainPerClass?: number; augment: boolean };
+  /** The original repo's smoothed metric: EMA(0.7) of per-batch % with this test batch size. */
+  smoothedBatchSize: number;
+}
+
+// Klachko main.py defaults: SGD Nesterov, momentum 0.9, wd 1e-4, level 0.5, unique masks, 150 epochs.
+const K_BASE = {
+  scale: 'paper' as const, schedule: 'pnn-cifar' as const, epochs: 150, seeds: [1], bestAfterEpoch: 10,
+  data: { dataset: 'cifar10' as const, augment: true }, smoothedBatchSize: 10,
+};
+const sgd = (lr: number): OptimizerConfig => ({ kind: 'sgd', lr, momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
+const PNN = { level: 0.5, uniqueMasks: true, useAct: false, mixMaps: false, trainMasks: false, nmasks: 1 };
+
+export const PAPER_RUNS: PnnRun[] = [
+  { ...K_BASE, id: 'k1-resnet18-nf44', row: 'K1', description: 'ResNet-18 3x3 baseline, nf 44 (5.28M params)', model: 'resnet18', modelOptions: { nfilters: 44 }, optimizer: sgd(1e-3), batchSize: 10 },
+  { ...K_BASE, id: 'k2-noiseresnet18-ffs7', row: 'K2', description: 'original PNN noiseresnet18, 7x7 first conv', model: 'noiseresnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 7 }, optimizer: sgd(1e-4), batchSize: 10 },
+  { ...K_BASE, id: 'k3-noiseresnet18-ffs3', row: 'K3', description: 'as K2 with a 3x3 first conv', model: 'noiseresnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3 }, optimizer: sgd(1e-4), batchSize: 10 },
+  { ...K_BASE, id: 'k4-perturb-1x1-nonoise', row: 'K4', description: 'no noise: 3x3 first layer, 1x1 convs elsewhere', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 1 }, optimizer: sgd(1e-3), batchSize: 16 },
+  { ...K_BASE, id: 'k5-perturb-all-layers', row: 'K5', description: 'noise in all layers incl. the first, fanout 1', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 0, filterSize: 0, nmasks: 1 }, optimizer: sgd(1e-3), batchSize: 16 },
+  { ...K_BASE, id: 'k6-perturb-nm64-unique-mix', row: 'K6', description: '3x3 first, PNN elsewhere, 64 unique masks, mix_maps', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 0, nmasks: 64, uniqueMasks: true, mixMaps: true }, optimizer: sgd(1e-3), batchSize: 16 },
+  { ...K_BASE, id: 'k7-perturb-nm64-shared', row: 'K7', description: 'as K6 with shared masks, no mix_maps', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 0, nmasks: 64, uniqueMasks: false }, optimizer: sgd(1e-3), batchSize: 16 },
+  { ...K_BASE, id: 'k8-perturb-nm64-trained', row: 'K8', description: 'as K7 with trained masks', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 0, nmasks: 64, uniqueMasks: false, trainMasks: true }, optimizer: sgd(1e-3), batchSize: 16 },
+];
+
+// cpu analog (pnn.md §5): Fashion-MNIST 28x28x1, lenet nf 32, 3x3 first layer in every variant,
+// Adam lr 1e-3 wd 1e-4, batch 32; train on a stratified subset, test on all 10,000 (unshuffled).
+export const CPU_EPOCHS = 5;
+export const CPU_TRAIN_PER_CLASS = 800;
+const C_BASE = {
+  scale: 'cpu' as const, model: 'lenet' as const, schedule: 'constant' as const, epochs: CPU_EPOCHS, batchSize: 32, bestAfterEpoch: 0,
+  optimizer: { kind: 'adam', lr: 1e-3, weightDecay: 1e-4 } as OptimizerConfig,
+  data: { dataset: 'fashion-mnist' as const, trainPerClass: CPU_TRAIN_PER_CLASS, augment: false }, smoothedBatchSize: 10,
+};
+const L = { ...PNN, nfilters: 32, firstFilterSize: 3 as const, dropout: 0.5 };
+
+export const CPU_RUNS: PnnRun[] = [
+  { ...C_BASE, id: 'cpu-a-3x3', row: 'A', description: 'lenet nf32, 3x3 convs (baseline, stands for K1)', modelOptions: { ...L, filterSize: 3 }, seeds: [1, 2, 3] },
+  { ...C_BASE, id: 'cpu-b-1x1-nonoise', row: 'B', description: 'lenet nf32, 1x1 convs, no noise (stands for K4)', modelOptions: { ...L, filterSize: 1 }, seeds: [1, 2, 3] },
+  { ...C_BASE, id: 'cpu-c-pnn-nm1', row: 'C', description: 'lenet nf32, perturbation layers, 1 mask, level 0.5 (stands for K2/K3)', modelOptions: { ...L, filterSize: 0, nmasks: 1 }, seeds: [1, 2, 3] },
+  { ...C_BASE, id: 'cpu-d-pnn-nm4', row: 'D', description: 'lenet nf32, perturbation layers, 4 unique masks (stands for K6)', modelOptions: { ...L, filterSize: 0, nmasks: 4 }, seeds: [1, 2] },
+];
+
+export const ALL_RUNS: PnnRun[] = [...PAPER_RUNS, ...CPU_RUNS];
+
+export function runsForScale(scale: Scale): PnnRun[] {
+  return scale === 'paper' ? PAPER_RUNS : CPU_RUNS;
+}
+
+export function findRun(id: string): PnnRun {
+  const r = ALL_RUNS.find((x) => x.id === id);
+  if (!r) throw new Error(`unknown run id '${id}'; valid run ids: ${ALL_RUNS.map((x) => x.id).join(', ')}`);
+  return r;
+}
