@@ -1,4 +1,6 @@
 import './pnn';
+import './resnet';
+import './mobile';
 
 export { registerModel, createModel, listModels, getModelSpec } from './registry';
 export type { BaseModelOptions, ModelSpec } from './registry';
@@ -13,3 +15,4 @@ export { SeedSequence, SliceChannels } from './blocks';
 export { saveModel, loadModel } from './io';
 export { featureModel, layerNames } from './features';
 export { layerWeightMap } from './weights';
+export { HardSwish, HardSigmoid, ChannelScale } from './layers/activations';

@@ -1,0 +1,64 @@
+/**
+ * The pnn-perturb CLI end to end at smoke scale (into a temporary --out, never results/), its help,
+ * and its errors.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+
+const CLI = path.join(__dirname, '..', 'src', 'cli.ts');
+const ROOT = path.join(__dirname, '..', '..', '..');
+
+function cli(args: string[]) {
+  return spawnSync('npx', ['tsx', CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true', REPRO_JOBS: '2' } });
+}
+
+it('--help lists the subcommands, the runs and the scales; each subcommand has its flags', () => {
+  const h = cli(['--help']);
+  expect(h.status).toBe(0);
+  for (const s of ['train', 'eval', 'reproduce', 'table', 'k1-resnet18-nf44', 'cpu-c-pnn-nm1', 'smoke', 'paper']) expect(h.stdout).toContain(s);
+  const t = cli(['train', '--help']);
+  for (const f of ['--scale', '--backend', '--data-dir', '--seeds', '--out', '--resume', '--run']) expect(t.stdout).toContain(f);
+});
+
+it('reproduce --scale smoke writes records, the CSV, plots and README into --out', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pnn-'));
+  const r = cli(['reproduce', '--scale', 'smoke', '--out', out, '--backend', 'wasm']);
+  expect(r.stderr).toMatch(/reproduce finished/);
+  expect(r.status).toBe(0);
+  const csv = fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8').trim().split('\n');
+  expect(csv[0]).toBe('package,table,row,metric,published,reproduced,delta,tolerance,scale,dataset,model,epochs,seeds,status,note,backend,commit');
+  const statuses = csv.slice(1).map((l) => l.match(/,(match|outside-tol|claim-holds|claim-fails|missing|not-reproducible-here|smoke),/)?.[1]);
+  expect(statuses).not.toContain(undefined);
+  expect(statuses).toContain('smoke');
+  expect(csv.filter((l) => l.includes(',K1,') && l.includes(',missing,'))[0]).toMatch(/train --scale paper --run k1-resnet18-nf44/);
+  const rec = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-c-pnn-nm1.seed1.json'), 'utf8'));
+  expect(rec.scale).toBe('smoke');
+  expect(rec.dataset).toBe('fashion-mnist-fixture');
+  expect(rec.backend.name).toBe('wasm');
+  expect(rec.history).toHaveLength(2);
+  expect(rec.metrics.bestTrueAccPct).toBeGreaterThan(0);
+  for (const f of ['variants.png', 'variants.svg', 'cpu-a-3x3.seed1.png']) expect(fs.existsSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', f))).toBe(true);
+  expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/## pnn-perturb/);
+  // the table regenerates byte-for-byte from the records
+  const before = fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8');
+  expect(cli(['table', '--scale', 'smoke', '--out', out]).status).toBe(0);
+  expect(fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8')).toBe(before);
+}, 120_000);
+
+it('unknown run ids, scale mismatches and missing CIFAR data fail clearly', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pnn-'));
+  const a = cli(['train', '--run', 'k9-nope', '--out', out]);
+  expect(a.status).toBe(1);
+  expect(a.stderr).toMatch(/unknown run id 'k9-nope'; valid run ids: k1-resnet18-nf44, /);
+  const b = cli(['train', '--run', 'k1-resnet18-nf44', '--scale', 'cpu', '--out', out]);
+  expect(b.status).toBe(1);
+  expect(b.stderr).toMatch(/k1-resnet18-nf44 is a paper-scale run/);
+  const c = cli(['train', '--run', 'k1-resnet18-nf44', '--scale', 'paper', '--out', out]);
+  expect(c.status).toBe(1);
+  expect(c.stderr).toMatch(/needs CIFAR-10: pass --data-dir/);
+  const d = cli(['train', '--run', 'cpu-a-3x3', '--scale', 'cpu', '--data-dir', out, '--out', out]);
+  expect(d.status).toBe(1);
+  expect(d.stderr).toMatch(/fashion-mnist \(train\) not found; looked in/);
+}, 120_000);
