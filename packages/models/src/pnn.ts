@@ -47,6 +47,13 @@ function pl(x: Sym, o: PnnOptions, seeds: SeedSequence, filters: number, first: 
   }).apply(x) as Sym;
 }
 
+/** The LeNet/CifarNet head: flatten → dropout → Linear(hidden) → BN1d → ReLU ('features') → dropout → Linear ('logits'). */
+function pnnHead(x: Sym, o: PnnOptions, seeds: SeedSequence, hidden: number): Sym {
+  let y = dropout(flatten(x), o.dropout, seeds);
+  y = relu(bn(dense(y, hidden, seeds)), 'features');
+  return dense(dropout(y, o.dropout, seeds), o.numClasses, seeds, 'logits');
+}
+
 /** Klachko `lenet` (L200-259): 3 perturb layers with 3×3/2 max-pools, then a 2-layer head with BN1d. */
 function lenet(o: PnnOptions): tf.LayersModel {
   const seeds = new SeedSequence(o.seed ?? 0);
@@ -57,13 +64,7 @@ function lenet(o: PnnOptions): tf.LayersModel {
   x = pl(x, o, seeds, nf, false);
   x = maxPool(x, 3, 2, 1);
   x = pl(x, o, seeds, nf, false);
-  x = maxPool(x, 3, 2, 1, 'features_conv');
-  x = flatten(x);
-  x = dropout(x, o.dropout, seeds);
-  x = relu(bn(dense(x, 128, seeds)), 'features');
-  x = dropout(x, o.dropout, seeds);
-  const logits = dense(x, o.numClasses, seeds, 'logits');
-  return tf.model({ inputs: input, outputs: logits, name: 'lenet' });
+  return tf.model({ inputs: input, outputs: pnnHead(maxPool(x, 3, 2, 1, 'features_conv'), o, seeds, 128), name: 'lenet' });
 }
 
 /** Klachko `cifarnet` (L263-331): 6 perturb layers of width nf with 3 max-pools, then a 2-layer head. */
@@ -79,13 +80,7 @@ function cifarnet(o: PnnOptions): tf.LayersModel {
   x = maxPool(x, 3, 2, 1);
   x = pl(x, o, seeds, nf, false);
   x = pl(x, o, seeds, nf, false);
-  x = maxPool(x, 3, 2, 1, 'features_conv');
-  x = flatten(x);
-  x = dropout(x, o.dropout, seeds);
-  x = relu(bn(dense(x, 256, seeds)), 'features');
-  x = dropout(x, o.dropout, seeds);
-  const logits = dense(x, o.numClasses, seeds, 'logits');
-  return tf.model({ inputs: input, outputs: logits, name: 'cifarnet' });
+  return tf.model({ inputs: input, outputs: pnnHead(maxPool(x, 3, 2, 1, 'features_conv'), o, seeds, 256), name: 'cifarnet' });
 }
 
 function shortcut(x: Sym, out: number, stride: number, seeds: SeedSequence): Sym {

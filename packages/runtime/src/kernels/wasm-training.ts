@@ -166,6 +166,32 @@ function depthwiseInfo(xShape: number[], filterShape: number[], attrs: Attrs) {
     attrs.dimRoundingMode as 'floor' | undefined, true);
 }
 
+/**
+ * Visits every (output position, filter tap) pair of a depthwise convolution that reads an input
+ * pixel inside the image: fn(dyBase, xBase, wBase) with the flat offsets of dy[n,i,j,0],
+ * x[n,y,x,0] and W[a,b,0,0].
+ */
+function forEachDepthwiseTap(ci: ReturnType<typeof backend_util.computeConv2DInfo>, kh: number, kw: number, cout: number, cin: number, fn: (dyBase: number, xBase: number, wBase: number) => void): void {
+  const { batchSize, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dwl } = ci;
+  const pt = ci.padInfo.top;
+  const pl = ci.padInfo.left;
+  for (let n = 0; n < batchSize; n++) {
+    for (let i = 0; i < ho; i++) {
+      for (let a = 0; a < kh; a++) {
+        const y = i * sh + a * dh - pt;
+        if (y < 0 || y >= h) continue;
+        for (let j = 0; j < wo; j++) {
+          for (let b = 0; b < kw; b++) {
+            const xx = j * sw + b * dwl - pl;
+            if (xx < 0 || xx >= w) continue;
+            fn(((n * ho + i) * wo + j) * cout, ((n * h + y) * w + xx) * cin, (a * kw + b) * cout);
+          }
+        }
+      }
+    }
+  }
+}
+
 /** DepthwiseConv2dNativeBackpropFilter: dW[a,b,c,m] = Σ x[n, i·s+a·d−pt, j·s+b·d−pl, c] · dy[n,i,j,c·M+m]. */
 function depthwiseBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
   const { inputs: { x, dy }, backend, attrs } = args;
@@ -178,31 +204,12 @@ function depthwiseBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo
   const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
   const dw = backend.typedArrayFromHeap(out) as Float32Array;
   dw.fill(0);
-  const { batchSize, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dwl } = ci;
-  const pt = ci.padInfo.top;
-  const pl = ci.padInfo.left;
-  const cout = cin * mult;
-  for (let n = 0; n < batchSize; n++) {
-    for (let i = 0; i < ho; i++) {
-      for (let a = 0; a < kh; a++) {
-        const y = i * sh + a * dh - pt;
-        if (y < 0 || y >= h) continue;
-        for (let j = 0; j < wo; j++) {
-          const dyBase = ((n * ho + i) * wo + j) * cout;
-          for (let b = 0; b < kw; b++) {
-            const xx = j * sw + b * dwl - pl;
-            if (xx < 0 || xx >= w) continue;
-            const xBase = ((n * h + y) * w + xx) * cin;
-            const wBase = (a * kw + b) * cout;
-            for (let c = 0; c < cin; c++) {
-              const xval = xv[xBase + c]!;
-              for (let m = 0; m < mult; m++) dw[wBase + c * mult + m]! += xval * dyv[dyBase + c * mult + m]!;
-            }
-          }
-        }
-      }
+  forEachDepthwiseTap(ci, kh, kw, cin * mult, cin, (dyBase, xBase, wBase) => {
+    for (let c = 0; c < cin; c++) {
+      const xval = xv[xBase + c]!;
+      for (let m = 0; m < mult; m++) dw[wBase + c * mult + m]! += xval * dyv[dyBase + c * mult + m]!;
     }
-  }
+  });
   return out;
 }
 
@@ -217,32 +224,13 @@ function depthwiseBackpropInput(args: { inputs: { dy: TensorInfo; filter: Tensor
   const wv = backend.typedArrayFromHeap(filter) as Float32Array;
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
   dx.fill(0);
-  const { batchSize, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dwl } = ci;
-  const pt = ci.padInfo.top;
-  const pl = ci.padInfo.left;
-  const cout = cin * mult;
-  for (let n = 0; n < batchSize; n++) {
-    for (let i = 0; i < ho; i++) {
-      for (let a = 0; a < kh; a++) {
-        const y = i * sh + a * dh - pt;
-        if (y < 0 || y >= h) continue;
-        for (let j = 0; j < wo; j++) {
-          const dyBase = ((n * ho + i) * wo + j) * cout;
-          for (let b = 0; b < kw; b++) {
-            const xx = j * sw + b * dwl - pl;
-            if (xx < 0 || xx >= w) continue;
-            const xBase = ((n * h + y) * w + xx) * cin;
-            const wBase = (a * kw + b) * cout;
-            for (let c = 0; c < cin; c++) {
-              let s = 0;
-              for (let m = 0; m < mult; m++) s += dyv[dyBase + c * mult + m]! * wv[wBase + c * mult + m]!;
-              dx[xBase + c]! += s;
-            }
-          }
-        }
-      }
+  forEachDepthwiseTap(ci, kh, kw, cin * mult, cin, (dyBase, xBase, wBase) => {
+    for (let c = 0; c < cin; c++) {
+      let acc = 0;
+      for (let m = 0; m < mult; m++) acc += dyv[dyBase + c * mult + m]! * wv[wBase + c * mult + m]!;
+      dx[xBase + c]! += acc;
     }
-  }
+  });
   return out;
 }
 
