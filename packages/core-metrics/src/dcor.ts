@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@repro/runtime';
 import { checkRows } from './validate';
 import {
-  centerColumns, distanceMatrix, doubleCentre, normalizeRows, safeSqrt, squaredDistances, uCentre, zeroBlockDiagonal,
+  EXACT_MAX_DIM, centerColumns, distanceMatrix, doubleCentre, normalizeRows, safeSqrt, squaredDistances, uCentre, zeroBlockDiagonal,
 } from './distance';
 
 /** Largest n for which the full n×n path is used by default. */
@@ -48,8 +48,19 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
   const V = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const U = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const centred = xs.map((x) => tf.tidy(() => centerColumns(x)));
-  const distBlock = (i: number, start: number, size: number) =>
-    safeSqrt(zeroBlockDiagonal(squaredDistances(tf.slice(centred[i]!, [start, 0], [size, -1]), centred[i]!), start)) as tf.Tensor2D;
+  // per input, made once: the transposed features and the squared row norms, so that each block's
+  // Gram product is a plain [size, p] × [p, n] matmul (no per-block transpose of the whole input)
+  const gram = centred.map((xc) => (xc.shape[1] > EXACT_MAX_DIM
+    ? tf.tidy(() => ({ t: tf.transpose(xc) as tf.Tensor2D, sq: tf.reshape(tf.sum(tf.square(xc), 1), [1, -1]) as tf.Tensor2D }))
+    : undefined));
+  const distBlock = (i: number, start: number, size: number) => {
+    const rows = tf.slice(centred[i]!, [start, 0], [size, -1]);
+    const g = gram[i];
+    const d2 = g
+      ? (tf.relu(tf.sub(tf.add(tf.reshape(tf.slice(g.sq, [0, start], [1, size]), [-1, 1]), g.sq), tf.mul(2, tf.matMul(rows, g.t)))) as tf.Tensor2D)
+      : squaredDistances(rows, centred[i]!);
+    return safeSqrt(zeroBlockDiagonal(d2, start)) as tf.Tensor2D;
+  };
   const rowSums = xs.map(() => new Float64Array(n));
   const sumRows = (m: tf.Tensor2D) => tf.sum(m, 1).dataSync() as Float32Array;
   const total = (a: Float32Array) => a.reduce((acc, v) => acc + v, 0);
@@ -89,6 +100,7 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
     }
   } finally {
     tf.dispose(centred);
+    tf.dispose(gram.flatMap((g) => (g ? [g.t, g.sq] : [])));
   }
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < i; j++) {
