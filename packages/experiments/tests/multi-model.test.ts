@@ -73,9 +73,14 @@ it('trains two nets in turn with a dCor regulariser on named features, leak-free
   // the tensor count is flat from step to step (after the first epoch's optimizer slots exist)
   const late = counts.slice(counts.length / 2);
   expect(new Set(late).size).toBe(1);
+  // robust accuracy: with eps 0 it is the clean accuracy; FGSM moves each pixel by exactly ±eps
   const clean = evaluateClassifier(nets[0]!, test, { batchSize: 50 }).accuracy;
-  const robust = robustAccuracy(nets[0]!, test, fgsm(0.3), { batchSize: 50 });
-  expect(robust).toBeLessThan(clean);
+  expect(robustAccuracy(nets[0]!, test, fgsm(0), { batchSize: 50 })).toBe(clean);
+  const [b] = batches(test, { batchSize: 8 });
+  const adv = fgsm(0.3)(nets[0]!, b!.x, b!.y, 10);
+  const moved = tf.tidy(() => tf.abs(tf.sub(adv, b!.x)).dataSync());
+  expect(Math.max(...moved)).toBeCloseTo(0.3, 5);
+  tf.dispose([adv, b!.x, b!.y]);
 });
 
 it('the smoothed metric is carried over epochs and skips partial batches', () => {
