@@ -44,6 +44,8 @@ export interface PublishedValue {
   tolerance: { abs: number; why: string };
   /** The run that reproduces it. */
   runId: string;
+  /** The smaller run that stands for it at cpu/smoke scale (its value is shown, never compared). */
+  analogRunId?: string;
   /** The command that runs it at paper scale. */
   command: string;
   /** What the cpu-scale analog of this run is (said in the note). */
@@ -106,7 +108,8 @@ function publishedRows(pkg: string, p: PublishedValue, records: RunRecord[]): Re
   const get = p.reproducedFrom ?? ((r: RunRecord) => r.metrics[p.metric]);
   const cite = `${p.citation.paper}, ${p.citation.table}, row ${p.citation.row}, column ${p.citation.column}`;
   for (const scale of SCALE_ORDER) {
-    const recs = records.filter((r) => r.runId === p.runId && r.scale === scale && r.complete);
+    const id = scale === 'paper' ? p.runId : (p.analogRunId ?? p.runId);
+    const recs = records.filter((r) => r.runId === id && r.scale === scale && r.complete);
     if (recs.length === 0) continue;
     const vals = recs.map(get).filter((v): v is number => v !== undefined && Number.isFinite(v));
     const m = vals.length ? mean(vals) : null;
@@ -117,7 +120,7 @@ function publishedRows(pkg: string, p: PublishedValue, records: RunRecord[]): Re
       row.note = `${cite}; mean of ${vals.length} seed(s); tolerance: ${p.tolerance.why}`;
     } else if (scale === 'cpu') {
       row.status = 'not-reproducible-here';
-      row.note = `${cite}; cpu-scale analog${p.analog ? ` (${p.analog})` : ''}, not comparable to the published value; paper scale: ${p.command}`;
+      row.note = `${cite}; cpu-scale analog${p.analog ? ` (${p.analog})` : ''}, mean of ${vals.length} seed(s), not comparable to the published value; paper scale: ${p.command}`;
     } else {
       row.status = scale === 'smoke' ? 'smoke' : 'missing';
       row.note = `${cite}; ${scale === 'smoke' ? 'smoke run: pipeline check only' : 'no value in the records'}`;
