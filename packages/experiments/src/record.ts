@@ -48,7 +48,8 @@ export function hardwareDescription(): string {
 export function gitCommit(cwd = process.cwd()): string {
   const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' });
   if (r.status !== 0) return 'unknown';
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, encoding: 'utf8' });
+  // dirty = uncommitted changes to tracked files other than results/ (which runs themselves rewrite)
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ':/', ':(exclude,top)results'], { cwd, encoding: 'utf8' });
   return r.stdout.trim() + (dirty.status === 0 && dirty.stdout.trim() ? '-dirty' : '');
 }
 
