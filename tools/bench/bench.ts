@@ -6,7 +6,8 @@
  *   npx nx run tools:bench -- --only W3,W4      # a subset
  *   npx tsx tools/bench/bench.ts --quick --out /tmp/b.csv   # tiny sizes, no peers (the test)
  *
- * speed ratio = our throughput / the peer's throughput: > 1 means ours is faster.
+ * speed ratio = our throughput / the peer's throughput: > 1 means ours is faster. W1/W2 run on one
+ * process (one core) here; the peer uses 2 threads.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,6 +16,7 @@ import { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { initBackend, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
 import { Measurement, w3, w4 } from './workloads';
+import { w1, w2 } from './train-workloads';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -42,8 +44,8 @@ function gitCommit(): string {
 async function main(): Promise<void> {
   const program = new Command()
     .name('bench')
-    .description('Reference workloads W3-W4 (and W1-W2 once the models exist) beside PyTorch and R energy')
-    .option('--only <list>', 'comma-separated workloads', 'W3,W4')
+    .description('Reference workloads W1-W4 beside PyTorch and R energy, in one run')
+    .option('--only <list>', 'comma-separated workloads', 'W1,W2,W3,W4')
     .option('--quick', 'tiny sizes and no peers (for tests)', false)
     .option('--no-peers', 'do not run the peer scripts')
     .option('--shared <dir>', 'the shared/ folder with bench/peer_*.{py,R}', path.join(ROOT, '..', 'shared'))
@@ -53,11 +55,19 @@ async function main(): Promise<void> {
     .parse();
   const o = program.opts<{ only: string; quick: boolean; peers: boolean; shared: string; threads: string; out: string; backend?: string }>();
   const only = new Set(o.only.split(',').map((s) => s.trim().toUpperCase()));
-  for (const w of only) if (!['W3', 'W4'].includes(w)) throw new Error(`--only: unknown workload '${w}'; available: W3, W4`);
+  for (const w of only) if (!['W1', 'W2', 'W3', 'W4'].includes(w)) throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4`);
   const backend = await initBackend(parseBackendPreference(o.backend));
   process.stderr.write(`[bench] backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}\n`);
 
   const ours: Measurement[] = [];
+  if (only.has('W1')) {
+    process.stderr.write('[bench] W1\n');
+    ours.push(...w1(o.quick ? 1 : 5));
+  }
+  if (only.has('W2')) {
+    process.stderr.write('[bench] W2\n');
+    ours.push(...w2(o.quick ? 1 : 5));
+  }
   if (only.has('W3')) {
     for (const n of o.quick ? [200] : [1000, 2000, 4000]) {
       process.stderr.write(`[bench] W3 n=${n}\n`);
@@ -89,7 +99,9 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
   const rows: Record<string, string | number>[] = [];
   for (const m of ours) {
-    const matching = peers.filter((p) => p.workload === m.workload);
+    // train ↔ train and infer ↔ infer for W1/W2 (impl 'repro-train' vs 'torch-train')
+    const kind = (impl: string) => (/-(train|infer)$/.exec(impl)?.[1] ?? '');
+    const matching = peers.filter((p) => p.workload === m.workload && kind(p.impl) === kind(m.impl));
     for (const p of matching.length ? matching : [undefined]) {
       rows.push({
         workload: m.workload, impl: m.impl, seconds: +m.seconds.toPrecision(5), per_second: +m.perSecond.toPrecision(5), unit: m.unit,

@@ -46,7 +46,7 @@ export function lineChartSpec(data: LinePoint[], o: LineChartOptions): object {
     encoding: {
       x: { field: 'x', type: 'quantitative', title: o.xLabel, scale: { zero: false }, ...(o.integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}) },
       y: { field: 'y', type: 'quantitative', title: o.yLabel, scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null },
+      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 480 } },
       ...(o.pathOrder ? { order: { field: 'order', type: 'quantitative' } } : {}),
     },
   };

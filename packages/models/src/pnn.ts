@@ -102,7 +102,6 @@ function perturbResnet18(o: PnnOptions): tf.LayersModel {
   const input = tf.input({ shape: o.inputShape });
   let x = pl(input, o, seeds, nf, true);
   if (o.firstFilterSize === 7) x = maxPool(x, 3, 2, 1);
-  let cin = nf;
   [nf, 2 * nf, 4 * nf, 8 * nf].forEach((w, stage) => {
     for (let b = 0; b < 2; b++) {
       const stride = b === 0 && stage > 0 ? 2 : 1;
@@ -110,10 +109,8 @@ function perturbResnet18(o: PnnOptions): tf.LayersModel {
       if (stride > 1) y = maxPool(y, stride, stride);
       y = pl(y, o, seeds, w, false);
       x = relu(add(y, shortcut(x, w, stride, seeds)), stage === 3 && b === 1 ? 'features_conv' : undefined);
-      cin = w;
     }
   });
-  void cin;
   x = flatten(finalPool(x, 'perturb_resnet18'));
   const features = tf.layers.activation({ activation: 'linear', name: 'features' }).apply(x) as Sym;
   return tf.model({ inputs: input, outputs: dense(features, o.numClasses, seeds, 'logits'), name: 'perturb_resnet18' });

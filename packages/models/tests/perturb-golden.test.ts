@@ -36,7 +36,7 @@ function ourName(torchName: string): string {
 }
 
 /** Values of a torch parameter in our layout. */
-function ourValues(torchName: string, p: Param, c: LayerCase): number[] {
+function ourValues(torchName: string, p: Param): number[] {
   if (torchName === 'noise') {
     // torch (1, Cn, M, H, W) → ours (H, W, Cn, M)
     const [, cn, m, h, w] = p.torch_shape as [number, number, number, number, number];
@@ -45,7 +45,6 @@ function ourValues(torchName: string, p: Param, c: LayerCase): number[] {
     for (let ci = 0; ci < cn; ci++) for (let mi = 0; mi < m; mi++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
       out[((y * w + x) * cn + ci) * m + mi] = t[((ci * m + mi) * h + y) * w + x]!;
     }
-    void c;
     return out;
   }
   return flat(p.tf_hwio ?? p.torch);
@@ -62,7 +61,7 @@ function buildLayer(c: LayerCase): PerturbLayer {
   for (const [tn, p] of Object.entries(c.params)) {
     const w = byName.get(ourName(tn));
     if (!w) throw new Error(`${c.name}: our layer has no weight for ${tn}; it has ${[...byName.keys()].join(', ')}`);
-    w.write(tf.tensor(ourValues(tn, p, c), w.shape as number[]));
+    w.write(tf.tensor(ourValues(tn, p), w.shape as number[]));
   }
   expect(byName.size).toBe(Object.keys(c.params).length);
   return layer;

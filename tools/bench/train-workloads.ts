@@ -1,0 +1,51 @@
+/**
+ * W1 and W2 of WORKLOADS.md: training and inference throughput of the PNN LeNet (3×3, nf 32, 28×28×1)
+ * and the CIFAR ResNet-18 (base width 16, 32×32×3), batch 64, SGD Nesterov (momentum 0.9, wd 1e-4),
+ * built from the project's model registry exactly as the reproductions use them.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createModel } from '@repro/models';
+import { Optimizer, trainableVariables } from '@repro/experiments';
+import { Measurement, timed } from './workloads';
+
+function throughput(name: string, model: tf.LayersModel, shape: [number, number, number], steps: number): Measurement[] {
+  const batch = 64;
+  const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 3);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+  const opt = new Optimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
+  const vars = trainableVariables(model);
+  const trainStep = () => {
+    opt.step(vars, () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+  };
+  const inferStep = () => {
+    const out = model.predict(x) as tf.Tensor;
+    out.dataSync();
+    out.dispose();
+  };
+  const train = timed(trainStep, 2, steps);
+  const infer = timed(inferStep, 2, steps);
+  tf.dispose([x, y]);
+  opt.dispose();
+  return [
+    { workload: name, impl: 'repro-train', seconds: train, perSecond: batch / train, unit: 'images/s' },
+    { workload: name, impl: 'repro-infer', seconds: infer, perSecond: batch / infer, unit: 'images/s' },
+  ];
+}
+
+export function w1(steps = 5): Measurement[] {
+  const m = createModel('lenet', { inputShape: [28, 28, 1], numClasses: 10, nfilters: 32, firstFilterSize: 3, filterSize: 3, seed: 0 });
+  try {
+    return throughput('W1 lenet3x3-nf32 28x28x1 b64', m, [28, 28, 1], steps);
+  } finally {
+    m.dispose();
+  }
+}
+
+export function w2(steps = 5): Measurement[] {
+  const m = createModel('resnet18', { inputShape: [32, 32, 3], numClasses: 10, nfilters: 16, seed: 0 });
+  try {
+    return throughput('W2 resnet18-nf16 32x32x3 b64', m, [32, 32, 3], steps);
+  } finally {
+    m.dispose();
+  }
+}
