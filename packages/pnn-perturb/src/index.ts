@@ -1,0 +1,5 @@
+export { PAPER_RUNS, CPU_RUNS, ALL_RUNS, findRun, runsForScale, CPU_EPOCHS, CPU_TRAIN_PER_CLASS } from './runs';
+export type { PnnRun } from './runs';
+export { PUBLISHED, CLAIMS } from './published';
+export { trainPnnRun, resolveRun, runDir, PACKAGE } from './train';
+export type { TrainOptions } from './train';
