@@ -50,12 +50,17 @@ export interface ConvArgs {
 export function conv(x: Sym, seeds: SeedSequence, a: ConvArgs): Sym {
   const cin = x.shape[3]!;
   const pad = a.pad ?? 0;
-  const xp = pad > 0 ? (tf.layers.zeroPadding2d({ padding: pad }).apply(x) as Sym) : x;
+  const stride = a.stride ?? 1;
+  // stride 1 with pad (k−1)/2 is tf's 'same' exactly; otherwise pad explicitly (tf's 'same' at stride 2
+  // pads only bottom/right, PyTorch pads both sides). 'same' saves a Pad forward and a Slice backward.
+  const same = stride === 1 && pad > 0 && 2 * pad === a.kernel - 1;
+  const xp = pad > 0 && !same ? (tf.layers.zeroPadding2d({ padding: pad }).apply(x) as Sym) : x;
+  const padding = same ? 'same' : 'valid';
   const groups = a.groups ?? 1;
   const fanInPerGroup = cin / groups;
   if (groups === 1) {
     return tf.layers.conv2d({
-      filters: a.filters, kernelSize: a.kernel, strides: a.stride ?? 1, padding: 'valid', useBias: a.bias ?? false,
+      filters: a.filters, kernelSize: a.kernel, strides: stride, padding, useBias: a.bias ?? false,
       kernelInitializer: convInitializer(a.init ?? 'pnn', a.kernel, fanInPerGroup, a.filters, seeds.next()),
       biasInitializer: tf.initializers.randomUniform({ minval: -1 / Math.sqrt(a.kernel * a.kernel * cin), maxval: 1 / Math.sqrt(a.kernel * a.kernel * cin), seed: seeds.next() }),
       name: a.name,
@@ -63,7 +68,7 @@ export function conv(x: Sym, seeds: SeedSequence, a: ConvArgs): Sym {
   }
   if (groups === cin && a.filters % cin === 0) {
     return tf.layers.depthwiseConv2d({
-      kernelSize: a.kernel, depthMultiplier: a.filters / cin, strides: a.stride ?? 1, padding: 'valid', useBias: a.bias ?? false,
+      kernelSize: a.kernel, depthMultiplier: a.filters / cin, strides: stride, padding, useBias: a.bias ?? false,
       depthwiseInitializer: convInitializer(a.init ?? 'pnn', a.kernel, 1, a.filters, seeds.next()), name: a.name,
     }).apply(xp) as Sym;
   }
@@ -74,7 +79,7 @@ export function conv(x: Sym, seeds: SeedSequence, a: ConvArgs): Sym {
   for (let g = 0; g < groups; g++) {
     const part = new SliceChannels({ start: g * per, size: per }).apply(xp) as Sym;
     outs.push(tf.layers.conv2d({
-      filters: a.filters / groups, kernelSize: a.kernel, strides: a.stride ?? 1, padding: 'valid', useBias: a.bias ?? false,
+      filters: a.filters / groups, kernelSize: a.kernel, strides: stride, padding, useBias: a.bias ?? false,
       kernelInitializer: convInitializer(a.init ?? 'pnn', a.kernel, per, a.filters, seeds.next()),
     }).apply(part) as Sym);
   }
