@@ -130,9 +130,24 @@ function compareCase(i: number): number[] {
   });
 }
 
+const POOL_CASES: Array<[number[], number, number, 'valid' | 'same' | number]> = [
+  [[2, 9, 9, 3], 3, 2, 1], [[2, 8, 8, 3], 3, 2, 1], [[2, 8, 8, 4], 2, 2, 'valid'], [[1, 7, 9, 2], 3, 1, 'same'], [[2, 10, 10, 3], 3, 2, 'same'],
+];
+function poolGrad(i: number): Float32Array {
+  const [shape, k, s, pad] = POOL_CASES[i]!;
+  const rng = new Rng(950 + i);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(randn(rng, shape.reduce((a, b) => a * b, 1)), shape as [number, number, number, number]);
+    const f = (xx: tf.Tensor) => tf.maxPool(xx as tf.Tensor4D, k, s, pad as 'same', typeof pad === 'number' ? 'floor' : undefined);
+    const outShape = tf.tidy(() => f(x).shape);
+    const r = tf.tensor(randn(rng, outShape.reduce((a, b) => a * b, 1)), outShape);
+    return tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(f(xx), r)))(x).dataSync() as Float32Array;
+  });
+}
+
 const reference: {
-  conv: Grads[]; tile: Float32Array[]; seg: Float32Array; mm: Array<{ plain: Float32Array; fused: Float32Array }>; cmp: number[][];
-} = { conv: [], tile: [], seg: new Float32Array(), mm: [], cmp: [] };
+  conv: Grads[]; tile: Float32Array[]; seg: Float32Array; mm: Array<{ plain: Float32Array; fused: Float32Array }>; cmp: number[][]; pool: Float32Array[];
+} = { conv: [], tile: [], seg: new Float32Array(), mm: [], cmp: [], pool: [] };
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -141,6 +156,7 @@ beforeAll(async () => {
   reference.seg = segmentSumCase(900);
   reference.mm = MATMUL_CASES.map((_, i) => matMulCase(i));
   reference.cmp = COMPARE_CASES.map((_, i) => compareCase(i));
+  reference.pool = POOL_CASES.map((_, i) => poolGrad(i));
   const info = await initBackend('wasm');
   expect(info.name).toBe('wasm');
 });
@@ -168,6 +184,10 @@ describe('wasm training kernels match the cpu backend', () => {
     expect(compareCase(i)).toEqual(reference.cmp[i]);
   });
 
+  it.each(POOL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('max-pool gradient %s', (_n, i) => {
+    expect(relErr(poolGrad(i), reference.pool[i]!)).toBeLessThan(REL_TOL);
+  });
+
   it('gather gradient (UnsortedSegmentSum)', () => {
     expect(relErr(segmentSumCase(900), reference.seg)).toBeLessThan(REL_TOL);
   });
@@ -186,6 +206,7 @@ describe('wasm training kernels match the cpu backend', () => {
     matMulCase(0);
     matMulCase(2);
     compareCase(3);
+    poolGrad(0);
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.engine().backend.numDataIds()).toBe(beforeData);
   });

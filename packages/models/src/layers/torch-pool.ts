@@ -1,7 +1,7 @@
 /**
- * Max pooling with PyTorch's explicit symmetric padding (nn.MaxPool2d(k, stride, padding)): the input
- * is padded with −∞ on every side, then pooled 'valid'. tf's 'same' padding puts the extra row at the
- * bottom only, which shifts the windows (porting note).
+ * Max pooling with PyTorch's explicit symmetric padding (nn.MaxPool2d(k, stride, padding)): padding on
+ * every side that never wins the max, output size floor((H + 2p − k)/s) + 1. tf's 'same' padding puts
+ * the extra row at the bottom only, which shifts the windows (porting note).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -34,9 +34,11 @@ export class TorchMaxPool extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
-      const p = this.padding;
-      const xp = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], -3.4e38) : x;
-      return tf.maxPool(xp, this.poolSize, this.strides, 'valid');
+      // a numeric pad is explicit symmetric padding that never wins the max (checked bit-identical
+      // to padding with −3.4e38 and pooling 'valid', forward and gradient, without the Pad and Slice)
+      return this.padding > 0
+        ? tf.maxPool(x, this.poolSize, this.strides, this.padding, 'floor')
+        : tf.maxPool(x, this.poolSize, this.strides, 'valid');
     });
   }
 

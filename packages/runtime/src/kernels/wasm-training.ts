@@ -10,6 +10,7 @@
  *   (the gradient of `gather`) are missing.
  * - `BatchMatMul` / `_FusedMatMul` are ~10x slower with a transposed operand (every dense gradient).
  * - Comparisons (Equal, Greater, …) with broadcasting are ~20x slower than without (max gradients).
+ * - `MaxPoolGrad` is slow (~21 ms for a [64,30,30,32] LeNet pool).
  *
  * The convolution gradients are rewritten as forward convolutions, which run in XNNPack:
  * - dW: correlate x (channels as batch) with dy (as the filter), dilation = the forward stride.
@@ -424,6 +425,56 @@ function makeComparison(name: string, original: tf.KernelFunc) {
   };
 }
 
+/**
+ * MaxPoolGrad: the built-in wasm kernel takes ~21 ms for [64,30,30,32] with a 3×3/2 window (a third of
+ * a LeNet training step). Direct loop: recompute each window's argmax (first maximum in scan order,
+ * as the cpu backend) and route dy there.
+ */
+function maxPoolGrad(args: { inputs: { dy: TensorInfo; input: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+  const { inputs: { dy, input }, backend, attrs } = args;
+  const ci = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number], attrs.filterSize as [number, number] | number, attrs.strides as [number, number] | number,
+    1, attrs.pad as 'valid', attrs.dimRoundingMode as 'floor' | undefined);
+  const dx = backend.makeOutput(input.shape, 'float32');
+  const xv = backend.typedArrayFromHeap(input) as Float32Array;
+  const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
+  const dxv = backend.typedArrayFromHeap(dx) as Float32Array;
+  dxv.fill(0);
+  const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw,
+    effectiveFilterHeight: kh, effectiveFilterWidth: kw, dilationHeight: dh, dilationWidth: dwl } = ci;
+  const pt = ci.padInfo.top;
+  const pl = ci.padInfo.left;
+  const best = new Int32Array(c);
+  const bestVal = new Float32Array(c);
+  for (let n = 0; n < batchSize; n++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++) {
+        best.fill(-1);
+        bestVal.fill(-Infinity);
+        for (let a = 0; a < kh; a += dh) {
+          const y = oy * sh - pt + a;
+          if (y < 0 || y >= h) continue;
+          for (let b = 0; b < kw; b += dwl) {
+            const x = ox * sw - pl + b;
+            if (x < 0 || x >= w) continue;
+            const base = ((n * h + y) * w + x) * c;
+            for (let k = 0; k < c; k++) {
+              const v = xv[base + k]!;
+              if (v > bestVal[k]! || best[k] === -1) {
+                bestVal[k] = v;
+                best[k] = base + k;
+              }
+            }
+          }
+        }
+        const dyBase = ((n * ho + oy) * wo + ox) * c;
+        for (let k = 0; k < c; k++) if (best[k]! >= 0) dxv[best[k]!]! += dyv[dyBase + k]!;
+      }
+    }
+  }
+  return dx;
+}
+
 let registered = false;
 
 /** The kernel names this module registers (or replaces) on the wasm backend. */
@@ -436,6 +487,7 @@ export const WASM_TRAINING_KERNELS = [
   'Tile',
   'BatchMatMul',
   '_FusedMatMul',
+  'MaxPoolGrad',
   ...Object.keys(COMPARISONS),
 ] as const;
 
@@ -468,5 +520,6 @@ export function registerWasmTrainingKernels(): void {
   replace('BatchMatMul', matMul);
   replace('_FusedMatMul', makeFusedMatMul(matMul, makeMatMul(originalFusedMatMul)));
   for (const name of Object.keys(COMPARISONS)) replace(name, makeComparison(name, original(name)));
+  replace('MaxPoolGrad', maxPoolGrad);
   registered = true;
 }
