@@ -58,7 +58,7 @@ function addCommon(cmd: Command, spec: PaperCliSpec, runRequired: boolean): Comm
     .option('--seeds <list>', 'comma-separated seeds (default: each run\'s own)')
     .option('--out <dir>', 'results folder (CSV, plots, runs/)', spec.defaultOut)
     .option('--resume', 'continue each run from its last checkpoint', false)
-    .option(runRequired ? '--run <ids>' : '--run <ids>', `comma-separated run ids${runRequired ? ' (required)' : ' (default: all)'}: ${spec.runIds.map((r) => r.id).join(', ')}`);
+    .option('--run <ids>', `comma-separated run ids${runRequired ? ' (required)' : ' (default: all)'}: ${spec.runIds.map((r) => r.id).join(', ')}`);
 }
 
 function toCommon(raw: Record<string, unknown>, spec: PaperCliSpec, runRequired: boolean): CommonOptions {
