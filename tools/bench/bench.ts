@@ -118,6 +118,22 @@ async function main(): Promise<void> {
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
   for (const n of notes) console.log(`note: ${n}`);
+  if (!o.quick) {
+    // wall times of the paper packages' reproductions (written by each `reproduce`)
+    const runsDir = path.join(ROOT, 'results', 'runs');
+    const walls = fs.existsSync(runsDir)
+      ? fs.readdirSync(runsDir).flatMap((pkg) => ['cpu', 'paper'].map((scale) => path.join(runsDir, pkg, `reproduce-${scale}.json`))).filter((f) => fs.existsSync(f))
+      : [];
+    for (const f of walls) {
+      const w = JSON.parse(fs.readFileSync(f, 'utf8')) as { package: string; scale: string; runs: number; parallel: number; wallSeconds: number; commit: string };
+      console.log(`reproduce ${w.package} --scale ${w.scale}: ${w.runs} runs, ${w.parallel} at a time, ${w.wallSeconds} s wall (commit ${w.commit})`);
+      rows.push({
+        workload: `reproduce ${w.package} ${w.scale}`, impl: `repro-reproduce-${w.parallel}procs`, seconds: w.wallSeconds, per_second: +(w.runs / w.wallSeconds).toPrecision(5),
+        unit: 'runs/s', peer_impl: '', peer_seconds: '', peer_per_second: '', speed_ratio: '', backend: `${backend.name} (${backend.detail})`, commit: w.commit, date,
+      });
+    }
+    if (walls.length === 0) console.log('reproduce wall times: none recorded yet (run npx nx run <package>:reproduce)');
+  }
   writeFileAtomic(o.out, stringify(rows, { header: true }));
   process.stderr.write(`[bench] wrote ${o.out}\n`);
 }

@@ -8,12 +8,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { initBackend, formatDuration } from '@repro/runtime';
+import { initBackend, formatDuration, writeJsonAtomic } from '@repro/runtime';
 import { loadModel } from '@repro/models';
 import { loadFashionMnist } from '@repro/datasets';
 import {
   CommonOptions, RunRecord, buildPaperCli, buildTable, evaluateClassifier, lineChartSpec, readRunRecords, runCli, writePlot,
-  writeResultsCsv, writeResultsReadme, writeRunRecord, LinePoint, runRecordPath,
+  writeResultsCsv, writeResultsReadme, writeRunRecord, LinePoint, runRecordPath, gitCommit,
 } from '@repro/experiments';
 import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, findRun, runsForScale, PnnRun } from './runs';
 import { CLAIMS, PUBLISHED } from './published';
@@ -115,6 +115,11 @@ async function reproduceCmd(o: CommonOptions): Promise<void> {
   await runJobs(o, todo, parallel);
   await tableCmd(o);
   const wall = (Date.now() - start) / 1000;
+  // the wall time of the whole reproduction, for tools/bench
+  writeJsonAtomic(path.join(o.out, 'runs', PACKAGE, `reproduce-${o.scale}.json`), {
+    package: PACKAGE, scale: o.scale, runs: jobs.length, trained: todo.length, parallel, wallSeconds: Math.round(wall),
+    commit: gitCommit(ROOT), finishedAt: new Date().toISOString(),
+  });
   process.stderr.write(`[pnn-perturb] reproduce finished in ${formatDuration(wall)}\n`);
 }
 

@@ -41,6 +41,9 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(rec.metrics.bestTrueAccPct).toBeGreaterThan(0);
   for (const f of ['variants.png', 'variants.svg', 'cpu-a-3x3.seed1.png']) expect(fs.existsSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', f))).toBe(true);
   expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/## pnn-perturb/);
+  const wall = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'reproduce-smoke.json'), 'utf8'));
+  expect(wall).toMatchObject({ package: 'pnn-perturb', scale: 'smoke', runs: 4 });
+  expect(wall.wallSeconds).toBeGreaterThan(0);
   // the table regenerates byte-for-byte from the records
   const before = fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8');
   expect(cli(['table', '--scale', 'smoke', '--out', out]).status).toBe(0);
