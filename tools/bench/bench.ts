@@ -15,6 +15,7 @@ import { spawnSync } from 'child_process';
 import { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { initBackend, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
+import { gitCommit } from '@repro/experiments';
 import { Measurement, w3, w4 } from './workloads';
 import { w1, w2 } from './train-workloads';
 
@@ -34,11 +35,6 @@ function runPeer(cmd: string, args: string[], label: string): PeerResult[] | str
       const o = JSON.parse(l) as { workload: string; impl: string; seconds: number; per_second: number; unit: string };
       return { workload: o.workload, impl: o.impl, seconds: o.seconds, perSecond: o.per_second, unit: o.unit };
     });
-}
-
-function gitCommit(): string {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : 'unknown';
 }
 
 async function main(): Promise<void> {
@@ -95,7 +91,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const commit = gitCommit();
+  const commit = gitCommit(ROOT);
   const date = new Date().toISOString();
   const rows: Record<string, string | number>[] = [];
   for (const m of ours) {
