@@ -4,6 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './kernels/wasm-training';
+import { setWasmNativeKernels } from './kernels/wasm-native';
+import { nativeStatus } from './native';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -12,9 +14,11 @@ export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tenso
 export interface BackendInfo {
   /** tfjs backend name: 'tensorflow' (libtensorflow via tfjs-node or tfjs-node-gpu), 'wasm' or 'cpu'. */
   name: string;
-  /** The GPU device string, "libtensorflow CPU", or "wasm simd, 1 thread". */
+  /** The GPU device string, "libtensorflow CPU", or "wasm simd, 1 thread" (+ "; native OpenBLAS …"). */
   detail: string;
   tfjsVersion: string;
+  /** wasm only: the native kernels in use ("OpenBLAS libopenblas.so.0, 2 threads") or why they are off. */
+  native?: string;
 }
 
 let current: { preference: BackendPreference; info: BackendInfo } | undefined;
@@ -76,12 +80,15 @@ async function tryWasm(): Promise<BackendInfo | undefined> {
   if (!ok) return undefined;
   await tf.ready();
   registerWasmTrainingKernels();
+  const native = nativeStatus();
+  setWasmNativeKernels(native.available ? native.addon : undefined);
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = wasm.getThreadsCount();
   return {
     name: 'wasm',
-    detail: `wasm ${simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'}`,
+    detail: `wasm ${simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'}` + (native.available ? `; native ${native.detail}` : ''),
     tfjsVersion: tfjsVersion(),
+    native: native.available ? native.detail : `off: ${native.reason}`,
   };
 }
 

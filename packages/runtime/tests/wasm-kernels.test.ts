@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend, Rng } from '../src';
+import { batchNormTrain, initBackend, nativeStatus, Rng, setWasmNativeKernels, wasmNativeKernelsActive } from '../src';
 
 const REL_TOL = 1e-5;
 
@@ -71,6 +71,42 @@ function convGrads(c: ConvCase, seed: number): Grads {
   const out = { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
   tf.dispose([x, w, r, dx!, dw!]);
   return out;
+}
+
+/** Forward convolution and fused convolution (bias + relu), NHWC. */
+function convForward(c: ConvCase, seed: number): { plain: Float32Array; fused: Float32Array } {
+  const rng = new Rng(seed);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(randn(rng, c.n * c.h * c.w * c.cin), [c.n, c.h, c.w, c.cin]);
+    const w = tf.tensor4d(randn(rng, c.kh * c.kw * c.cin * c.cout), [c.kh, c.kw, c.cin, c.cout]);
+    const bias = tf.tensor1d(randn(rng, c.cout));
+    const plain = tf.conv2d(x, w, c.stride, c.pad);
+    const fused = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, bias, activation: 'relu' });
+    return { plain: plain.dataSync() as Float32Array, fused: fused.dataSync() as Float32Array };
+  });
+}
+
+/** Training-mode batch norm: outputs and the gradients of a random projection of all three outputs. */
+const BN_CASES: number[][] = [[4, 3, 5, 6], [7, 4], [2, 9, 9, 3]];
+function bnCase(i: number): Float32Array[] {
+  const shape = BN_CASES[i]!;
+  const c = shape[shape.length - 1]!;
+  const rng = new Rng(1200 + i);
+  return tf.tidy(() => {
+    const x = tf.add(tf.mul(tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape), 3), 1.5);
+    const gamma = tf.tensor1d(randn(rng, c));
+    const beta = tf.tensor1d(randn(rng, c));
+    const r = tf.tensor(randn(rng, x.size), shape);
+    const rm = tf.tensor1d(randn(rng, c));
+    const rv = tf.tensor1d(randn(rng, c));
+    const f = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const o = batchNormTrain(xx, g, b, 1e-5);
+      return tf.addN([tf.sum(tf.mul(o.y, r)), tf.sum(tf.mul(o.mean, rm)), tf.sum(tf.mul(o.variance, rv))]);
+    };
+    const o = batchNormTrain(x, gamma, beta, 1e-5);
+    const [dx, dg, db] = tf.grads(f)([x, gamma, beta]);
+    return [o.y, o.mean, o.variance, dx!, dg!, db!].map((t) => t.dataSync() as Float32Array);
+  });
 }
 
 function tileCase(shape: number[], reps: number[], seed: number): Float32Array {
@@ -145,13 +181,17 @@ function poolGrad(i: number): Float32Array {
   });
 }
 
+const FORWARD_CASES = CONV_CASES.filter((c) => !c.depthwise);
 const reference: {
-  conv: Grads[]; tile: Float32Array[]; seg: Float32Array; mm: Array<{ plain: Float32Array; fused: Float32Array }>; cmp: number[][]; pool: Float32Array[];
-} = { conv: [], tile: [], seg: new Float32Array(), mm: [], cmp: [], pool: [] };
+  conv: Grads[]; fwd: Array<{ plain: Float32Array; fused: Float32Array }>; tile: Float32Array[]; seg: Float32Array;
+  mm: Array<{ plain: Float32Array; fused: Float32Array }>; cmp: number[][]; pool: Float32Array[]; bn: Float32Array[][];
+} = { conv: [], fwd: [], tile: [], seg: new Float32Array(), mm: [], cmp: [], pool: [], bn: [] };
 
 beforeAll(async () => {
   await initBackend('cpu');
   reference.conv = CONV_CASES.map((c, i) => convGrads(c, 100 + i));
+  reference.fwd = FORWARD_CASES.map((c, i) => convForward(c, 300 + i));
+  reference.bn = BN_CASES.map((_, i) => bnCase(i));
   reference.tile = TILE_CASES.map(([s, r], i) => tileCase(s, r, 500 + i));
   reference.seg = segmentSumCase(900);
   reference.mm = MATMUL_CASES.map((_, i) => matMulCase(i));
@@ -161,42 +201,66 @@ beforeAll(async () => {
   expect(info.name).toBe('wasm');
 });
 
-describe('wasm training kernels match the cpu backend', () => {
-  it.each(CONV_CASES.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
+const native = nativeStatus();
+if (!native.available) console.warn(`native kernels not tested: ${native.reason}`);
+const MODES: Array<['pure wasm' | 'native', boolean]> = [['pure wasm', true], ['native', native.available]];
+
+describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled) => {
+  const maybe = enabled ? it : it.skip;
+  beforeAll(() => {
+    if (!enabled) return;
+    setWasmNativeKernels(mode === 'native' && native.available ? native.addon : undefined);
+    expect(wasmNativeKernelsActive()).toBe(mode === 'native');
+  });
+
+  maybe.each(CONV_CASES.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
     const got = convGrads(CONV_CASES[i]!, 100 + i);
     const ref = reference.conv[i]!;
     expect(relErr(got.dx, ref.dx)).toBeLessThan(REL_TOL);
     expect(relErr(got.dw, ref.dw)).toBeLessThan(REL_TOL);
   });
 
-  it.each(TILE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('tile %s', (_n, i) => {
+  maybe.each(FORWARD_CASES.map((c, i) => [c.name, i] as const))('forward %s (plain and fused bias + relu)', (_name, i) => {
+    const got = convForward(FORWARD_CASES[i]!, 300 + i);
+    expect(relErr(got.plain, reference.fwd[i]!.plain)).toBeLessThan(REL_TOL);
+    expect(relErr(got.fused, reference.fwd[i]!.fused)).toBeLessThan(REL_TOL);
+  });
+
+  maybe.each(BN_CASES.map((c, i) => [JSON.stringify(c), i] as const))('training batch norm and its gradient %s', (_n, i) => {
+    const got = bnCase(i);
+    got.forEach((g, k) => expect(relErr(g, reference.bn[i]![k]!)).toBeLessThan(REL_TOL));
+  });
+
+  maybe.each(TILE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('tile %s', (_n, i) => {
     const [s, r] = TILE_CASES[i]!;
     expect(Array.from(tileCase(s, r, 500 + i))).toEqual(Array.from(reference.tile[i]!));
   });
 
-  it.each(MATMUL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('matMul with transposes %s', (_n, i) => {
+  maybe.each(MATMUL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('matMul with transposes %s', (_n, i) => {
     const got = matMulCase(i);
     expect(relErr(got.plain, reference.mm[i]!.plain)).toBeLessThan(REL_TOL);
     expect(relErr(got.fused, reference.mm[i]!.fused)).toBeLessThan(REL_TOL);
   });
 
-  it.each(COMPARE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('comparisons with broadcasting %s', (_n, i) => {
+  maybe.each(COMPARE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('comparisons with broadcasting %s', (_n, i) => {
     expect(compareCase(i)).toEqual(reference.cmp[i]);
   });
 
-  it.each(POOL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('max-pool gradient %s', (_n, i) => {
+  maybe.each(POOL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('max-pool gradient %s', (_n, i) => {
     expect(relErr(poolGrad(i), reference.pool[i]!)).toBeLessThan(REL_TOL);
   });
 
-  it('gather gradient (UnsortedSegmentSum)', () => {
+  maybe('gather gradient (UnsortedSegmentSum)', () => {
     expect(relErr(segmentSumCase(900), reference.seg)).toBeLessThan(REL_TOL);
   });
 
-  it('leaks no tensors and no wasm buffers', () => {
+  maybe('leaks no tensors and no wasm buffers', () => {
     const c = CONV_CASES.find((k) => k.stride === 2 && k.kh === 3 && !k.depthwise)!;
     const d = CONV_CASES.find((k) => k.depthwise)!;
     convGrads(c, 1);
     convGrads(d, 1);
+    convForward(c, 4);
+    bnCase(1);
     const before = tf.memory().numTensors;
     const beforeData = tf.engine().backend.numDataIds();
     convGrads(c, 2);
@@ -207,6 +271,8 @@ describe('wasm training kernels match the cpu backend', () => {
     matMulCase(2);
     compareCase(3);
     poolGrad(0);
+    convForward(c, 5);
+    bnCase(0);
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.engine().backend.numDataIds()).toBe(beforeData);
   });

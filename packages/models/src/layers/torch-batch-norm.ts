@@ -7,6 +7,7 @@
  * eps 1e-3, biased variance in the running update); the papers' code is PyTorch, so this layer is used.
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTrain } from '@repro/runtime';
 
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
 
@@ -47,13 +48,13 @@ export function torchBatchNorm(x: tf.Tensor, v: BatchNormVars, training: boolean
   const gamma = v.gamma.read();
   const beta = v.beta.read();
   if (training) {
-    const axes = x.shape.map((_, i) => i).slice(0, -1);
-    const { mean, variance } = tf.moments(x, axes); // biased variance
+    // one fused kernel on wasm with the native addon; moments + batchNorm elsewhere
+    const { y, mean, variance } = batchNormTrain(x, gamma, beta, eps); // biased variance
     const count = x.size / x.shape[x.rank - 1]!;
     const unbiased = tf.mul(variance, count / Math.max(1, count - 1));
     v.runningMean.write(tf.add(tf.mul(v.runningMean.read(), 1 - momentum), tf.mul(mean, momentum)));
     v.runningVar.write(tf.add(tf.mul(v.runningVar.read(), 1 - momentum), tf.mul(unbiased, momentum)));
-    return tf.batchNorm(x, mean, variance, beta, gamma, eps);
+    return y;
   }
   return tf.batchNorm(x, v.runningMean.read(), v.runningVar.read(), beta, gamma, eps);
 }

@@ -475,6 +475,23 @@ function maxPoolGrad(args: { inputs: { dy: TensorInfo; input: TensorInfo }; back
   return dx;
 }
 
+/**
+ * Conv2D / FusedConv2D with pad 'same': the built-in wasm kernel hands 'same' to XNNPack, which gets
+ * some strided non-square filters wrong (tfjs 4.22: a 1×3 filter at stride 2 or 3 on 8×11 or 9×9
+ * gives outputs unrelated to the cpu backend's). The padding is computed here and passed explicitly.
+ */
+function makeExplicitSamePadding(original: tf.KernelFunc) {
+  return function conv(args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+    const { inputs: { x, filter }, attrs } = args;
+    if (attrs.pad !== 'same' || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return original(args as never) as TensorInfo;
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides as [number, number],
+      (attrs.dilations ?? 1) as [number, number], 'same', undefined, false, 'channelsLast');
+    const p = info.padInfo;
+    return original({ ...args, attrs: { ...attrs, pad: [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]] } } as never) as TensorInfo;
+  };
+}
+
 let registered = false;
 
 /** The kernel names this module registers (or replaces) on the wasm backend. */
@@ -488,6 +505,8 @@ export const WASM_TRAINING_KERNELS = [
   'BatchMatMul',
   '_FusedMatMul',
   'MaxPoolGrad',
+  'Conv2D',
+  'FusedConv2D',
   ...Object.keys(COMPARISONS),
 ] as const;
 
@@ -521,5 +540,7 @@ export function registerWasmTrainingKernels(): void {
   replace('_FusedMatMul', makeFusedMatMul(matMul, makeMatMul(originalFusedMatMul)));
   for (const name of Object.keys(COMPARISONS)) replace(name, makeComparison(name, original(name)));
   replace('MaxPoolGrad', maxPoolGrad);
+  replace('Conv2D', makeExplicitSamePadding(original('Conv2D')));
+  replace('FusedConv2D', makeExplicitSamePadding(original('FusedConv2D')));
   registered = true;
 }

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "repro_native",
+      "sources": ["src/repro_native.c"],
+      "cflags": ["-O3", "-march=native", "-std=c11", "-Wall"],
+      "libraries": ["-ldl", "-lm"]
+    }
+  ]
+}

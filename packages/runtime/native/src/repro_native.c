@@ -1,0 +1,653 @@
+/*
+ * Native kernels for the WebAssembly backend (optional; see ../README.md).
+ *
+ * Every function works in place on Float32Array views of the wasm heap that the caller takes right
+ * before the call (a view detaches when the heap grows), so nothing is copied in or out. Matrix
+ * products go to OpenBLAS's cblas_sgemm, loaded at run time with dlopen: building this file needs only
+ * a C compiler and Node's headers; where OpenBLAS is missing, init() says so and the pure wasm kernels
+ * stay in use.
+ *
+ * Layouts are TensorFlow's: activations NHWC, filters [kh, kw, Cin, Cout]. A convolution is one
+ * product per chunk of images: im2col rows [(n·Ho + i)·Wo + j] × columns [(a·kw + b)·Cin + c].
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+typedef void (*sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, float *c, int ldc);
+typedef void (*set_threads_fn)(int);
+typedef int (*get_threads_fn)(void);
+typedef char *(*get_config_fn)(void);
+
+static sgemm_fn g_sgemm = NULL;
+static set_threads_fn g_set_threads = NULL;
+static get_threads_fn g_get_threads = NULL;
+static get_config_fn g_get_config = NULL;
+static char g_lib[512] = "";
+
+/* scratch for im2col; grown on demand, kept between calls */
+static float *g_scratch = NULL;
+static size_t g_scratch_len = 0;
+/* about 16 MiB of im2col rows per product */
+#define CHUNK_FLOATS ((size_t)4 << 20)
+
+static float *scratch(size_t n) {
+  if (n > g_scratch_len) {
+    free(g_scratch);
+    g_scratch = (float *)malloc(n * sizeof(float));
+    g_scratch_len = g_scratch ? n : 0;
+  }
+  return g_scratch;
+}
+
+/* ---------- N-API helpers ---------- */
+
+#define CHECK(call)                                                                                        \
+  do {                                                                                                     \
+    if ((call) != napi_ok) {                                                                               \
+      napi_throw_error(env, NULL, "repro_native: N-API call failed: " #call);                              \
+      return NULL;                                                                                         \
+    }                                                                                                      \
+  } while (0)
+
+static int get_f32(napi_env env, napi_value v, float **data, size_t *len, const char *what) {
+  napi_typedarray_type type;
+  size_t length;
+  void *ptr;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &offset) != napi_ok || type != napi_float32_array) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "repro_native: %s must be a Float32Array", what);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  *data = (float *)ptr;
+  *len = length;
+  return 1;
+}
+
+static int get_i32(napi_env env, napi_value v, int32_t *out) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, NULL, "repro_native: expected an integer argument");
+    return 0;
+  }
+  return 1;
+}
+
+static int get_dims(napi_env env, napi_value v, int32_t *dims, size_t want) {
+  napi_typedarray_type type;
+  size_t length;
+  void *ptr;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &offset) != napi_ok || type != napi_int32_array || length != want) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "repro_native: dims must be an Int32Array of length %zu", want);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  memcpy(dims, ptr, want * sizeof(int32_t));
+  return 1;
+}
+
+static int need(napi_env env, size_t have, size_t want, const char *what) {
+  if (have < want) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "repro_native: %s holds %zu floats, the operation needs %zu", what, have, want);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
+static int ready(napi_env env) {
+  if (!g_sgemm) {
+    napi_throw_error(env, NULL, "repro_native: OpenBLAS is not loaded (call init first)");
+    return 0;
+  }
+  return 1;
+}
+
+/* ---------- init / threads ---------- */
+
+/* init(paths: string[]) -> string: the library that loaded, or throws listing what was tried */
+static napi_value Init(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (g_sgemm) {
+    napi_value s;
+    CHECK(napi_create_string_utf8(env, g_lib, NAPI_AUTO_LENGTH, &s));
+    return s;
+  }
+  uint32_t n = 0;
+  if (argc < 1 || napi_get_array_length(env, argv[0], &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "repro_native.init: expected an array of library paths");
+    return NULL;
+  }
+  char tried[2048] = "";
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    char path[512];
+    size_t len;
+    CHECK(napi_get_element(env, argv[0], i, &el));
+    if (napi_get_value_string_utf8(env, el, path, sizeof path, &len) != napi_ok) continue;
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      strncat(tried, path, sizeof tried - strlen(tried) - 1);
+      strncat(tried, " (not found); ", sizeof tried - strlen(tried) - 1);
+      continue;
+    }
+    sgemm_fn f = (sgemm_fn)dlsym(h, "cblas_sgemm");
+    get_config_fn cfg = (get_config_fn)dlsym(h, "openblas_get_config");
+    if (!f || !cfg) {
+      /* only OpenBLAS: the reference BLAS is slower than the wasm kernels */
+      strncat(tried, path, sizeof tried - strlen(tried) - 1);
+      strncat(tried, " (not OpenBLAS); ", sizeof tried - strlen(tried) - 1);
+      dlclose(h);
+      continue;
+    }
+    g_sgemm = f;
+    g_get_config = cfg;
+    g_set_threads = (set_threads_fn)dlsym(h, "openblas_set_num_threads");
+    g_get_threads = (get_threads_fn)dlsym(h, "openblas_get_num_threads");
+    snprintf(g_lib, sizeof g_lib, "%s", path);
+    napi_value s;
+    CHECK(napi_create_string_utf8(env, g_lib, NAPI_AUTO_LENGTH, &s));
+    return s;
+  }
+  char msg[2200];
+  snprintf(msg, sizeof msg, "repro_native.init: no OpenBLAS found; tried %s", tried);
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+/* config() -> { library, threads, config } */
+static napi_value Config(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value o, v;
+  CHECK(napi_create_object(env, &o));
+  CHECK(napi_create_string_utf8(env, g_lib, NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, o, "library", v));
+  CHECK(napi_create_int32(env, g_get_threads ? g_get_threads() : 0, &v));
+  CHECK(napi_set_named_property(env, o, "threads", v));
+  CHECK(napi_create_string_utf8(env, g_get_config ? g_get_config() : "", NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, o, "config", v));
+  return o;
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!ready(env) || argc < 1 || !get_i32(env, argv[0], &n)) return NULL;
+  if (n < 1) {
+    napi_throw_range_error(env, NULL, "repro_native.setThreads: n must be >= 1");
+    return NULL;
+  }
+  if (g_set_threads) g_set_threads(n);
+  return NULL;
+}
+
+/* ---------- sgemm ---------- */
+
+/* sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha·op(A)·op(B) + beta·C, row-major */
+static napi_value Sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!ready(env)) return NULL;
+  if (argc != 13) {
+    napi_throw_type_error(env, NULL, "repro_native.sgemm: expected 13 arguments");
+    return NULL;
+  }
+  bool ta, tb;
+  int32_t m, n, k, lda, ldb, ldc;
+  double alpha, beta;
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  CHECK(napi_get_value_bool(env, argv[0], &ta));
+  CHECK(napi_get_value_bool(env, argv[1], &tb));
+  if (!get_i32(env, argv[2], &m) || !get_i32(env, argv[3], &n) || !get_i32(env, argv[4], &k)) return NULL;
+  CHECK(napi_get_value_double(env, argv[5], &alpha));
+  if (!get_f32(env, argv[6], &a, &la, "A") || !get_i32(env, argv[7], &lda)) return NULL;
+  if (!get_f32(env, argv[8], &b, &lb, "B") || !get_i32(env, argv[9], &ldb)) return NULL;
+  CHECK(napi_get_value_double(env, argv[10], &beta));
+  if (!get_f32(env, argv[11], &c, &lc, "C") || !get_i32(env, argv[12], &ldc)) return NULL;
+  if (m <= 0 || n <= 0) return NULL;
+  size_t rows_a = ta ? (size_t)k : (size_t)m, rows_b = tb ? (size_t)n : (size_t)k;
+  if (k > 0 && (!need(env, la, (rows_a - 1) * lda + (ta ? m : k), "A") || !need(env, lb, (rows_b - 1) * ldb + (tb ? k : n), "B"))) return NULL;
+  if (!need(env, lc, ((size_t)m - 1) * ldc + n, "C")) return NULL;
+  if (k <= 0) {
+    for (int32_t i = 0; i < m; i++)
+      for (int32_t j = 0; j < n; j++) c[(size_t)i * ldc + j] = beta == 0 ? 0.0f : (float)beta * c[(size_t)i * ldc + j];
+    return NULL;
+  }
+  g_sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, ldc);
+  return NULL;
+}
+
+/* ---------- convolution (NHWC) ---------- */
+
+/* dims: N, H, W, Cin, kh, kw, Cout, sh, sw, dh, dw, pt, pl, Ho, Wo */
+typedef struct {
+  int n, h, w, cin, kh, kw, cout, sh, sw, dh, dw, pt, pl, ho, wo;
+} ConvDims;
+
+static int conv_dims(napi_env env, napi_value v, ConvDims *d) {
+  int32_t a[15];
+  if (!get_dims(env, v, a, 15)) return 0;
+  *d = (ConvDims){a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]};
+  for (int i = 0; i < 15; i++) {
+    if (a[i] < 0 || (i < 11 && i != 0 && a[i] == 0) || a[i] > (1 << 24)) {
+      napi_throw_range_error(env, NULL, "repro_native: invalid convolution dims");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* a 1×1, stride-1, unpadded convolution is a plain product on x itself */
+static int is_pointwise(const ConvDims *d) {
+  return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pt == 0 && d->pl == 0 && d->ho == d->h && d->wo == d->w;
+}
+
+/* images per im2col chunk */
+static int chunk_images(const ConvDims *d) {
+  size_t per = (size_t)d->ho * d->wo * d->kh * d->kw * d->cin;
+  size_t c = per ? CHUNK_FLOATS / per : 1;
+  if (c < 1) c = 1;
+  if (c > (size_t)d->n) c = d->n;
+  return (int)c;
+}
+
+static void im2col(const ConvDims *d, const float *x, int n0, int nb, float *col) {
+  const int K = d->kh * d->kw * d->cin;
+  for (int n = 0; n < nb; n++) {
+    const float *xn = x + (size_t)(n0 + n) * d->h * d->w * d->cin;
+    for (int i = 0; i < d->ho; i++) {
+      for (int j = 0; j < d->wo; j++) {
+        float *row = col + ((size_t)(n * d->ho + i) * d->wo + j) * K;
+        for (int a = 0; a < d->kh; a++) {
+          const int y = i * d->sh + a * d->dh - d->pt;
+          for (int b = 0; b < d->kw; b++) {
+            const int xx = j * d->sw + b * d->dw - d->pl;
+            float *dst = row + (a * d->kw + b) * d->cin;
+            if (y < 0 || y >= d->h || xx < 0 || xx >= d->w) memset(dst, 0, sizeof(float) * d->cin);
+            else memcpy(dst, xn + ((size_t)y * d->w + xx) * d->cin, sizeof(float) * d->cin);
+          }
+        }
+      }
+    }
+  }
+}
+
+static void col2im_add(const ConvDims *d, const float *col, int n0, int nb, float *dx) {
+  const int K = d->kh * d->kw * d->cin;
+  for (int n = 0; n < nb; n++) {
+    float *dxn = dx + (size_t)(n0 + n) * d->h * d->w * d->cin;
+    for (int i = 0; i < d->ho; i++) {
+      for (int j = 0; j < d->wo; j++) {
+        const float *row = col + ((size_t)(n * d->ho + i) * d->wo + j) * K;
+        for (int a = 0; a < d->kh; a++) {
+          const int y = i * d->sh + a * d->dh - d->pt;
+          if (y < 0 || y >= d->h) continue;
+          for (int b = 0; b < d->kw; b++) {
+            const int xx = j * d->sw + b * d->dw - d->pl;
+            if (xx < 0 || xx >= d->w) continue;
+            const float *src = row + (a * d->kw + b) * d->cin;
+            float *dst = dxn + ((size_t)y * d->w + xx) * d->cin;
+            for (int c = 0; c < d->cin; c++) dst[c] += src[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+/* conv2d(x, w, y, dims): y[N,Ho,Wo,Cout] = x * w */
+static napi_value Conv2d(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ConvDims d;
+  float *x, *w, *y;
+  size_t lx, lw, ly;
+  if (!ready(env) || argc != 4 || !get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &w, &lw, "filter") ||
+      !get_f32(env, argv[2], &y, &ly, "y") || !conv_dims(env, argv[3], &d))
+    return NULL;
+  const size_t K = (size_t)d.kh * d.kw * d.cin, P = (size_t)d.ho * d.wo;
+  if (!need(env, lx, (size_t)d.n * d.h * d.w * d.cin, "x") || !need(env, lw, K * d.cout, "filter") || !need(env, ly, d.n * P * d.cout, "y")) return NULL;
+  if (d.n == 0 || P == 0) return NULL;
+  if (is_pointwise(&d)) {
+    g_sgemm(RowMajor, NoTrans, NoTrans, (int)(d.n * P), d.cout, (int)K, 1.0f, x, (int)K, w, d.cout, 0.0f, y, d.cout);
+    return NULL;
+  }
+  const int cn = chunk_images(&d);
+  float *col = scratch((size_t)cn * P * K);
+  if (!col) {
+    napi_throw_error(env, NULL, "repro_native.conv2d: out of memory for im2col");
+    return NULL;
+  }
+  for (int n0 = 0; n0 < d.n; n0 += cn) {
+    const int nb = d.n - n0 < cn ? d.n - n0 : cn;
+    im2col(&d, x, n0, nb, col);
+    g_sgemm(RowMajor, NoTrans, NoTrans, (int)(nb * P), d.cout, (int)K, 1.0f, col, (int)K, w, d.cout, 0.0f, y + (size_t)n0 * P * d.cout, d.cout);
+  }
+  return NULL;
+}
+
+/* conv2dBackpropFilter(x, dy, dw, dims): dw[kh,kw,Cin,Cout] = im2col(x)ᵀ · dy */
+static napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ConvDims d;
+  float *x, *dy, *dw;
+  size_t lx, ldy, ldw;
+  if (!ready(env) || argc != 4 || !get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &dy, &ldy, "dy") ||
+      !get_f32(env, argv[2], &dw, &ldw, "dw") || !conv_dims(env, argv[3], &d))
+    return NULL;
+  const size_t K = (size_t)d.kh * d.kw * d.cin, P = (size_t)d.ho * d.wo;
+  if (!need(env, lx, (size_t)d.n * d.h * d.w * d.cin, "x") || !need(env, ldy, d.n * P * d.cout, "dy") || !need(env, ldw, K * d.cout, "dw")) return NULL;
+  if (d.n == 0 || P == 0) {
+    memset(dw, 0, K * d.cout * sizeof(float));
+    return NULL;
+  }
+  if (is_pointwise(&d)) {
+    g_sgemm(RowMajor, Trans, NoTrans, (int)K, d.cout, (int)(d.n * P), 1.0f, x, (int)K, dy, d.cout, 0.0f, dw, d.cout);
+    return NULL;
+  }
+  const int cn = chunk_images(&d);
+  float *col = scratch((size_t)cn * P * K);
+  if (!col) {
+    napi_throw_error(env, NULL, "repro_native.conv2dBackpropFilter: out of memory for im2col");
+    return NULL;
+  }
+  for (int n0 = 0; n0 < d.n; n0 += cn) {
+    const int nb = d.n - n0 < cn ? d.n - n0 : cn;
+    im2col(&d, x, n0, nb, col);
+    g_sgemm(RowMajor, Trans, NoTrans, (int)K, d.cout, (int)(nb * P), 1.0f, col, (int)K, dy + (size_t)n0 * P * d.cout, d.cout,
+            n0 == 0 ? 0.0f : 1.0f, dw, d.cout);
+  }
+  return NULL;
+}
+
+/* conv2dBackpropInput(dy, w, dx, dims): dx = col2im(dy · wᵀ) */
+static napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ConvDims d;
+  float *dy, *w, *dx;
+  size_t ldy, lw, ldx;
+  if (!ready(env) || argc != 4 || !get_f32(env, argv[0], &dy, &ldy, "dy") || !get_f32(env, argv[1], &w, &lw, "filter") ||
+      !get_f32(env, argv[2], &dx, &ldx, "dx") || !conv_dims(env, argv[3], &d))
+    return NULL;
+  const size_t K = (size_t)d.kh * d.kw * d.cin, P = (size_t)d.ho * d.wo, X = (size_t)d.h * d.w * d.cin;
+  if (!need(env, ldy, d.n * P * d.cout, "dy") || !need(env, lw, K * d.cout, "filter") || !need(env, ldx, d.n * X, "dx")) return NULL;
+  if (is_pointwise(&d)) {
+    g_sgemm(RowMajor, NoTrans, Trans, (int)(d.n * P), (int)K, d.cout, 1.0f, dy, d.cout, w, d.cout, 0.0f, dx, (int)K);
+    return NULL;
+  }
+  memset(dx, 0, d.n * X * sizeof(float));
+  if (d.n == 0 || P == 0) return NULL;
+  const int cn = chunk_images(&d);
+  float *col = scratch((size_t)cn * P * K);
+  if (!col) {
+    napi_throw_error(env, NULL, "repro_native.conv2dBackpropInput: out of memory for im2col");
+    return NULL;
+  }
+  for (int n0 = 0; n0 < d.n; n0 += cn) {
+    const int nb = d.n - n0 < cn ? d.n - n0 : cn;
+    g_sgemm(RowMajor, NoTrans, Trans, (int)(nb * P), (int)K, d.cout, 1.0f, dy + (size_t)n0 * P * d.cout, d.cout, w, d.cout, 0.0f, col, (int)K);
+    col2im_add(&d, col, n0, nb, dx);
+  }
+  return NULL;
+}
+
+/* ---------- max pooling gradient ---------- */
+
+/* maxPoolGrad(x, dy, dx, dims): dims N, H, W, C, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo.
+ * Routes each window's gradient to its first maximum in scan order (as tfjs's cpu backend). */
+static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *x, *dy, *dx;
+  size_t lx, ldy, ldx;
+  int32_t a[14];
+  if (argc != 4 || !get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &dy, &ldy, "dy") || !get_f32(env, argv[2], &dx, &ldx, "dx") ||
+      !get_dims(env, argv[3], a, 14))
+    return NULL;
+  const int n = a[0], h = a[1], w = a[2], c = a[3], kh = a[4], kw = a[5], sh = a[6], sw = a[7], dh = a[8], dw = a[9], pt = a[10], pl = a[11],
+            ho = a[12], wo = a[13];
+  if (n < 0 || h < 0 || w < 0 || c <= 0 || kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0 || dh <= 0 || dw <= 0 || ho < 0 || wo < 0) {
+    napi_throw_range_error(env, NULL, "repro_native.maxPoolGrad: invalid dims");
+    return NULL;
+  }
+  if (!need(env, lx, (size_t)n * h * w * c, "x") || !need(env, ldx, (size_t)n * h * w * c, "dx") || !need(env, ldy, (size_t)n * ho * wo * c, "dy")) return NULL;
+  memset(dx, 0, (size_t)n * h * w * c * sizeof(float));
+  int64_t *best = (int64_t *)malloc(sizeof(int64_t) * c);
+  float *bestv = (float *)malloc(sizeof(float) * c);
+  if (!best || !bestv) {
+    free(best);
+    free(bestv);
+    napi_throw_error(env, NULL, "repro_native.maxPoolGrad: out of memory");
+    return NULL;
+  }
+  for (int b = 0; b < n; b++) {
+    for (int oy = 0; oy < ho; oy++) {
+      for (int ox = 0; ox < wo; ox++) {
+        for (int k = 0; k < c; k++) best[k] = -1;
+        for (int fy = 0; fy < kh; fy++) {
+          const int y = oy * sh - pt + fy * dh;
+          if (y < 0 || y >= h) continue;
+          for (int fx = 0; fx < kw; fx++) {
+            const int xx = ox * sw - pl + fx * dw;
+            if (xx < 0 || xx >= w) continue;
+            const int64_t base = (((int64_t)b * h + y) * w + xx) * c;
+            for (int k = 0; k < c; k++) {
+              const float v = x[base + k];
+              if (best[k] < 0 || v > bestv[k]) {
+                bestv[k] = v;
+                best[k] = base + k;
+              }
+            }
+          }
+        }
+        const float *g = dy + (((int64_t)b * ho + oy) * wo + ox) * c;
+        for (int k = 0; k < c; k++)
+          if (best[k] >= 0) dx[best[k]] += g[k];
+      }
+    }
+  }
+  free(best);
+  free(bestv);
+  return NULL;
+}
+
+
+/* ---------- batch normalisation over the last axis, training mode ---------- */
+
+/* rows × channels view of an [..., C] tensor; statistics accumulate in double */
+static int bn_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, int32_t *m, int32_t *c, double *eps) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != want) {
+    napi_throw_type_error(env, NULL, "repro_native: wrong number of arguments for a batch-norm kernel");
+    return 0;
+  }
+  int32_t dims[2];
+  if (!get_dims(env, argv[want - 2], dims, 2)) return 0;
+  *m = dims[0];
+  *c = dims[1];
+  if (*m < 1 || *c < 1) {
+    napi_throw_range_error(env, NULL, "repro_native: batch norm needs at least one row and one channel");
+    return 0;
+  }
+  if (napi_get_value_double(env, argv[want - 1], eps) != napi_ok) {
+    napi_throw_type_error(env, NULL, "repro_native: eps must be a number");
+    return 0;
+  }
+  return 1;
+}
+
+static void bn_stats(const float *x, int32_t m, int32_t c, double *mean, double *var) {
+  for (int32_t k = 0; k < c; k++) mean[k] = var[k] = 0;
+  for (int32_t i = 0; i < m; i++) {
+    const float *r = x + (size_t)i * c;
+    for (int32_t k = 0; k < c; k++) mean[k] += r[k];
+  }
+  for (int32_t k = 0; k < c; k++) mean[k] /= m;
+  for (int32_t i = 0; i < m; i++) {
+    const float *r = x + (size_t)i * c;
+    for (int32_t k = 0; k < c; k++) {
+      const double d = r[k] - mean[k];
+      var[k] += d * d;
+    }
+  }
+  for (int32_t k = 0; k < c; k++) var[k] /= m;
+}
+
+/* batchNormTrain(x, gamma, beta, y, mean, variance, dims [M, C], eps): y = (x − μ)/√(σ²+eps)·γ + β with the
+ * batch mean μ and biased variance σ² (written to mean, variance) */
+static napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  int32_t m, c;
+  double eps;
+  float *x, *g, *b, *y, *mo, *vo;
+  size_t lx, lg, lb, ly, lm, lv;
+  if (!bn_args(env, info, 8, argv, &m, &c, &eps)) return NULL;
+  if (!get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &g, &lg, "gamma") || !get_f32(env, argv[2], &b, &lb, "beta") ||
+      !get_f32(env, argv[3], &y, &ly, "y") || !get_f32(env, argv[4], &mo, &lm, "mean") || !get_f32(env, argv[5], &vo, &lv, "variance"))
+    return NULL;
+  const size_t total = (size_t)m * c;
+  if (!need(env, lx, total, "x") || !need(env, ly, total, "y") || !need(env, lg, c, "gamma") || !need(env, lb, c, "beta") ||
+      !need(env, lm, c, "mean") || !need(env, lv, c, "variance"))
+    return NULL;
+  double *mean = (double *)malloc(sizeof(double) * c * 2);
+  float *scale = (float *)malloc(sizeof(float) * c * 2);
+  if (!mean || !scale) {
+    free(mean);
+    free(scale);
+    napi_throw_error(env, NULL, "repro_native.batchNormTrain: out of memory");
+    return NULL;
+  }
+  double *var = mean + c;
+  float *shift = scale + c;
+  bn_stats(x, m, c, mean, var);
+  for (int32_t k = 0; k < c; k++) {
+    const double inv = 1.0 / sqrt(var[k] + eps);
+    scale[k] = (float)(g[k] * inv);
+    shift[k] = (float)(b[k] - mean[k] * g[k] * inv);
+    mo[k] = (float)mean[k];
+    vo[k] = (float)var[k];
+  }
+  for (int32_t i = 0; i < m; i++) {
+    const float *r = x + (size_t)i * c;
+    float *o = y + (size_t)i * c;
+    for (int32_t k = 0; k < c; k++) o[k] = r[k] * scale[k] + shift[k];
+  }
+  free(mean);
+  free(scale);
+  return NULL;
+}
+
+/* batchNormTrainGrad(x, dy, gamma, mean, variance, dmean|null, dvar|null, dx|null, dgamma|null, dbeta|null, dims, eps):
+ * with x̂ = (x − μ)·r, r = 1/√(σ²+eps):  dβ = Σ dy,  dγ = Σ dy·x̂,
+ * dx = γ·r/M · (M·dy − dβ − x̂·dγ) + dμ/M + dσ²·2(x − μ)/M  (dμ, dσ²: gradients reaching the mean/variance outputs) */
+static napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  int32_t m, c;
+  double eps;
+  float *x, *dy, *g, *mu, *vr, *dmu = NULL, *dvr = NULL, *dx = NULL, *dg = NULL, *db = NULL;
+  size_t lx, ldy, lg, lmu, lvr, l;
+  if (!bn_args(env, info, 12, argv, &m, &c, &eps)) return NULL;
+  if (!get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &dy, &ldy, "dy") || !get_f32(env, argv[2], &g, &lg, "gamma") ||
+      !get_f32(env, argv[3], &mu, &lmu, "mean") || !get_f32(env, argv[4], &vr, &lvr, "variance"))
+    return NULL;
+  const size_t total = (size_t)m * c;
+  if (!need(env, lx, total, "x") || !need(env, ldy, total, "dy") || !need(env, lg, c, "gamma") || !need(env, lmu, c, "mean") || !need(env, lvr, c, "variance"))
+    return NULL;
+  float **opt[5] = {&dmu, &dvr, &dx, &dg, &db};
+  const char *names[5] = {"dmean", "dvariance", "dx", "dgamma", "dbeta"};
+  for (int i = 0; i < 5; i++) {
+    napi_valuetype t;
+    if (napi_typeof(env, argv[5 + i], &t) != napi_ok) return NULL;
+    if (t == napi_null || t == napi_undefined) continue;
+    if (!get_f32(env, argv[5 + i], opt[i], &l, names[i]) || !need(env, l, i == 2 ? total : (size_t)c, names[i])) return NULL;
+  }
+  double *sdy = (double *)malloc(sizeof(double) * c * 2);
+  float *coef = (float *)malloc(sizeof(float) * c * 4);
+  if (!sdy || !coef) {
+    free(sdy);
+    free(coef);
+    napi_throw_error(env, NULL, "repro_native.batchNormTrainGrad: out of memory");
+    return NULL;
+  }
+  double *sdyx = sdy + c;
+  for (int32_t k = 0; k < c; k++) sdy[k] = sdyx[k] = 0;
+  for (int32_t i = 0; i < m; i++) {
+    const float *r = x + (size_t)i * c, *d = dy + (size_t)i * c;
+    for (int32_t k = 0; k < c; k++) {
+      sdy[k] += d[k];
+      sdyx[k] += (double)d[k] * (r[k] - mu[k]);
+    }
+  }
+  /* dx = a·dy + b·(x − μ) + e per channel */
+  float *ca = coef, *cb = coef + c, *cm = coef + 2 * c, *ce = coef + 3 * c;
+  for (int32_t k = 0; k < c; k++) {
+    const double r = 1.0 / sqrt((double)vr[k] + eps);
+    const double dgam = sdyx[k] * r;
+    if (dg) dg[k] = (float)dgam;
+    if (db) db[k] = (float)sdy[k];
+    ca[k] = (float)(g[k] * r);
+    double bk = -g[k] * r * r * dgam / m;
+    double ek = -g[k] * r * sdy[k] / m;
+    if (dmu) ek += dmu[k] / (double)m;
+    if (dvr) bk += 2.0 * dvr[k] / m;
+    cb[k] = (float)bk;
+    cm[k] = mu[k];
+    ce[k] = (float)ek;
+  }
+  if (dx) {
+    for (int32_t i = 0; i < m; i++) {
+      const float *r = x + (size_t)i * c, *d = dy + (size_t)i * c;
+      float *o = dx + (size_t)i * c;
+      for (int32_t k = 0; k < c; k++) o[k] = ca[k] * d[k] + cb[k] * (r[k] - cm[k]) + ce[k];
+    }
+  }
+  free(sdy);
+  free(coef);
+  return NULL;
+}
+
+/* ---------- module ---------- */
+
+static napi_value ModuleInit(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"init", NULL, Init, NULL, NULL, NULL, napi_default, NULL},
+      {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
+      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2d", NULL, Conv2d, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default, NULL},
+      {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default, NULL},
+      {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"batchNormTrain", NULL, BatchNormTrain, NULL, NULL, NULL, napi_default, NULL},
+      {"batchNormTrainGrad", NULL, BatchNormTrainGrad, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, ModuleInit)

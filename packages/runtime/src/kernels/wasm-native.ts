@@ -1,0 +1,317 @@
+/**
+ * Native-backed kernels for the WebAssembly backend: convolutions (forward, fused, both gradients),
+ * matrix products and the max-pool gradient run in the optional addon (../../native) with OpenBLAS,
+ * in place on the wasm heap. Installed over the pure wasm kernels of ./wasm-training.ts, which stay the
+ * fallback for every case the addon does not take (NCHW, non-float32, broadcast batch shapes).
+ *
+ * Measured on this machine (2 cores, bench W1/W2 kernel profiles): see packages/runtime/README.md.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { NativeAddon } from '../native';
+
+type TensorInfo = tf.TensorInfo;
+type Attrs = Record<string, unknown>;
+type KernelArgs = { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Attrs };
+
+const { backend_util, util } = tf;
+
+function run(backend: BackendWasm, name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
+  const config = tf.getKernel(name, 'wasm');
+  if (!config) throw new Error(`wasm native kernels: the wasm backend has no '${name}' kernel`);
+  return config.kernelFunc({ inputs, attrs, backend } as never) as TensorInfo;
+}
+
+function f32(backend: BackendWasm, t: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+type ConvInfo = ReturnType<typeof backend_util.computeConv2DInfo>;
+
+function convDims(ci: ConvInfo): Int32Array {
+  return Int32Array.from([
+    ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.outChannels,
+    ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth, ci.padInfo.top, ci.padInfo.left, ci.outHeight, ci.outWidth,
+  ]);
+}
+
+function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): ConvInfo {
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number], attrs.strides as [number, number],
+    (attrs.dilations ?? 1) as [number, number], attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, false,
+    backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC') ?? 'NHWC'));
+}
+
+const isNhwc = (attrs: Attrs) => ((attrs.dataFormat as string | undefined) ?? 'NHWC') === 'NHWC';
+const allF32 = (...ts: TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
+
+/** Adds the bias and applies the activation with the wasm kernels; frees the intermediate results. */
+function biasActivation(backend: BackendWasm, out: TensorInfo, inputs: Record<string, TensorInfo>, attrs: Attrs, kernel: string): TensorInfo {
+  const step = (next: TensorInfo) => {
+    backend.disposeData(out.dataId);
+    out = next;
+  };
+  if (inputs.bias) step(run(backend, 'Add', { a: out, b: inputs.bias }));
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  switch (activation) {
+    case 'linear':
+      break;
+    case 'relu':
+      step(run(backend, 'Relu', { x: out }));
+      break;
+    case 'relu6':
+      step(run(backend, 'Relu6', { x: out }));
+      break;
+    case 'elu':
+      step(run(backend, 'Elu', { x: out }));
+      break;
+    case 'sigmoid':
+      step(run(backend, 'Sigmoid', { x: out }));
+      break;
+    case 'leakyrelu':
+      step(run(backend, 'LeakyRelu', { x: out }, { alpha: attrs.leakyreluAlpha }));
+      break;
+    case 'prelu':
+      step(run(backend, 'Prelu', { x: out, alpha: inputs.preluActivationWeights! }));
+      break;
+    default:
+      backend.disposeData(out.dataId);
+      throw new Error(`${kernel} (wasm native): unsupported activation '${activation}'`);
+  }
+  return out;
+}
+
+function makeConv2D(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean) {
+  const kernel = fused ? 'FusedConv2D' : 'Conv2D';
+  return function conv2d(args: KernelArgs): TensorInfo {
+    const { inputs, backend, attrs } = args;
+    const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+    if (!isNhwc(attrs) || !allF32(x, filter)) return fallback(args as never) as TensorInfo;
+    const ci = convInfo(x.shape, filter.shape, attrs);
+    const out = backend.makeOutput(ci.outShape, 'float32');
+    addon.conv2d(f32(backend, x), f32(backend, filter), f32(backend, out), convDims(ci));
+    return fused ? biasActivation(backend, out, inputs, attrs, kernel) : out;
+  };
+}
+
+function makeConv2DBackpropFilter(addon: NativeAddon, fallback: tf.KernelFunc) {
+  return function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
+    const { inputs: { x, dy }, backend, attrs } = args as KernelArgs & { inputs: { x: TensorInfo; dy: TensorInfo } };
+    if (!isNhwc(attrs) || !allF32(x, dy)) return fallback(args as never) as TensorInfo;
+    const filterShape = attrs.filterShape as number[];
+    const ci = convInfo(x.shape, filterShape, attrs);
+    const out = backend.makeOutput(filterShape, 'float32');
+    addon.conv2dBackpropFilter(f32(backend, x), f32(backend, dy), f32(backend, out), convDims(ci));
+    return out;
+  };
+}
+
+function makeConv2DBackpropInput(addon: NativeAddon, fallback: tf.KernelFunc) {
+  return function conv2DBackpropInput(args: KernelArgs): TensorInfo {
+    const { inputs: { dy, filter }, backend, attrs } = args as KernelArgs & { inputs: { dy: TensorInfo; filter: TensorInfo } };
+    if (!isNhwc(attrs) || !allF32(dy, filter)) return fallback(args as never) as TensorInfo;
+    const inputShape = attrs.inputShape as number[];
+    const ci = convInfo(inputShape, filter.shape, attrs);
+    const out = backend.makeOutput(inputShape, 'float32');
+    addon.conv2dBackpropInput(f32(backend, dy), f32(backend, filter), f32(backend, out), convDims(ci));
+    return out;
+  };
+}
+
+/**
+ * BatchMatMul on float32 operands of rank ≥ 2 whose batch shapes are equal, or one of them all ones:
+ * one sgemm per batch entry on subarray views (no copies). Other broadcasts fall back.
+ */
+function nativeMatMul(addon: NativeAddon, backend: BackendWasm, a: TensorInfo, b: TensorInfo, ta: boolean, tb: boolean): TensorInfo | undefined {
+  if (!allF32(a, b) || a.shape.length < 2 || b.shape.length < 2) return undefined;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const na = util.sizeFromShape(batchA);
+  const nb = util.sizeFromShape(batchB);
+  let outBatch: number[];
+  if (na === nb && batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i])) outBatch = batchA;
+  else if (nb === 1 && batchB.length <= batchA.length) outBatch = batchA;
+  else if (na === 1 && batchA.length <= batchB.length) outBatch = batchB;
+  else return undefined;
+  const m = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const k = ta ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const k2 = tb ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (k !== k2) return undefined; // let the built-in kernel raise its own error
+  const out = backend.makeOutput([...outBatch, m, n], 'float32');
+  const av = f32(backend, a);
+  const bv = f32(backend, b);
+  const ov = f32(backend, out);
+  const batches = util.sizeFromShape(outBatch);
+  const lda = a.shape[ra - 1]!;
+  const ldb = b.shape[rb - 1]!;
+  if (m === 0 || n === 0) return out;
+  for (let i = 0; i < batches; i++) {
+    const ai = na === 1 ? av : av.subarray(i * m * k);
+    const bi = nb === 1 ? bv : bv.subarray(i * k * n);
+    addon.sgemm(ta, tb, m, n, k, 1, ai, lda, bi, ldb, 0, batches === 1 ? ov : ov.subarray(i * m * n), n);
+  }
+  return out;
+}
+
+function makeMatMul(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean) {
+  const kernel = fused ? '_FusedMatMul' : 'BatchMatMul';
+  return function matMul(args: KernelArgs): TensorInfo {
+    const { inputs, backend, attrs } = args;
+    const out = nativeMatMul(addon, backend, inputs.a!, inputs.b!, !!attrs.transposeA, !!attrs.transposeB);
+    if (!out) return fallback(args as never) as TensorInfo;
+    return fused ? biasActivation(backend, out, inputs, attrs, kernel) : out;
+  };
+}
+
+function makeMaxPoolGrad(addon: NativeAddon, fallback: tf.KernelFunc) {
+  return function maxPoolGrad(args: KernelArgs): TensorInfo {
+    const { inputs: { dy, input }, backend, attrs } = args as KernelArgs & { inputs: { dy: TensorInfo; input: TensorInfo } };
+    if (!allF32(dy, input)) return fallback(args as never) as TensorInfo;
+    const ci = backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number], attrs.filterSize as [number, number] | number, attrs.strides as [number, number] | number,
+      1, attrs.pad as 'valid', attrs.dimRoundingMode as 'floor' | undefined);
+    const dx = backend.makeOutput(input.shape, 'float32');
+    const dims = Int32Array.from([
+      ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth,
+      ci.dilationHeight, ci.dilationWidth, ci.padInfo.top, ci.padInfo.left, ci.outHeight, ci.outWidth,
+    ]);
+    addon.maxPoolGrad(f32(backend, input), f32(backend, dy), f32(backend, dx), dims);
+    return dx;
+  };
+}
+
+/**
+ * Training-mode batch normalisation over the last axis as one kernel (PyTorch semantics: batch mean,
+ * biased batch variance, statistics accumulated in float64) and its gradient as another. The
+ * composite version (moments + batchNorm and their gradients) is ~10 kernels with broadcasts, the
+ * largest non-convolution cost of a ResNet step. Registered on wasm only, with the addon; callers
+ * use `batchNormTrain` (below), which falls back to the composite ops everywhere else.
+ */
+export const BATCH_NORM_TRAIN = 'ReproBatchNormTrain';
+export const BATCH_NORM_TRAIN_GRAD = 'ReproBatchNormTrainGrad';
+
+function bnDims(x: TensorInfo): Int32Array {
+  const c = x.shape[x.shape.length - 1]!;
+  return Int32Array.from([util.sizeFromShape(x.shape) / c, c]);
+}
+
+function makeBatchNormTrain(addon: NativeAddon) {
+  return function batchNormTrainKernel(args: KernelArgs): TensorInfo[] {
+    const { inputs: { x, gamma, beta }, backend, attrs } = args as KernelArgs & { inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo } };
+    const c = x.shape[x.shape.length - 1]!;
+    const y = backend.makeOutput(x.shape, 'float32');
+    const mean = backend.makeOutput([c], 'float32');
+    const variance = backend.makeOutput([c], 'float32');
+    addon.batchNormTrain(f32(backend, x), f32(backend, gamma), f32(backend, beta), f32(backend, y), f32(backend, mean), f32(backend, variance),
+      bnDims(x), attrs.eps as number);
+    return [y, mean, variance];
+  };
+}
+
+function makeBatchNormTrainGrad(addon: NativeAddon) {
+  return function batchNormTrainGradKernel(args: KernelArgs): TensorInfo {
+    const { inputs, backend, attrs } = args;
+    const { x, dy, gamma, mean, variance, dmean, dvariance } = inputs as Record<string, TensorInfo>;
+    const which = attrs.output as 'dx' | 'dgamma' | 'dbeta';
+    const c = x!.shape[x!.shape.length - 1]!;
+    const out = backend.makeOutput(which === 'dx' ? x!.shape : [c], 'float32');
+    const ov = f32(backend, out);
+    addon.batchNormTrainGrad(f32(backend, x!), f32(backend, dy!), f32(backend, gamma!), f32(backend, mean!), f32(backend, variance!),
+      dmean ? f32(backend, dmean) : null, dvariance ? f32(backend, dvariance) : null,
+      which === 'dx' ? ov : null, which === 'dgamma' ? ov : null, which === 'dbeta' ? ov : null, bnDims(x!), attrs.eps as number);
+    return out;
+  };
+}
+
+let gradientRegistered = false;
+
+function registerBatchNormGradient(): void {
+  if (gradientRegistered) return;
+  tf.registerGradient({
+    kernelName: BATCH_NORM_TRAIN,
+    inputsToSave: ['x', 'gamma'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const [dy, dmean, dvariance] = dys as tf.Tensor[];
+      const [x, gamma, mean, variance] = saved;
+      const grad = (output: string) => () =>
+        tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { x: x!, dy: dy!, gamma: gamma!, mean: mean!, variance: variance!, ...(dmean ? { dmean } : {}), ...(dvariance ? { dvariance } : {}) } as never,
+          { eps: attrs.eps, output } as never) as tf.Tensor;
+      return { x: grad('dx'), gamma: grad('dgamma'), beta: grad('dbeta') };
+    },
+  });
+  gradientRegistered = true;
+}
+
+/**
+ * Training-mode batch norm over the last axis: y = (x − μ)/√(σ² + eps)·γ + β with the batch mean μ
+ * and the biased batch variance σ², returned with μ and σ². One fused kernel where registered (wasm
+ * with the native addon), else the composite ops. Differentiable in x, γ, β (and through μ, σ²).
+ */
+export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  const c = x.shape[x.rank - 1];
+  if (x.rank < 2 || gamma.rank !== 1 || beta.rank !== 1 || gamma.shape[0] !== c || beta.shape[0] !== c) {
+    throw new Error(`batchNormTrain: x [${x.shape.join(', ')}] needs gamma and beta of shape [${c}], got [${gamma.shape.join(', ')}] and [${beta.shape.join(', ')}]`);
+  }
+  if (x.dtype === 'float32' && tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend())) {
+    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta } as never, { eps } as never) as tf.Tensor[];
+    return { y: y!, mean: mean!, variance: variance! };
+  }
+  return tf.tidy(() => {
+    const axes = x.shape.map((_, i) => i).slice(0, -1);
+    const { mean, variance } = tf.moments(x, axes);
+    return { y: tf.batchNorm(x, mean, variance, beta, gamma, eps), mean, variance };
+  });
+}
+
+/** The kernel names the native path replaces. */
+export const WASM_NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', '_FusedMatMul', 'MaxPoolGrad'] as const;
+
+let fallbacks: Map<string, tf.KernelFunc> | undefined;
+let active = false;
+
+function replace(kernelName: string, kernelFunc: unknown): void {
+  if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
+}
+
+/**
+ * Switches the native kernels on (addon given) or back to the pure wasm ones (undefined). Call after
+ * the wasm training kernels were registered; the pure kernels are remembered the first time.
+ */
+export function setWasmNativeKernels(addon: NativeAddon | undefined): void {
+  if (!fallbacks) {
+    fallbacks = new Map();
+    for (const name of WASM_NATIVE_KERNELS) {
+      const k = tf.getKernel(name, 'wasm');
+      if (!k) throw new Error(`wasm backend has no ${name} kernel: register the wasm training kernels first`);
+      fallbacks.set(name, k.kernelFunc);
+    }
+  }
+  const fb = (name: string) => fallbacks!.get(name)!;
+  if (!addon) {
+    for (const name of WASM_NATIVE_KERNELS) replace(name, fb(name));
+    for (const name of [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD]) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    active = false;
+    return;
+  }
+  registerBatchNormGradient();
+  replace(BATCH_NORM_TRAIN, makeBatchNormTrain(addon));
+  replace(BATCH_NORM_TRAIN_GRAD, makeBatchNormTrainGrad(addon));
+  replace('Conv2D', makeConv2D(addon, fb('Conv2D'), false));
+  replace('FusedConv2D', makeConv2D(addon, fb('FusedConv2D'), true));
+  replace('Conv2DBackpropFilter', makeConv2DBackpropFilter(addon, fb('Conv2DBackpropFilter')));
+  replace('Conv2DBackpropInput', makeConv2DBackpropInput(addon, fb('Conv2DBackpropInput')));
+  replace('BatchMatMul', makeMatMul(addon, fb('BatchMatMul'), false));
+  replace('_FusedMatMul', makeMatMul(addon, fb('_FusedMatMul'), true));
+  replace('MaxPoolGrad', makeMaxPoolGrad(addon, fb('MaxPoolGrad')));
+  active = true;
+}
+
+/** Whether the native kernels are the ones registered now. */
+export function wasmNativeKernelsActive(): boolean {
+  return active;
+}

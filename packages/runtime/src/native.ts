@@ -1,0 +1,89 @@
+/**
+ * The optional native addon (../native): OpenBLAS matrix products and convolutions that work in
+ * place on the WebAssembly backend's heap. Built by `npm install` where a C compiler and Node's headers
+ * exist (tools/build-native.js); loads OpenBLAS at run time. Absent or failing, every kernel stays on
+ * the pure wasm path; `nativeStatus()` says why.
+ *
+ *   REPRO_NATIVE=0             do not use it
+ *   REPRO_BLAS_THREADS=<n>     OpenBLAS threads (default: OpenBLAS's own, i.e. every core)
+ *   REPRO_BLAS_LIB=<path>      the OpenBLAS shared library to try first
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+export interface NativeAddon {
+  init(paths: string[]): string;
+  config(): { library: string; threads: number; config: string };
+  setThreads(n: number): void;
+  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
+    b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
+  conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, dims: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
+    dims: Int32Array, eps: number): void;
+  batchNormTrainGrad(x: Float32Array, dy: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
+    dmean: Float32Array | null, dvariance: Float32Array | null, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null,
+    dims: Int32Array, eps: number): void;
+}
+
+export type NativeStatus =
+  | { available: true; addon: NativeAddon; library: string; threads: number; detail: string }
+  | { available: false; reason: string };
+
+/** Where the build puts the addon (the same relative path from src/ and dist/). */
+export const NATIVE_ADDON_PATH = path.resolve(__dirname, '..', 'native', 'build', 'Release', 'repro_native.node');
+
+const OPENBLAS_CANDIDATES = [
+  'libopenblas.so.0',
+  '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0',
+  '/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0',
+  'libopenblas.so',
+  'libopenblas.dylib',
+  '/opt/homebrew/opt/openblas/lib/libopenblas.dylib',
+];
+
+let status: NativeStatus | undefined;
+
+/** Loads the addon and OpenBLAS once; never throws. */
+export function nativeStatus(): NativeStatus {
+  if (status) return status;
+  status = load();
+  return status;
+}
+
+function load(): NativeStatus {
+  const flag = process.env.REPRO_NATIVE;
+  if (flag === '0' || flag === 'false' || flag === 'off') return { available: false, reason: 'disabled by REPRO_NATIVE=0' };
+  if (!fs.existsSync(NATIVE_ADDON_PATH)) {
+    return { available: false, reason: `native addon not built (${path.relative(process.cwd(), NATIVE_ADDON_PATH)} missing; run node tools/build-native.js)` };
+  }
+  let addon: NativeAddon;
+  try {
+    addon = require(NATIVE_ADDON_PATH) as NativeAddon;
+  } catch (err) {
+    return { available: false, reason: `native addon failed to load: ${(err as Error).message.split('\n')[0]}` };
+  }
+  let library: string;
+  try {
+    const first = process.env.REPRO_BLAS_LIB ? [process.env.REPRO_BLAS_LIB] : [];
+    library = addon.init([...first, ...OPENBLAS_CANDIDATES]);
+  } catch (err) {
+    return { available: false, reason: `${(err as Error).message} (Debian: apt-get install libopenblas0-pthread)` };
+  }
+  const want = process.env.REPRO_BLAS_THREADS;
+  if (want !== undefined && want !== '') {
+    const n = Number(want);
+    if (!Number.isInteger(n) || n < 1) return { available: false, reason: `REPRO_BLAS_THREADS='${want}' is not a positive integer` };
+    addon.setThreads(n);
+  }
+  const threads = addon.config().threads;
+  return {
+    available: true,
+    addon,
+    library,
+    threads,
+    detail: `OpenBLAS ${path.basename(library)}, ${threads} thread${threads === 1 ? '' : 's'}`,
+  };
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# System dependencies of the main jobs, from Debian's packages:
+#  - Fashion-MNIST (tools/install-fashion-mnist.sh), the data of the cpu-scale reproductions;
+#  - OpenBLAS (libopenblas0-pthread), which the optional native kernels load at run time
+#    (packages/runtime/native; built by `npm install`). Without it training runs on the pure
+#    WebAssembly kernels, about 2-3x slower.
+# Optional, for `npx nx run tools:bench`: --peers also installs the benchmark peers
+# (python3-torch and r-cran-energy, see ../shared/bench/WORKLOADS.md).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bash "$here/install-fashion-mnist.sh"
+pkgs=(libopenblas0-pthread)
+if [ "${1:-}" = "--peers" ]; then pkgs+=(python3-torch r-cran-energy); fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "already installed: ${pkgs[*]}"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "not root: install these yourself for the native kernels / peers: apt-get install -y ${missing[*]}" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y "${missing[@]}" >/dev/null 2>&1; then
+  apt-get update -qq
+  apt-get install -y "${missing[@]}"
+fi
+echo "installed: ${missing[*]}"
