@@ -30,7 +30,11 @@ export const safeSqrt: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tenso
 
 /** x with each column's mean subtracted. [n, p] */
 export function centerColumns(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.sub(x, tf.mean(x, 0, true)) as tf.Tensor2D);
+  // column means as a product (1/n)·1ᵀX: a column reduction is a transpose + reduce on wasm, ~5x slower
+  return tf.tidy(() => {
+    const n = x.shape[0];
+    return tf.sub(x, tf.matMul(tf.fill([1, n], 1 / n), x)) as tf.Tensor2D;
+  });
 }
 
 /** Rows divided by max(‖row‖₂, 1e-12), like torch's F.normalize (the official diverge loss). */

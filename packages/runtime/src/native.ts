@@ -17,6 +17,8 @@ export interface NativeAddon {
   setThreads(n: number): void;
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
     b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
+  gram(trans: boolean, n: number, k: number, a: Float32Array, lda: number, c: Float32Array): void;
+  setChunk(floats: number): void;
   conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, dims: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;

@@ -109,6 +109,26 @@ function bnCase(i: number): Float32Array[] {
   });
 }
 
+const SLICE_CASES: Array<[number[], number[], number[]]> = [
+  [[512, 64], [64, 0], [64, -1]], // rows of a feature matrix (contiguous)
+  [[6, 7], [1, 2], [3, 4]],
+  [[4, 5, 6], [1, 0, 2], [2, 5, 3]],
+  [[3, 4, 5, 6], [0, 1, 0, 0], [3, 2, 5, 6]],
+  [[3, 4, 5, 6], [1, 1, 1, 2], [2, 2, 3, 3]],
+  [[2, 3, 2, 3, 4], [1, 0, 1, 1, 0], [1, 3, 1, 2, 4]],
+  [[9], [2], [5]],
+  [[4, 5], [0, 0], [4, 5]],
+];
+function sliceCase(i: number): number[] {
+  const [shape, begin, size] = SLICE_CASES[i]!;
+  const rng = new Rng(1300 + i);
+  return tf.tidy(() => {
+    const x = tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape);
+    const xi = tf.cast(tf.mul(x, 10), 'int32');
+    return [...tf.slice(x, begin, size).dataSync(), ...tf.slice(xi, begin, size).dataSync()];
+  });
+}
+
 function tileCase(shape: number[], reps: number[], seed: number): Float32Array {
   const rng = new Rng(seed);
   return tf.tidy(() => tf.tile(tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape), reps).dataSync() as Float32Array);
@@ -151,6 +171,15 @@ function matMulCase(i: number): { plain: Float32Array; fused: Float32Array } {
   });
 }
 
+/** Gram matrices: the same tensor on both sides (the native path uses ssyrk). */
+function gramCase(i: number): number[] {
+  const rng = new Rng(750 + i);
+  return tf.tidy(() => {
+    const a = tf.tensor2d(randn(rng, 37 * 11), [37, 11]);
+    return [...tf.matMul(a, a, false, true).dataSync(), ...tf.matMul(a, a, true, false).dataSync()];
+  });
+}
+
 const COMPARE_CASES: Array<[number[], number[]]> = [
   [[4, 5], [4, 1]], [[4, 5], [1, 5]], [[2, 3, 4], [4]], [[3, 1, 4], [1, 5, 1]], [[6], []], [[2, 2], [2, 2]],
 ];
@@ -184,14 +213,16 @@ function poolGrad(i: number): Float32Array {
 const FORWARD_CASES = CONV_CASES.filter((c) => !c.depthwise);
 const reference: {
   conv: Grads[]; fwd: Array<{ plain: Float32Array; fused: Float32Array }>; tile: Float32Array[]; seg: Float32Array;
-  mm: Array<{ plain: Float32Array; fused: Float32Array }>; cmp: number[][]; pool: Float32Array[]; bn: Float32Array[][];
-} = { conv: [], fwd: [], tile: [], seg: new Float32Array(), mm: [], cmp: [], pool: [], bn: [] };
+  mm: Array<{ plain: Float32Array; fused: Float32Array }>; cmp: number[][]; pool: Float32Array[]; bn: Float32Array[][]; slice: number[][]; gram: number[];
+} = { gram: [], conv: [], fwd: [], tile: [], seg: new Float32Array(), mm: [], cmp: [], pool: [], bn: [], slice: [] };
 
 beforeAll(async () => {
   await initBackend('cpu');
   reference.conv = CONV_CASES.map((c, i) => convGrads(c, 100 + i));
   reference.fwd = FORWARD_CASES.map((c, i) => convForward(c, 300 + i));
   reference.bn = BN_CASES.map((_, i) => bnCase(i));
+  reference.slice = SLICE_CASES.map((_, i) => sliceCase(i));
+  reference.gram = gramCase(0);
   reference.tile = TILE_CASES.map(([s, r], i) => tileCase(s, r, 500 + i));
   reference.seg = segmentSumCase(900);
   reference.mm = MATMUL_CASES.map((_, i) => matMulCase(i));
@@ -231,6 +262,10 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     got.forEach((g, k) => expect(relErr(g, reference.bn[i]![k]!)).toBeLessThan(REL_TOL));
   });
 
+  maybe.each(SLICE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('slice %s', (_n, i) => {
+    expect(sliceCase(i)).toEqual(reference.slice[i]);
+  });
+
   maybe.each(TILE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('tile %s', (_n, i) => {
     const [s, r] = TILE_CASES[i]!;
     expect(Array.from(tileCase(s, r, 500 + i))).toEqual(Array.from(reference.tile[i]!));
@@ -240,6 +275,10 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     const got = matMulCase(i);
     expect(relErr(got.plain, reference.mm[i]!.plain)).toBeLessThan(REL_TOL);
     expect(relErr(got.fused, reference.mm[i]!.fused)).toBeLessThan(REL_TOL);
+  });
+
+  maybe('Gram matrices X·Xᵀ and Xᵀ·X', () => {
+    expect(relErr(gramCase(0), reference.gram)).toBeLessThan(REL_TOL);
   });
 
   maybe.each(COMPARE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('comparisons with broadcasting %s', (_n, i) => {
@@ -273,6 +312,8 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     poolGrad(0);
     convForward(c, 5);
     bnCase(0);
+    sliceCase(3);
+    gramCase(1);
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.engine().backend.numDataIds()).toBe(beforeData);
   });

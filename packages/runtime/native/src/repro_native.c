@@ -19,14 +19,16 @@
 #include <string.h>
 #include <math.h>
 
-enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+enum { RowMajor = 101, NoTrans = 111, Trans = 112, Upper = 121 };
 typedef void (*sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                          const float *b, int ldb, float beta, float *c, int ldc);
+typedef void (*ssyrk_fn)(int order, int uplo, int trans, int n, int k, float alpha, const float *a, int lda, float beta, float *c, int ldc);
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 typedef char *(*get_config_fn)(void);
 
 static sgemm_fn g_sgemm = NULL;
+static ssyrk_fn g_ssyrk = NULL;
 static set_threads_fn g_set_threads = NULL;
 static get_threads_fn g_get_threads = NULL;
 static get_config_fn g_get_config = NULL;
@@ -35,8 +37,6 @@ static char g_lib[512] = "";
 /* scratch for im2col; grown on demand, kept between calls */
 static float *g_scratch = NULL;
 static size_t g_scratch_len = 0;
-/* about 16 MiB of im2col rows per product */
-#define CHUNK_FLOATS ((size_t)4 << 20)
 
 static float *scratch(size_t n) {
   if (n > g_scratch_len) {
@@ -156,6 +156,7 @@ static napi_value Init(napi_env env, napi_callback_info info) {
       continue;
     }
     g_sgemm = f;
+    g_ssyrk = (ssyrk_fn)dlsym(h, "cblas_ssyrk");
     g_get_config = cfg;
     g_set_threads = (set_threads_fn)dlsym(h, "openblas_set_num_threads");
     g_get_threads = (get_threads_fn)dlsym(h, "openblas_get_num_threads");
@@ -236,6 +237,42 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* gram(trans, N, K, A, lda, C): C = A·Aᵀ (A is N×K) or, with trans, Aᵀ·A (A is K×N); symmetric, both
+ * triangles written. ssyrk computes one triangle: half the products of sgemm. */
+static napi_value Gram(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!ready(env)) return NULL;
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, "repro_native.gram: expected 6 arguments");
+    return NULL;
+  }
+  bool trans;
+  int32_t n, k, lda;
+  float *a, *c;
+  size_t la, lc;
+  CHECK(napi_get_value_bool(env, argv[0], &trans));
+  if (!get_i32(env, argv[1], &n) || !get_i32(env, argv[2], &k) || !get_f32(env, argv[3], &a, &la, "A") || !get_i32(env, argv[4], &lda) ||
+      !get_f32(env, argv[5], &c, &lc, "C"))
+    return NULL;
+  if (n <= 0) return NULL;
+  if (!need(env, lc, (size_t)n * n, "C")) return NULL;
+  if (k <= 0) {
+    memset(c, 0, (size_t)n * n * sizeof(float));
+    return NULL;
+  }
+  if (!need(env, la, trans ? ((size_t)k - 1) * lda + n : ((size_t)n - 1) * lda + k, "A")) return NULL;
+  if (g_ssyrk) {
+    g_ssyrk(RowMajor, Upper, trans ? Trans : NoTrans, n, k, 1.0f, a, lda, 0.0f, c, n);
+    for (int32_t i = 1; i < n; i++)
+      for (int32_t j = 0; j < i; j++) c[(size_t)i * n + j] = c[(size_t)j * n + i];
+  } else {
+    g_sgemm(RowMajor, trans ? Trans : NoTrans, trans ? NoTrans : Trans, n, n, k, 1.0f, a, lda, a, lda, 0.0f, c, n);
+  }
+  return NULL;
+}
+
 /* ---------- convolution (NHWC) ---------- */
 
 /* dims: N, H, W, Cin, kh, kw, Cout, sh, sw, dh, dw, pt, pl, Ho, Wo */
@@ -261,57 +298,69 @@ static int is_pointwise(const ConvDims *d) {
   return d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->pt == 0 && d->pl == 0 && d->ho == d->h && d->wo == d->w;
 }
 
-/* images per im2col chunk */
-static int chunk_images(const ConvDims *d) {
-  size_t per = (size_t)d->ho * d->wo * d->kh * d->kw * d->cin;
-  size_t c = per ? CHUNK_FLOATS / per : 1;
-  if (c < 1) c = 1;
-  if (c > (size_t)d->n) c = d->n;
-  return (int)c;
+/* im2col rows per chunk: a chunk small enough to stay in cache between im2col and the product */
+static size_t g_chunk_floats = (size_t)1 << 20;
+
+static int chunk_rows(const ConvDims *d) {
+  const size_t K = (size_t)d->kh * d->kw * d->cin;
+  size_t rows = g_chunk_floats / (K ? K : 1);
+  if (rows < 64) rows = 64;
+  const size_t M = (size_t)d->n * d->ho * d->wo;
+  if (rows > M) rows = M;
+  return (int)rows;
 }
 
-static void im2col(const ConvDims *d, const float *x, int n0, int nb, float *col) {
+/* im2col rows [r0, r0 + nr) of the whole batch (row r = (n·Ho + i)·Wo + j) */
+static void im2col(const ConvDims *d, const float *x, size_t r0, int nr, float *col) {
   const int K = d->kh * d->kw * d->cin;
-  for (int n = 0; n < nb; n++) {
-    const float *xn = x + (size_t)(n0 + n) * d->h * d->w * d->cin;
-    for (int i = 0; i < d->ho; i++) {
-      for (int j = 0; j < d->wo; j++) {
-        float *row = col + ((size_t)(n * d->ho + i) * d->wo + j) * K;
-        for (int a = 0; a < d->kh; a++) {
-          const int y = i * d->sh + a * d->dh - d->pt;
-          for (int b = 0; b < d->kw; b++) {
-            const int xx = j * d->sw + b * d->dw - d->pl;
-            float *dst = row + (a * d->kw + b) * d->cin;
-            if (y < 0 || y >= d->h || xx < 0 || xx >= d->w) memset(dst, 0, sizeof(float) * d->cin);
-            else memcpy(dst, xn + ((size_t)y * d->w + xx) * d->cin, sizeof(float) * d->cin);
-          }
-        }
+  const size_t P = (size_t)d->ho * d->wo;
+  for (int rr = 0; rr < nr; rr++) {
+    const size_t r = r0 + rr;
+    const int n = (int)(r / P), i = (int)(r % P) / d->wo, j = (int)(r % P) % d->wo;
+    const float *xn = x + (size_t)n * d->h * d->w * d->cin;
+    float *row = col + (size_t)rr * K;
+    for (int a = 0; a < d->kh; a++) {
+      const int y = i * d->sh + a * d->dh - d->pt;
+      for (int b = 0; b < d->kw; b++) {
+        const int xx = j * d->sw + b * d->dw - d->pl;
+        float *dst = row + (a * d->kw + b) * d->cin;
+        if (y < 0 || y >= d->h || xx < 0 || xx >= d->w) memset(dst, 0, sizeof(float) * d->cin);
+        else memcpy(dst, xn + ((size_t)y * d->w + xx) * d->cin, sizeof(float) * d->cin);
       }
     }
   }
 }
 
-static void col2im_add(const ConvDims *d, const float *col, int n0, int nb, float *dx) {
+static void col2im_add(const ConvDims *d, const float *col, size_t r0, int nr, float *dx) {
   const int K = d->kh * d->kw * d->cin;
-  for (int n = 0; n < nb; n++) {
-    float *dxn = dx + (size_t)(n0 + n) * d->h * d->w * d->cin;
-    for (int i = 0; i < d->ho; i++) {
-      for (int j = 0; j < d->wo; j++) {
-        const float *row = col + ((size_t)(n * d->ho + i) * d->wo + j) * K;
-        for (int a = 0; a < d->kh; a++) {
-          const int y = i * d->sh + a * d->dh - d->pt;
-          if (y < 0 || y >= d->h) continue;
-          for (int b = 0; b < d->kw; b++) {
-            const int xx = j * d->sw + b * d->dw - d->pl;
-            if (xx < 0 || xx >= d->w) continue;
-            const float *src = row + (a * d->kw + b) * d->cin;
-            float *dst = dxn + ((size_t)y * d->w + xx) * d->cin;
-            for (int c = 0; c < d->cin; c++) dst[c] += src[c];
-          }
-        }
+  const size_t P = (size_t)d->ho * d->wo;
+  for (int rr = 0; rr < nr; rr++) {
+    const size_t r = r0 + rr;
+    const int n = (int)(r / P), i = (int)(r % P) / d->wo, j = (int)(r % P) % d->wo;
+    float *dxn = dx + (size_t)n * d->h * d->w * d->cin;
+    const float *row = col + (size_t)rr * K;
+    for (int a = 0; a < d->kh; a++) {
+      const int y = i * d->sh + a * d->dh - d->pt;
+      if (y < 0 || y >= d->h) continue;
+      for (int b = 0; b < d->kw; b++) {
+        const int xx = j * d->sw + b * d->dw - d->pl;
+        if (xx < 0 || xx >= d->w) continue;
+        const float *src = row + (a * d->kw + b) * d->cin;
+        float *dst = dxn + ((size_t)y * d->w + xx) * d->cin;
+        for (int c = 0; c < d->cin; c++) dst[c] += src[c];
       }
     }
   }
+}
+
+static napi_value SetChunk(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !get_i32(env, argv[0], &n)) return NULL;
+  if (n >= 1024) g_chunk_floats = (size_t)n;
+  return NULL;
 }
 
 /* conv2d(x, w, y, dims): y[N,Ho,Wo,Cout] = x * w */
@@ -332,16 +381,17 @@ static napi_value Conv2d(napi_env env, napi_callback_info info) {
     g_sgemm(RowMajor, NoTrans, NoTrans, (int)(d.n * P), d.cout, (int)K, 1.0f, x, (int)K, w, d.cout, 0.0f, y, d.cout);
     return NULL;
   }
-  const int cn = chunk_images(&d);
-  float *col = scratch((size_t)cn * P * K);
+  const size_t M = (size_t)d.n * P;
+  const int cr = chunk_rows(&d);
+  float *col = scratch((size_t)cr * K);
   if (!col) {
     napi_throw_error(env, NULL, "repro_native.conv2d: out of memory for im2col");
     return NULL;
   }
-  for (int n0 = 0; n0 < d.n; n0 += cn) {
-    const int nb = d.n - n0 < cn ? d.n - n0 : cn;
-    im2col(&d, x, n0, nb, col);
-    g_sgemm(RowMajor, NoTrans, NoTrans, (int)(nb * P), d.cout, (int)K, 1.0f, col, (int)K, w, d.cout, 0.0f, y + (size_t)n0 * P * d.cout, d.cout);
+  for (size_t r0 = 0; r0 < M; r0 += cr) {
+    const int nr = (int)(M - r0 < (size_t)cr ? M - r0 : (size_t)cr);
+    im2col(&d, x, r0, nr, col);
+    g_sgemm(RowMajor, NoTrans, NoTrans, nr, d.cout, (int)K, 1.0f, col, (int)K, w, d.cout, 0.0f, y + r0 * d.cout, d.cout);
   }
   return NULL;
 }
@@ -367,17 +417,17 @@ static napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
     g_sgemm(RowMajor, Trans, NoTrans, (int)K, d.cout, (int)(d.n * P), 1.0f, x, (int)K, dy, d.cout, 0.0f, dw, d.cout);
     return NULL;
   }
-  const int cn = chunk_images(&d);
-  float *col = scratch((size_t)cn * P * K);
+  const size_t M = (size_t)d.n * P;
+  const int cr = chunk_rows(&d);
+  float *col = scratch((size_t)cr * K);
   if (!col) {
     napi_throw_error(env, NULL, "repro_native.conv2dBackpropFilter: out of memory for im2col");
     return NULL;
   }
-  for (int n0 = 0; n0 < d.n; n0 += cn) {
-    const int nb = d.n - n0 < cn ? d.n - n0 : cn;
-    im2col(&d, x, n0, nb, col);
-    g_sgemm(RowMajor, Trans, NoTrans, (int)K, d.cout, (int)(nb * P), 1.0f, col, (int)K, dy + (size_t)n0 * P * d.cout, d.cout,
-            n0 == 0 ? 0.0f : 1.0f, dw, d.cout);
+  for (size_t r0 = 0; r0 < M; r0 += cr) {
+    const int nr = (int)(M - r0 < (size_t)cr ? M - r0 : (size_t)cr);
+    im2col(&d, x, r0, nr, col);
+    g_sgemm(RowMajor, Trans, NoTrans, (int)K, d.cout, nr, 1.0f, col, (int)K, dy + r0 * d.cout, d.cout, r0 == 0 ? 0.0f : 1.0f, dw, d.cout);
   }
   return NULL;
 }
@@ -401,16 +451,17 @@ static napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
   }
   memset(dx, 0, d.n * X * sizeof(float));
   if (d.n == 0 || P == 0) return NULL;
-  const int cn = chunk_images(&d);
-  float *col = scratch((size_t)cn * P * K);
+  const size_t M = (size_t)d.n * P;
+  const int cr = chunk_rows(&d);
+  float *col = scratch((size_t)cr * K);
   if (!col) {
     napi_throw_error(env, NULL, "repro_native.conv2dBackpropInput: out of memory for im2col");
     return NULL;
   }
-  for (int n0 = 0; n0 < d.n; n0 += cn) {
-    const int nb = d.n - n0 < cn ? d.n - n0 : cn;
-    g_sgemm(RowMajor, NoTrans, Trans, (int)(nb * P), (int)K, d.cout, 1.0f, dy + (size_t)n0 * P * d.cout, d.cout, w, d.cout, 0.0f, col, (int)K);
-    col2im_add(&d, col, n0, nb, dx);
+  for (size_t r0 = 0; r0 < M; r0 += cr) {
+    const int nr = (int)(M - r0 < (size_t)cr ? M - r0 : (size_t)cr);
+    g_sgemm(RowMajor, NoTrans, Trans, nr, (int)K, d.cout, 1.0f, dy + r0 * d.cout, d.cout, w, d.cout, 0.0f, col, (int)K);
+    col2im_add(&d, col, r0, nr, dx);
   }
   return NULL;
 }
@@ -635,16 +686,18 @@ static napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
 
 static napi_value ModuleInit(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"init", NULL, Init, NULL, NULL, NULL, napi_default, NULL},
-      {"config", NULL, Config, NULL, NULL, NULL, napi_default, NULL},
-      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default, NULL},
-      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default, NULL},
-      {"conv2d", NULL, Conv2d, NULL, NULL, NULL, napi_default, NULL},
-      {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default, NULL},
-      {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default, NULL},
-      {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default, NULL},
-      {"batchNormTrain", NULL, BatchNormTrain, NULL, NULL, NULL, napi_default, NULL},
-      {"batchNormTrainGrad", NULL, BatchNormTrainGrad, NULL, NULL, NULL, napi_default, NULL},
+      {"init", NULL, Init, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"config", NULL, Config, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"conv2d", NULL, Conv2d, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"gram", NULL, Gram, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"setChunk", NULL, SetChunk, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"batchNormTrain", NULL, BatchNormTrain, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"batchNormTrainGrad", NULL, BatchNormTrainGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

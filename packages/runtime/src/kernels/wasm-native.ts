@@ -141,6 +141,11 @@ function nativeMatMul(addon: NativeAddon, backend: BackendWasm, a: TensorInfo, b
   const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
   if (k !== k2) return undefined; // let the built-in kernel raise its own error
   const out = backend.makeOutput([...outBatch, m, n], 'float32');
+  if (a.dataId === b.dataId && ra === 2 && ta !== tb) {
+    // a Gram matrix X·Xᵀ or Xᵀ·X: symmetric, half the products (ssyrk)
+    addon.gram(ta, m, k, f32(backend, a), a.shape[1]!, f32(backend, out));
+    return out;
+  }
   const av = f32(backend, a);
   const bv = f32(backend, b);
   const ov = f32(backend, out);
