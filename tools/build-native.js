@@ -46,7 +46,9 @@ if (!nodedir) done(false, "not built: Node's headers (include/node/node_api.h) n
 const t0 = Date.now();
 const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '--loglevel=warn'], { cwd: dir, encoding: 'utf8' });
 if (r.status !== 0) {
-  const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n  ');
+  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n');
+  const errors = lines.filter((l) => /error:/.test(l)).slice(0, 5);
+  const tail = [...errors, ...lines.slice(-4)].join('\n  ');
   done(false, `not built (node-gyp exit ${r.status}); the pure wasm kernels will be used:\n  ${tail}`);
 }
 done(true, `built packages/runtime/native/build/Release/repro_native.node in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

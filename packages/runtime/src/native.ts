@@ -25,6 +25,8 @@ export interface NativeAddon {
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
     dims: Int32Array, eps: number): void;
+  batchNormInfer(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null,
+    y: Float32Array, dims: Int32Array, eps: number): void;
   batchNormTrainGrad(x: Float32Array, dy: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
     dmean: Float32Array | null, dvariance: Float32Array | null, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null,
     dims: Int32Array, eps: number): void;

@@ -129,6 +129,18 @@ function sliceCase(i: number): number[] {
   });
 }
 
+/** Inference-mode batch norm (FusedBatchNorm) with and without offset/scale, rank 2 and 4. */
+function bnInferCase(i: number): number[] {
+  const rng = new Rng(1400 + i);
+  const shape = i === 0 ? [3, 4, 5, 6] : [7, 6];
+  return tf.tidy(() => {
+    const x = tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape);
+    const p = () => tf.tensor1d(randn(rng, 6));
+    const v = tf.abs(p());
+    return [...tf.batchNorm(x, p(), v, p(), p(), 1e-3).dataSync(), ...tf.batchNorm(x, p(), v).dataSync(), ...tf.batchNorm(x, tf.tensor1d([0.5]), tf.tensor1d([2]), undefined, tf.tensor1d([1.5])).dataSync()];
+  });
+}
+
 function tileCase(shape: number[], reps: number[], seed: number): Float32Array {
   const rng = new Rng(seed);
   return tf.tidy(() => tf.tile(tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape), reps).dataSync() as Float32Array);
@@ -213,8 +225,8 @@ function poolGrad(i: number): Float32Array {
 const FORWARD_CASES = CONV_CASES.filter((c) => !c.depthwise);
 const reference: {
   conv: Grads[]; fwd: Array<{ plain: Float32Array; fused: Float32Array }>; tile: Float32Array[]; seg: Float32Array;
-  mm: Array<{ plain: Float32Array; fused: Float32Array }>; cmp: number[][]; pool: Float32Array[]; bn: Float32Array[][]; slice: number[][]; gram: number[];
-} = { gram: [], conv: [], fwd: [], tile: [], seg: new Float32Array(), mm: [], cmp: [], pool: [], bn: [], slice: [] };
+  mm: Array<{ plain: Float32Array; fused: Float32Array }>; cmp: number[][]; pool: Float32Array[]; bn: Float32Array[][]; slice: number[][]; gram: number[]; bnInfer: number[][];
+} = { gram: [], bnInfer: [], conv: [], fwd: [], tile: [], seg: new Float32Array(), mm: [], cmp: [], pool: [], bn: [], slice: [] };
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -223,6 +235,7 @@ beforeAll(async () => {
   reference.bn = BN_CASES.map((_, i) => bnCase(i));
   reference.slice = SLICE_CASES.map((_, i) => sliceCase(i));
   reference.gram = gramCase(0);
+  reference.bnInfer = [0, 1].map((i) => bnInferCase(i));
   reference.tile = TILE_CASES.map(([s, r], i) => tileCase(s, r, 500 + i));
   reference.seg = segmentSumCase(900);
   reference.mm = MATMUL_CASES.map((_, i) => matMulCase(i));
@@ -277,6 +290,10 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     expect(relErr(got.fused, reference.mm[i]!.fused)).toBeLessThan(REL_TOL);
   });
 
+  maybe.each([0, 1])('inference batch norm %i', (i) => {
+    expect(relErr(bnInferCase(i), reference.bnInfer[i]!)).toBeLessThan(REL_TOL);
+  });
+
   maybe('Gram matrices X·Xᵀ and Xᵀ·X', () => {
     expect(relErr(gramCase(0), reference.gram)).toBeLessThan(REL_TOL);
   });
@@ -314,6 +331,7 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     bnCase(0);
     sliceCase(3);
     gramCase(1);
+    bnInferCase(0);
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.engine().backend.numDataIds()).toBe(beforeData);
   });

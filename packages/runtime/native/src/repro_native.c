@@ -34,6 +34,7 @@ static get_threads_fn g_get_threads = NULL;
 static get_config_fn g_get_config = NULL;
 static char g_lib[512] = "";
 
+
 /* scratch for im2col; grown on demand, kept between calls */
 static float *g_scratch = NULL;
 static size_t g_scratch_len = 0;
@@ -613,6 +614,51 @@ static napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* batchNormInfer(x, mean, variance, offset|null, scale|null, y, dims [M, C], eps): y = (x − mean)/√(var+eps)·scale + offset,
+ * each parameter of length C or 1 */
+static napi_value BatchNormInfer(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  int32_t m, c;
+  double eps;
+  float *x, *y, *p[4] = {NULL, NULL, NULL, NULL};
+  size_t lx, ly, lp[4] = {0, 0, 0, 0};
+  const char *names[4] = {"mean", "variance", "offset", "scale"};
+  if (!bn_args(env, info, 8, argv, &m, &c, &eps)) return NULL;
+  if (!get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[5], &y, &ly, "y")) return NULL;
+  for (int i = 0; i < 4; i++) {
+    napi_valuetype t;
+    if (napi_typeof(env, argv[1 + i], &t) != napi_ok) return NULL;
+    if (i >= 2 && (t == napi_null || t == napi_undefined)) continue;
+    if (!get_f32(env, argv[1 + i], &p[i], &lp[i], names[i])) return NULL;
+    if (lp[i] != 1 && lp[i] != (size_t)c) {
+      napi_throw_range_error(env, NULL, "repro_native.batchNormInfer: parameters must have length C or 1");
+      return NULL;
+    }
+  }
+  const size_t total = (size_t)m * c;
+  if (!need(env, lx, total, "x") || !need(env, ly, total, "y")) return NULL;
+  float *scale = (float *)malloc(sizeof(float) * c * 2);
+  if (!scale) {
+    napi_throw_error(env, NULL, "repro_native.batchNormInfer: out of memory");
+    return NULL;
+  }
+  float *shift = scale + c;
+#define PARAM(i, k) (p[i] ? p[i][lp[i] == 1 ? 0 : (k)] : ((i) == 3 ? 1.0f : 0.0f))
+  for (int32_t k = 0; k < c; k++) {
+    const double inv = 1.0 / sqrt((double)PARAM(1, k) + eps);
+    scale[k] = (float)(PARAM(3, k) * inv);
+    shift[k] = (float)(PARAM(2, k) - PARAM(0, k) * PARAM(3, k) * inv);
+  }
+#undef PARAM
+  for (int32_t i = 0; i < m; i++) {
+    const float *r = x + (size_t)i * c;
+    float *o = y + (size_t)i * c;
+    for (int32_t k = 0; k < c; k++) o[k] = r[k] * scale[k] + shift[k];
+  }
+  free(scale);
+  return NULL;
+}
+
 /* batchNormTrainGrad(x, dy, gamma, mean, variance, dmean|null, dvar|null, dx|null, dgamma|null, dbeta|null, dims, eps):
  * with x̂ = (x − μ)·r, r = 1/√(σ²+eps):  dβ = Σ dy,  dγ = Σ dy·x̂,
  * dx = γ·r/M · (M·dy − dβ − x̂·dγ) + dμ/M + dσ²·2(x − μ)/M  (dμ, dσ²: gradients reaching the mean/variance outputs) */
@@ -697,6 +743,7 @@ static napi_value ModuleInit(napi_env env, napi_value exports) {
       {"setChunk", NULL, SetChunk, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"batchNormTrain", NULL, BatchNormTrain, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"batchNormInfer", NULL, BatchNormInfer, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"batchNormTrainGrad", NULL, BatchNormTrainGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

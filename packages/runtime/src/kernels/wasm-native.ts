@@ -272,8 +272,26 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, 
   });
 }
 
+/** FusedBatchNorm (inference-mode batch norm) with per-channel parameters of length C or 1. */
+function makeFusedBatchNorm(addon: NativeAddon, fallback: tf.KernelFunc) {
+  return function fusedBatchNorm(args: KernelArgs): TensorInfo {
+    const { inputs, backend, attrs } = args;
+    const { x, mean, variance, offset, scale } = inputs as Record<string, TensorInfo | undefined>;
+    const c = x!.shape[x!.shape.length - 1];
+    const params = [mean, variance, offset, scale].filter((t): t is TensorInfo => t != null);
+    const perChannel = (t: TensorInfo) => t.dtype === 'float32' && (util.sizeFromShape(t.shape) === 1 || (t.shape.length === 1 && t.shape[0] === c));
+    if (x!.dtype !== 'float32' || x!.shape.length < 1 || c === undefined || c === 0 || !params.every(perChannel) || util.sizeFromShape(x!.shape) === 0) {
+      return fallback(args as never) as TensorInfo;
+    }
+    const out = backend.makeOutput(x!.shape, 'float32');
+    addon.batchNormInfer(f32(backend, x!), f32(backend, mean!), f32(backend, variance!), offset ? f32(backend, offset) : null,
+      scale ? f32(backend, scale) : null, f32(backend, out), bnDims(x!), attrs.varianceEpsilon as number);
+    return out;
+  };
+}
+
 /** The kernel names the native path replaces. */
-export const WASM_NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', '_FusedMatMul', 'MaxPoolGrad'] as const;
+export const WASM_NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', '_FusedMatMul', 'MaxPoolGrad', 'FusedBatchNorm'] as const;
 
 let fallbacks: Map<string, tf.KernelFunc> | undefined;
 let active = false;
@@ -313,6 +331,7 @@ export function setWasmNativeKernels(addon: NativeAddon | undefined): void {
   replace('BatchMatMul', makeMatMul(addon, fb('BatchMatMul'), false));
   replace('_FusedMatMul', makeMatMul(addon, fb('_FusedMatMul'), true));
   replace('MaxPoolGrad', makeMaxPoolGrad(addon, fb('MaxPoolGrad')));
+  replace('FusedBatchNorm', makeFusedBatchNorm(addon, fb('FusedBatchNorm')));
   active = true;
 }
 
