@@ -16,7 +16,7 @@ import { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { initBackend, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
 import { gitCommit } from '@repro/experiments';
-import { Measurement, w3, w4 } from './workloads';
+import { Measurement, median, w3, w4 } from './workloads';
 import { w1, w2 } from './train-workloads';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -37,6 +37,11 @@ function runPeer(cmd: string, args: string[], label: string): PeerResult[] | str
     });
 }
 
+/** The peer's throughput in our unit: images/s for W1/W2 (batch 64), calls or matrices per second otherwise. */
+function peerPerSecond(m: Measurement, peerSeconds: number): number {
+  return (m.perSecond * m.seconds) / peerSeconds;
+}
+
 async function main(): Promise<void> {
   const program = new Command()
     .name('bench')
@@ -46,69 +51,93 @@ async function main(): Promise<void> {
     .option('--no-peers', 'do not run the peer scripts')
     .option('--shared <dir>', 'the shared/ folder with bench/peer_*.{py,R}', path.join(ROOT, '..', 'shared'))
     .option('--threads <n>', 'threads for the PyTorch peer', '2')
+    .option('--rounds <n>', 'alternate ours and the peers this many times; medians are reported', '3')
     .option('--out <file>', 'CSV to write', path.join(ROOT, 'results', 'bench.csv'))
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu (or REPRO_BACKEND)')
     .parse();
-  const o = program.opts<{ only: string; quick: boolean; peers: boolean; shared: string; threads: string; out: string; backend?: string }>();
+  const o = program.opts<{ only: string; quick: boolean; peers: boolean; shared: string; threads: string; rounds: string; out: string; backend?: string }>();
   const only = new Set(o.only.split(',').map((s) => s.trim().toUpperCase()));
   for (const w of only) if (!['W1', 'W2', 'W3', 'W4'].includes(w)) throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4`);
   const backend = await initBackend(parseBackendPreference(o.backend));
   process.stderr.write(`[bench] backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}\n`);
 
-  const ours: Measurement[] = [];
-  if (only.has('W1')) {
-    process.stderr.write('[bench] W1\n');
-    ours.push(...w1(o.quick ? 1 : 5));
-  }
-  if (only.has('W2')) {
-    process.stderr.write('[bench] W2\n');
-    ours.push(...w2(o.quick ? 1 : 5));
-  }
-  if (only.has('W3')) {
-    for (const n of o.quick ? [200] : [1000, 2000, 4000]) {
-      process.stderr.write(`[bench] W3 n=${n}\n`);
-      ours.push(w3(n, o.quick ? 1 : 3));
+  const rounds = o.quick ? 1 : Number(o.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: '${o.rounds}' is not a positive integer`);
+  const runOurs = (): Measurement[] => {
+    const out: Measurement[] = [];
+    if (only.has('W1')) {
+      process.stderr.write('[bench] W1\n');
+      out.push(...w1(o.quick ? 1 : 5));
     }
-  }
-  if (only.has('W4')) {
-    process.stderr.write('[bench] W4\n');
-    ours.push(o.quick ? w4(128, [256, 128, 64]) : w4());
-  }
-
-  const peers: PeerResult[] = [];
-  const notes: string[] = [];
-  if (o.peers && !o.quick) {
+    if (only.has('W2')) {
+      process.stderr.write('[bench] W2\n');
+      out.push(...w2(o.quick ? 1 : 5));
+    }
+    if (only.has('W3')) {
+      for (const n of o.quick ? [200] : [1000, 2000, 4000]) {
+        process.stderr.write(`[bench] W3 n=${n}\n`);
+        out.push(w3(n, o.quick ? 1 : 3));
+      }
+    }
+    if (only.has('W4')) {
+      process.stderr.write('[bench] W4\n');
+      out.push(o.quick ? w4(128, [256, 128, 64]) : w4());
+    }
+    return out;
+  };
+  const notes = new Set<string>();
+  const runPeers = (): PeerResult[] => {
+    if (!o.peers || o.quick) return [];
+    const out: PeerResult[] = [];
     const torchScript = path.join(o.shared, 'bench', 'peer_torch.py');
     const rScript = path.join(o.shared, 'bench', 'peer_energy.R');
     process.stderr.write('[bench] running peers (PyTorch, R energy)\n');
     const t = runPeer('/usr/bin/python3', [torchScript, '--threads', o.threads, '--only', [...only].join(',')], 'PyTorch');
-    if (typeof t === 'string') notes.push(`${t} (apt-get install -y python3-torch libopenblas0-pthread)`);
-    else peers.push(...t);
+    if (typeof t === 'string') notes.add(`${t} (apt-get install -y python3-torch libopenblas0-pthread)`);
+    else out.push(...t);
     if (only.has('W3')) {
       const r = runPeer('/usr/bin/Rscript', [rScript], 'R energy');
-      if (typeof r === 'string') notes.push(`${r} (apt-get install -y r-cran-energy)`);
-      else peers.push(...r);
+      if (typeof r === 'string') notes.add(`${r} (apt-get install -y r-cran-energy)`);
+      else out.push(...r);
     }
+    return out;
+  };
+  // Rounds alternate ours and the peers, so that a slow spell of this shared machine hits both;
+  // each figure is the median over rounds, and the per-round ratios give the spread.
+  const ourRounds: Measurement[][] = [];
+  const peerRounds: PeerResult[][] = [];
+  for (let r = 0; r < rounds; r++) {
+    if (rounds > 1) process.stderr.write(`[bench] round ${r + 1} of ${rounds}\n`);
+    ourRounds.push(runOurs());
+    peerRounds.push(runPeers());
   }
 
   const commit = gitCommit(ROOT);
   const date = new Date().toISOString();
   const rows: Record<string, string | number>[] = [];
-  for (const m of ours) {
-    // train ↔ train and infer ↔ infer for W1/W2 (impl 'repro-train' vs 'torch-train')
-    const kind = (impl: string) => (/-(train|infer)$/.exec(impl)?.[1] ?? '');
-    const matching = peers.filter((p) => p.workload === m.workload && kind(p.impl) === kind(m.impl));
-    for (const p of matching.length ? matching : [undefined]) {
+  const kind = (impl: string) => (/-(train|infer)$/.exec(impl)?.[1] ?? ''); // train ↔ train, infer ↔ infer
+  const sig = (x: number) => +x.toPrecision(5);
+  for (const m of ourRounds[0]!) {
+    const mine = ourRounds.map((rs) => rs.find((x) => x.workload === m.workload && x.impl === m.impl)!.seconds);
+    const peerImpls = [...new Set(peerRounds.flat().filter((p) => p.workload === m.workload && kind(p.impl) === kind(m.impl)).map((p) => p.impl))];
+    for (const peerImpl of peerImpls.length ? peerImpls : [undefined]) {
+      const theirs = peerImpl === undefined ? [] : peerRounds.map((rs) => rs.find((p) => p.workload === m.workload && p.impl === peerImpl)?.seconds);
+      const ratios = theirs.flatMap((t, i) => (t === undefined ? [] : [t / mine[i]!]));
+      const peerSeconds = theirs.filter((t): t is number => t !== undefined);
+      const ours = median(mine);
+      const peer = peerSeconds.length ? median(peerSeconds) : undefined;
       rows.push({
-        workload: m.workload, impl: m.impl, seconds: +m.seconds.toPrecision(5), per_second: +m.perSecond.toPrecision(5), unit: m.unit,
-        peer_impl: p?.impl ?? '', peer_seconds: p ? p.seconds : '', peer_per_second: p ? p.perSecond : '',
-        speed_ratio: p ? +(m.perSecond / p.perSecond).toPrecision(4) : '',
-        backend: `${backend.name} (${backend.detail})`, commit, date,
+        workload: m.workload, impl: m.impl, seconds: sig(ours), per_second: sig(m.perSecond * (m.seconds / ours)), unit: m.unit,
+        peer_impl: peerImpl ?? '', peer_seconds: peer === undefined ? '' : sig(peer), peer_per_second: peer === undefined ? '' : sig(peerPerSecond(m, peer)),
+        speed_ratio: peer === undefined ? '' : +(peer / ours).toPrecision(3),
+        ratio_min: ratios.length ? +Math.min(...ratios).toPrecision(3) : '', ratio_max: ratios.length ? +Math.max(...ratios).toPrecision(3) : '',
+        rounds, backend: `${backend.name} (${backend.detail})`, commit, date,
       });
     }
   }
-  const header = ['workload', 'ours (s)', 'peer', 'peer (s)', 'speed ratio ours/peer'];
-  const lines = rows.map((r) => [r.workload, r.seconds, r.peer_impl || '-', r.peer_seconds === '' ? '-' : r.peer_seconds, r.speed_ratio === '' ? '-' : r.speed_ratio].map(String));
+  const header = ['workload', 'ours', 'ours (s)', 'peer', 'peer (s)', 'speed ratio ours/peer', 'per-round range'];
+  const lines = rows.map((r) => [r.workload, r.impl, r.seconds, r.peer_impl || '-', r.peer_seconds === '' ? '-' : r.peer_seconds,
+    r.speed_ratio === '' ? '-' : r.speed_ratio, r.ratio_min === '' ? '-' : `${r.ratio_min}-${r.ratio_max}`].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(fmt(header));
@@ -125,7 +154,7 @@ async function main(): Promise<void> {
       console.log(`reproduce ${w.package} --scale ${w.scale}: ${w.runs} runs, ${w.parallel} at a time, ${w.wallSeconds} s wall (commit ${w.commit})`);
       rows.push({
         workload: `reproduce ${w.package} ${w.scale}`, impl: `repro-reproduce-${w.parallel}procs`, seconds: w.wallSeconds, per_second: +(w.runs / w.wallSeconds).toPrecision(5),
-        unit: 'runs/s', peer_impl: '', peer_seconds: '', peer_per_second: '', speed_ratio: '', backend: `${backend.name} (${backend.detail})`, commit: w.commit, date,
+        unit: 'runs/s', peer_impl: '', peer_seconds: '', peer_per_second: '', speed_ratio: '', ratio_min: '', ratio_max: '', rounds: '', backend: `${backend.name} (${backend.detail})`, commit: w.commit, date,
       });
     }
     if (walls.length === 0) console.log('reproduce wall times: none recorded yet (run npx nx run <package>:reproduce)');

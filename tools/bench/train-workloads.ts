@@ -17,10 +17,11 @@ function throughput(name: string, model: tf.LayersModel, shape: [number, number,
   const trainStep = () => {
     opt.step(vars, () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
   };
+  // the peer's model(x) in eval mode: one forward pass of the whole batch
   const inferStep = () => {
-    const out = model.predict(x) as tf.Tensor;
-    out.dataSync();
-    out.dispose();
+    tf.tidy(() => {
+      (model.apply(x, { training: false }) as tf.Tensor).dataSync();
+    });
   };
   const train = timed(trainStep, 2, steps);
   const infer = timed(inferStep, 2, steps);

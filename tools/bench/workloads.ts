@@ -19,16 +19,12 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Median seconds per call of fn over `reps` calls after `warmup` calls. */
-export function timed(fn: () => void, warmup = 1, reps = 3): number {
+/** Mean seconds per call of fn over `reps` calls after `warmup` calls: the peers' protocol (peer_torch.py's timed). */
+export function timed(fn: () => void, warmup = 2, reps = 5): number {
   for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - t) / 1e9);
-  }
-  return median(times);
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < reps; i++) fn();
+  return Number(process.hrtime.bigint() - t) / 1e9 / reps;
 }
 
 /** W3: squared V-statistic distance correlation of X (n×512) and Y (n×10). */

@@ -18,3 +18,5 @@ export { buildPaperCli, runCli, parseSeeds, checkRunIds } from './cli';
 export type { CommonOptions, PaperCliSpec } from './cli';
 export { resultsReadme, writeResultsReadme } from './results-readme';
 export { hardwareDescription } from './record';
+export { runChildJobs, defaultParallelism } from './jobs';
+export type { ChildJob } from './jobs';

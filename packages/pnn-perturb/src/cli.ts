@@ -1,19 +1,17 @@
 #!/usr/bin/env node
 /**
  * pnn-perturb: reproduce the PNN re-examination. `reproduce` trains every run of the scale (two
- * processes in parallel, one per core: the WebAssembly backend uses one thread per process), then
+ * processes in parallel, one per core, via @repro/experiments' runChildJobs), then
  * writes results/pnn-perturb.csv, the plots and results/README.md from the run records.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { spawn } from 'child_process';
 import { initBackend, formatDuration, writeJsonAtomic } from '@repro/runtime';
 import { loadModel } from '@repro/models';
 import { loadFashionMnist } from '@repro/datasets';
 import {
   CommonOptions, RunRecord, buildPaperCli, buildTable, evaluateClassifier, lineChartSpec, readRunRecords, runCli, writePlot,
-  writeResultsCsv, writeResultsReadme, writeRunRecord, LinePoint, runRecordPath, gitCommit,
+  writeResultsCsv, writeResultsReadme, writeRunRecord, LinePoint, runRecordPath, gitCommit, runChildJobs, defaultParallelism, ChildJob,
 } from '@repro/experiments';
 import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, findRun, runsForScale, PnnRun } from './runs';
 import { CLAIMS, PUBLISHED } from './published';
@@ -67,35 +65,15 @@ async function evalCmd(o: CommonOptions): Promise<void> {
   }
 }
 
-/** Runs `train` jobs in child processes, `jobs` at a time, forwarding their progress lines. */
-async function runJobs(o: CommonOptions, jobs: Array<{ run: PnnRun; seed: number }>, parallel: number): Promise<void> {
-  const entry = __filename;
-  let next = 0;
-  let failed: string | undefined;
-  const worker = async () => {
-    while (next < jobs.length && !failed) {
-      const { run, seed } = jobs[next++]!;
-      const args = [...process.execArgv, entry, 'train', '--run', run.id, '--seeds', String(seed), '--scale', o.scale, '--out', o.out];
-      if (o.dataDir) args.push('--data-dir', o.dataDir);
-      if (o.backend) args.push('--backend', o.backend);
-      if (o.resume) args.push('--resume');
-      await new Promise<void>((resolve) => {
-        const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env } });
-        let tail = '';
-        child.stderr.on('data', (d: Buffer) => {
-          const text = d.toString();
-          tail = (tail + text).slice(-2000);
-          for (const line of text.split('\n').filter((l) => l.trim() && !l.includes('nodedir'))) process.stderr.write(`  ${line.replace(/\r/g, '')}\n`);
-        });
-        child.on('close', (code) => {
-          if (code !== 0) failed = `${run.id} seed ${seed} exited with ${code}: ${tail.trim().split('\n').at(-1)}`;
-          resolve();
-        });
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
-  if (failed) throw new Error(failed);
+/** The `train` child processes of a reproduction, one per run and seed. */
+function trainJobs(o: CommonOptions, jobs: Array<{ run: PnnRun; seed: number }>): ChildJob[] {
+  return jobs.map(({ run, seed }) => {
+    const args = [__filename, 'train', '--run', run.id, '--seeds', String(seed), '--scale', o.scale, '--out', o.out];
+    if (o.dataDir) args.push('--data-dir', o.dataDir);
+    if (o.backend) args.push('--backend', o.backend);
+    if (o.resume) args.push('--resume');
+    return { label: `${run.id} seed ${seed}`, args };
+  });
 }
 
 async function reproduceCmd(o: CommonOptions): Promise<void> {
@@ -107,12 +85,12 @@ async function reproduceCmd(o: CommonOptions): Promise<void> {
     const p = runRecordPath(path.join(o.out, 'runs'), { package: PACKAGE, runId: run.id, seed, scale: o.scale });
     return !fs.existsSync(p);
   });
-  const parallel = Number(process.env.REPRO_JOBS ?? Math.min(2, os.cpus().length));
+  const parallel = defaultParallelism();
   process.stderr.write(
     `[pnn-perturb] reproduce --scale ${o.scale}: ${todo.length} of ${jobs.length} run(s) to train, ${parallel} at a time` +
       (o.scale === 'cpu' ? ` (Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, budget 30 min)` : '') + '\n',
   );
-  await runJobs(o, todo, parallel);
+  await runChildJobs(trainJobs(o, todo), parallel);
   await tableCmd(o);
   const wall = (Date.now() - start) / 1000;
   // the wall time of the whole reproduction, for tools/bench

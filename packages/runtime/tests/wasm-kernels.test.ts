@@ -294,6 +294,21 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     expect(relErr(bnInferCase(i), reference.bnInfer[i]!)).toBeLessThan(REL_TOL);
   });
 
+  maybe('clone and same-dtype cast share the buffer safely', () => {
+    const before = tf.engine().backend.numDataIds();
+    const x = tf.tensor1d([1.5, -2, 3]);
+    const c = x.clone();
+    const f = tf.cast(x, 'float32');
+    const i = tf.cast(x, 'int32');
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2, 3]);
+    expect(Array.from(f.dataSync())).toEqual([1.5, -2, 3]);
+    expect(Array.from(i.dataSync())).toEqual([1, -2, 3]);
+    expect(i.dtype).toBe('int32');
+    tf.dispose([c, f, i]);
+    expect(tf.engine().backend.numDataIds()).toBe(before);
+  });
+
   maybe('Gram matrices X·Xᵀ and Xᵀ·X', () => {
     expect(relErr(gramCase(0), reference.gram)).toBeLessThan(REL_TOL);
   });

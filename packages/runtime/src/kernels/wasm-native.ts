@@ -217,17 +217,17 @@ function makeBatchNormTrain(addon: NativeAddon) {
 }
 
 function makeBatchNormTrainGrad(addon: NativeAddon) {
-  return function batchNormTrainGradKernel(args: KernelArgs): TensorInfo {
+  return function batchNormTrainGradKernel(args: KernelArgs): TensorInfo[] {
     const { inputs, backend, attrs } = args;
     const { x, dy, gamma, mean, variance, dmean, dvariance } = inputs as Record<string, TensorInfo>;
-    const which = attrs.output as 'dx' | 'dgamma' | 'dbeta';
     const c = x!.shape[x!.shape.length - 1]!;
-    const out = backend.makeOutput(which === 'dx' ? x!.shape : [c], 'float32');
-    const ov = f32(backend, out);
+    const dx = backend.makeOutput(x!.shape, 'float32');
+    const dgamma = backend.makeOutput([c], 'float32');
+    const dbeta = backend.makeOutput([c], 'float32');
     addon.batchNormTrainGrad(f32(backend, x!), f32(backend, dy!), f32(backend, gamma!), f32(backend, mean!), f32(backend, variance!),
       dmean ? f32(backend, dmean) : null, dvariance ? f32(backend, dvariance) : null,
-      which === 'dx' ? ov : null, which === 'dgamma' ? ov : null, which === 'dbeta' ? ov : null, bnDims(x!), attrs.eps as number);
-    return out;
+      f32(backend, dx), f32(backend, dgamma), f32(backend, dbeta), bnDims(x!), attrs.eps as number);
+    return [dx, dgamma, dbeta];
   };
 }
 
@@ -242,10 +242,12 @@ function registerBatchNormGradient(): void {
     gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
       const [dy, dmean, dvariance] = dys as tf.Tensor[];
       const [x, gamma, mean, variance] = saved;
-      const grad = (output: string) => () =>
-        tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { x: x!, dy: dy!, gamma: gamma!, mean: mean!, variance: variance!, ...(dmean ? { dmean } : {}), ...(dvariance ? { dvariance } : {}) } as never,
-          { eps: attrs.eps, output } as never) as tf.Tensor;
-      return { x: grad('dx'), gamma: grad('dgamma'), beta: grad('dbeta') };
+      // all three gradients in one pass; a gradient the tape does not ask for is freed with the
+      // backward pass's scope
+      const [dx, dgamma, dbeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD,
+        { x: x!, dy: dy!, gamma: gamma!, mean: mean!, variance: variance!, ...(dmean ? { dmean } : {}), ...(dvariance ? { dvariance } : {}) } as never,
+        { eps: attrs.eps } as never) as tf.Tensor[];
+      return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
     },
   });
   gradientRegistered = true;

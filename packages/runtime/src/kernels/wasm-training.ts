@@ -538,6 +538,21 @@ function makeSlice(original: tf.KernelFunc) {
   };
 }
 
+/**
+ * Identity, and Cast to the same dtype: the built-in wasm kernels copy the whole buffer. The engine
+ * clones every tensor it saves for the backward pass through Identity (a ResNet-18 step copied 54M
+ * floats that way), and the ReLU gradient casts float32 to float32. Here they share the buffer and
+ * count a reference, as the cpu backend's Identity and the wasm backend's own Reshape do.
+ */
+function makeShared(original: tf.KernelFunc, sameDtype: (args: { inputs: { x: TensorInfo }; attrs: Attrs }) => boolean) {
+  return function shared(args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+    const { inputs: { x }, backend } = args;
+    if (x.dtype === 'string' || !sameDtype(args)) return original(args as never) as TensorInfo;
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 let registered = false;
 
 /** The kernel names this module registers (or replaces) on the wasm backend. */
@@ -554,6 +569,8 @@ export const WASM_TRAINING_KERNELS = [
   'Conv2D',
   'FusedConv2D',
   'Slice',
+  'Identity',
+  'Cast',
   ...Object.keys(COMPARISONS),
 ] as const;
 
@@ -590,5 +607,7 @@ export function registerWasmTrainingKernels(): void {
   replace('Conv2D', makeExplicitSamePadding(original('Conv2D')));
   replace('FusedConv2D', makeExplicitSamePadding(original('FusedConv2D')));
   replace('Slice', makeSlice(original('Slice')));
+  replace('Identity', makeShared(original('Identity'), () => true));
+  replace('Cast', makeShared(original('Cast'), ({ inputs: { x }, attrs }) => attrs.dtype === x.dtype));
   registered = true;
 }

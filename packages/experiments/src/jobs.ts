@@ -1,0 +1,58 @@
+/**
+ * Runs training jobs in child processes, `parallel` at a time (one per core by default: the
+ * WebAssembly backend computes on one thread per process). Each child gets an equal share of
+ * OpenBLAS threads for the native kernels (REPRO_BLAS_THREADS, unless set by the caller), so that
+ * two children on two cores do not oversubscribe them. Progress lines of the children are forwarded.
+ */
+import * as os from 'os';
+import { spawn } from 'child_process';
+
+export interface ChildJob {
+  /** Shown in errors, e.g. "cpu-a-3x3 seed 1". */
+  label: string;
+  /** Arguments after `node` (script and its flags). */
+  args: string[];
+}
+
+/** REPRO_JOBS, else min(2, cores). */
+export function defaultParallelism(): number {
+  const env = process.env.REPRO_JOBS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`REPRO_JOBS='${env}' is not a positive integer`);
+    return n;
+  }
+  return Math.min(2, os.cpus().length);
+}
+
+/** Runs every job; the first failure stops new jobs from starting and is thrown after the running ones end. */
+export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<void> {
+  const threads = Math.max(1, Math.floor(os.cpus().length / Math.max(1, Math.min(parallel, jobs.length))));
+  const env = { ...process.env, REPRO_BLAS_THREADS: process.env.REPRO_BLAS_THREADS || String(threads) };
+  let next = 0;
+  let failed: string | undefined;
+  const worker = async () => {
+    while (next < jobs.length && !failed) {
+      const job = jobs[next++]!;
+      await new Promise<void>((resolve) => {
+        const child = spawn(process.execPath, [...process.execArgv, ...job.args], { stdio: ['ignore', 'inherit', 'pipe'], env });
+        let tail = '';
+        child.stderr.on('data', (d: Buffer) => {
+          const text = d.toString();
+          tail = (tail + text).slice(-2000);
+          for (const line of text.split('\n').filter((l) => l.trim() && !l.includes('nodedir'))) process.stderr.write(`  ${line.replace(/\r/g, '')}\n`);
+        });
+        child.on('error', (err) => {
+          failed = `${job.label}: ${err.message}`;
+          resolve();
+        });
+        child.on('close', (code) => {
+          if (code !== 0 && !failed) failed = `${job.label} exited with ${code}: ${tail.trim().split('\n').at(-1)}`;
+          resolve();
+        });
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
+  if (failed) throw new Error(failed);
+}
