@@ -130,8 +130,8 @@ async function main(): Promise<void> {
         workload: m.workload, impl: m.impl, seconds: sig(ours), per_second: sig(m.perSecond * (m.seconds / ours)), unit: m.unit,
         peer_impl: peerImpl ?? '', peer_seconds: peer === undefined ? '' : sig(peer), peer_per_second: peer === undefined ? '' : sig(peerPerSecond(m, peer)),
         speed_ratio: peer === undefined ? '' : +(peer / ours).toPrecision(3),
-        ratio_min: ratios.length ? +Math.min(...ratios).toPrecision(3) : '', ratio_max: ratios.length ? +Math.max(...ratios).toPrecision(3) : '',
-        rounds, backend: `${backend.name} (${backend.detail})`, commit, date,
+        backend: `${backend.name} (${backend.detail})`, commit, date,
+        ratio_min: ratios.length ? +Math.min(...ratios).toPrecision(3) : '', ratio_max: ratios.length ? +Math.max(...ratios).toPrecision(3) : '', rounds,
       });
     }
   }
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
       console.log(`reproduce ${w.package} --scale ${w.scale}: ${w.runs} runs, ${w.parallel} at a time, ${w.wallSeconds} s wall (commit ${w.commit})`);
       rows.push({
         workload: `reproduce ${w.package} ${w.scale}`, impl: `repro-reproduce-${w.parallel}procs`, seconds: w.wallSeconds, per_second: +(w.runs / w.wallSeconds).toPrecision(5),
-        unit: 'runs/s', peer_impl: '', peer_seconds: '', peer_per_second: '', speed_ratio: '', ratio_min: '', ratio_max: '', rounds: '', backend: `${backend.name} (${backend.detail})`, commit: w.commit, date,
+        unit: 'runs/s', peer_impl: '', peer_seconds: '', peer_per_second: '', speed_ratio: '', backend: `${backend.name} (${backend.detail})`, commit: w.commit, date, ratio_min: '', ratio_max: '', rounds: '',
       });
     }
     if (walls.length === 0) console.log('reproduce wall times: none recorded yet (run npx nx run <package>:reproduce)');

@@ -12,7 +12,7 @@ it('bench --quick writes a CSV with our timings', () => {
   expect(r.stderr).toContain('[bench] wrote');
   expect(r.status).toBe(0);
   const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
-  expect(lines[0]).toBe('workload,impl,seconds,per_second,unit,peer_impl,peer_seconds,peer_per_second,speed_ratio,backend,commit,date');
+  expect(lines[0]).toBe('workload,impl,seconds,per_second,unit,peer_impl,peer_seconds,peer_per_second,speed_ratio,backend,commit,date,ratio_min,ratio_max,rounds');
   expect(lines.length).toBe(7); // W1, W2 (train and infer each), W3, W4
   expect(lines[1]).toMatch(/^W1 lenet3x3-nf32 28x28x1 b64,repro-train,[0-9.e-]+,[0-9.e-]+,images\/s,/);
   expect(lines[5]).toMatch(/^W3 dcor2 n=200 512x10,repro-dcor2,[0-9.e-]+,/);

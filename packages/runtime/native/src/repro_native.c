@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,18 +36,8 @@ static get_config_fn g_get_config = NULL;
 static char g_lib[512] = "";
 
 
-/* scratch for im2col; grown on demand, kept between calls */
-static float *g_scratch = NULL;
-static size_t g_scratch_len = 0;
-
-static float *scratch(size_t n) {
-  if (n > g_scratch_len) {
-    free(g_scratch);
-    g_scratch = (float *)malloc(n * sizeof(float));
-    g_scratch_len = g_scratch ? n : 0;
-  }
-  return g_scratch;
-}
+/* threads for the convolutions (conv_run): OpenBLAS's thread count when loaded, or setThreads */
+static int g_conv_threads = 1;
 
 /* ---------- N-API helpers ---------- */
 
@@ -162,6 +153,7 @@ static napi_value Init(napi_env env, napi_callback_info info) {
     g_set_threads = (set_threads_fn)dlsym(h, "openblas_set_num_threads");
     g_get_threads = (get_threads_fn)dlsym(h, "openblas_get_num_threads");
     snprintf(g_lib, sizeof g_lib, "%s", path);
+    g_conv_threads = g_get_threads ? g_get_threads() : 1;
     napi_value s;
     CHECK(napi_create_string_utf8(env, g_lib, NAPI_AUTO_LENGTH, &s));
     return s;
@@ -197,6 +189,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (g_set_threads) g_set_threads(n);
+  g_conv_threads = n;
   return NULL;
 }
 
@@ -364,108 +357,143 @@ static napi_value SetChunk(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* conv2d(x, w, y, dims): y[N,Ho,Wo,Cout] = x * w */
-static napi_value Conv2d(napi_env env, napi_callback_info info) {
+/*
+ * The three convolution products over a range of im2col rows [r0, r1). Two halves of the batch run on
+ * two threads, each with single-threaded OpenBLAS and its own scratch: on the thin products of
+ * small-channel layers (K = 144, Cout = 16) OpenBLAS's own two threads gained nothing, while splitting
+ * the rows also puts the im2col/col2im copies on both cores.
+ */
+enum { CONV_FORWARD, CONV_FILTER, CONV_INPUT };
+
+typedef struct {
+  int op;
+  const ConvDims *d;
+  const float *a; /* forward / filter: x;  input: dy */
+  const float *b; /* forward / input: filter;  filter: dy */
+  float *out;     /* y, dw (this part's), dx */
+  size_t r0, r1;
+  int slot;       /* scratch buffer */
+  int failed;
+} ConvPart;
+
+static float *g_part_scratch[2] = {NULL, NULL};
+static size_t g_part_scratch_len[2] = {0, 0};
+
+static float *part_scratch(int slot, size_t n) {
+  if (n > g_part_scratch_len[slot]) {
+    free(g_part_scratch[slot]);
+    g_part_scratch[slot] = (float *)malloc(n * sizeof(float));
+    g_part_scratch_len[slot] = g_part_scratch[slot] ? n : 0;
+  }
+  return g_part_scratch[slot];
+}
+
+static void conv_part(ConvPart *p) {
+  const ConvDims *d = p->d;
+  const size_t K = (size_t)d->kh * d->kw * d->cin;
+  const size_t rows = p->r1 - p->r0;
+  if (rows == 0) {
+    if (p->op == CONV_FILTER) memset(p->out, 0, K * d->cout * sizeof(float));
+    return;
+  }
+  if (is_pointwise(d)) {
+    if (p->op == CONV_FORWARD)
+      g_sgemm(RowMajor, NoTrans, NoTrans, (int)rows, d->cout, (int)K, 1.0f, p->a + p->r0 * K, (int)K, p->b, d->cout, 0.0f, p->out + p->r0 * d->cout, d->cout);
+    else if (p->op == CONV_FILTER)
+      g_sgemm(RowMajor, Trans, NoTrans, (int)K, d->cout, (int)rows, 1.0f, p->a + p->r0 * K, (int)K, p->b + p->r0 * d->cout, d->cout, 0.0f, p->out, d->cout);
+    else
+      g_sgemm(RowMajor, NoTrans, Trans, (int)rows, (int)K, d->cout, 1.0f, p->a + p->r0 * d->cout, d->cout, p->b, d->cout, 0.0f, p->out + p->r0 * K, (int)K);
+    return;
+  }
+  const int cr = chunk_rows(d);
+  float *col = part_scratch(p->slot, (size_t)cr * K);
+  if (!col) {
+    p->failed = 1;
+    return;
+  }
+  for (size_t r = p->r0; r < p->r1; r += cr) {
+    const int nr = (int)(p->r1 - r < (size_t)cr ? p->r1 - r : (size_t)cr);
+    if (p->op == CONV_FORWARD) {
+      im2col(d, p->a, r, nr, col);
+      g_sgemm(RowMajor, NoTrans, NoTrans, nr, d->cout, (int)K, 1.0f, col, (int)K, p->b, d->cout, 0.0f, p->out + r * d->cout, d->cout);
+    } else if (p->op == CONV_FILTER) {
+      im2col(d, p->a, r, nr, col);
+      g_sgemm(RowMajor, Trans, NoTrans, (int)K, d->cout, nr, 1.0f, col, (int)K, p->b + r * d->cout, d->cout, r == p->r0 ? 0.0f : 1.0f, p->out, d->cout);
+    } else {
+      g_sgemm(RowMajor, NoTrans, Trans, nr, (int)K, d->cout, 1.0f, p->a + r * d->cout, d->cout, p->b, d->cout, 0.0f, col, (int)K);
+      col2im_add(d, col, r, nr, p->out);
+    }
+  }
+}
+
+static void *conv_part_thread(void *p) {
+  conv_part((ConvPart *)p);
+  return NULL;
+}
+
+/* below this many multiply-adds a thread start (~30 µs) does not pay */
+#define CONV_PARALLEL_MIN_FLOPS ((size_t)1 << 22)
+
+/* Runs op over all rows, split in two at an image boundary when worthwhile; returns 0 on out-of-memory. */
+static int conv_run(int op, const ConvDims *d, const float *a, const float *b, float *out) {
+  const size_t K = (size_t)d->kh * d->kw * d->cin, P = (size_t)d->ho * d->wo, M = (size_t)d->n * P;
+  if (op == CONV_INPUT && !is_pointwise(d)) memset(out, 0, (size_t)d->n * d->h * d->w * d->cin * sizeof(float));
+  ConvPart p0 = {op, d, a, b, out, 0, M, 0, 0};
+  const size_t split = (size_t)(d->n / 2) * P; /* images never straddle the split: col2im halves do not overlap */
+  if (g_conv_threads < 2 || d->n < 2 || M * K * d->cout < CONV_PARALLEL_MIN_FLOPS) {
+    conv_part(&p0);
+    return !p0.failed;
+  }
+  float *private_dw = NULL;
+  if (op == CONV_FILTER) {
+    private_dw = (float *)malloc(K * d->cout * sizeof(float));
+    if (!private_dw) {
+      conv_part(&p0);
+      return !p0.failed;
+    }
+  }
+  ConvPart p1 = {op, d, a, b, op == CONV_FILTER ? private_dw : out, split, M, 1, 0};
+  p0.r1 = split;
+  if (g_set_threads) g_set_threads(1);
+  pthread_t t;
+  const int threaded = pthread_create(&t, NULL, conv_part_thread, &p1) == 0;
+  conv_part(&p0);
+  if (threaded) pthread_join(t, NULL);
+  else conv_part(&p1);
+  if (g_set_threads) g_set_threads(g_conv_threads);
+  if (op == CONV_FILTER) {
+    for (size_t i = 0; i < K * d->cout; i++) out[i] += private_dw[i];
+    free(private_dw);
+  }
+  return !p0.failed && !p1.failed;
+}
+
+static napi_value conv_entry(napi_env env, napi_callback_info info, int op) {
+  static const char *names[3][3] = {{"x", "filter", "y"}, {"x", "dy", "dw"}, {"dy", "filter", "dx"}};
   size_t argc = 4;
   napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   ConvDims d;
-  float *x, *w, *y;
-  size_t lx, lw, ly;
-  if (!ready(env) || argc != 4 || !get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &w, &lw, "filter") ||
-      !get_f32(env, argv[2], &y, &ly, "y") || !conv_dims(env, argv[3], &d))
+  float *a, *b, *out;
+  size_t la, lb, lo;
+  if (!ready(env) || argc != 4 || !get_f32(env, argv[0], &a, &la, names[op][0]) || !get_f32(env, argv[1], &b, &lb, names[op][1]) ||
+      !get_f32(env, argv[2], &out, &lo, names[op][2]) || !conv_dims(env, argv[3], &d))
     return NULL;
-  const size_t K = (size_t)d.kh * d.kw * d.cin, P = (size_t)d.ho * d.wo;
-  if (!need(env, lx, (size_t)d.n * d.h * d.w * d.cin, "x") || !need(env, lw, K * d.cout, "filter") || !need(env, ly, d.n * P * d.cout, "y")) return NULL;
-  if (d.n == 0 || P == 0) return NULL;
-  if (is_pointwise(&d)) {
-    g_sgemm(RowMajor, NoTrans, NoTrans, (int)(d.n * P), d.cout, (int)K, 1.0f, x, (int)K, w, d.cout, 0.0f, y, d.cout);
-    return NULL;
-  }
-  const size_t M = (size_t)d.n * P;
-  const int cr = chunk_rows(&d);
-  float *col = scratch((size_t)cr * K);
-  if (!col) {
-    napi_throw_error(env, NULL, "repro_native.conv2d: out of memory for im2col");
-    return NULL;
-  }
-  for (size_t r0 = 0; r0 < M; r0 += cr) {
-    const int nr = (int)(M - r0 < (size_t)cr ? M - r0 : (size_t)cr);
-    im2col(&d, x, r0, nr, col);
-    g_sgemm(RowMajor, NoTrans, NoTrans, nr, d.cout, (int)K, 1.0f, col, (int)K, w, d.cout, 0.0f, y + r0 * d.cout, d.cout);
-  }
+  const size_t K = (size_t)d.kh * d.kw * d.cin, P = (size_t)d.ho * d.wo, X = (size_t)d.n * d.h * d.w * d.cin, Y = (size_t)d.n * P * d.cout;
+  const size_t want[3][3] = {{X, K * d.cout, Y}, {X, Y, K * d.cout}, {Y, K * d.cout, X}};
+  if (!need(env, la, want[op][0], names[op][0]) || !need(env, lb, want[op][1], names[op][1]) || !need(env, lo, want[op][2], names[op][2])) return NULL;
+  if (!conv_run(op, &d, a, b, out)) napi_throw_error(env, NULL, "repro_native: out of memory for im2col");
   return NULL;
 }
+
+/* conv2d(x, w, y, dims): y[N,Ho,Wo,Cout] = x * w */
+static napi_value Conv2d(napi_env env, napi_callback_info info) { return conv_entry(env, info, CONV_FORWARD); }
 
 /* conv2dBackpropFilter(x, dy, dw, dims): dw[kh,kw,Cin,Cout] = im2col(x)ᵀ · dy */
-static napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  ConvDims d;
-  float *x, *dy, *dw;
-  size_t lx, ldy, ldw;
-  if (!ready(env) || argc != 4 || !get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &dy, &ldy, "dy") ||
-      !get_f32(env, argv[2], &dw, &ldw, "dw") || !conv_dims(env, argv[3], &d))
-    return NULL;
-  const size_t K = (size_t)d.kh * d.kw * d.cin, P = (size_t)d.ho * d.wo;
-  if (!need(env, lx, (size_t)d.n * d.h * d.w * d.cin, "x") || !need(env, ldy, d.n * P * d.cout, "dy") || !need(env, ldw, K * d.cout, "dw")) return NULL;
-  if (d.n == 0 || P == 0) {
-    memset(dw, 0, K * d.cout * sizeof(float));
-    return NULL;
-  }
-  if (is_pointwise(&d)) {
-    g_sgemm(RowMajor, Trans, NoTrans, (int)K, d.cout, (int)(d.n * P), 1.0f, x, (int)K, dy, d.cout, 0.0f, dw, d.cout);
-    return NULL;
-  }
-  const size_t M = (size_t)d.n * P;
-  const int cr = chunk_rows(&d);
-  float *col = scratch((size_t)cr * K);
-  if (!col) {
-    napi_throw_error(env, NULL, "repro_native.conv2dBackpropFilter: out of memory for im2col");
-    return NULL;
-  }
-  for (size_t r0 = 0; r0 < M; r0 += cr) {
-    const int nr = (int)(M - r0 < (size_t)cr ? M - r0 : (size_t)cr);
-    im2col(&d, x, r0, nr, col);
-    g_sgemm(RowMajor, Trans, NoTrans, (int)K, d.cout, nr, 1.0f, col, (int)K, dy + r0 * d.cout, d.cout, r0 == 0 ? 0.0f : 1.0f, dw, d.cout);
-  }
-  return NULL;
-}
+static napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) { return conv_entry(env, info, CONV_FILTER); }
 
 /* conv2dBackpropInput(dy, w, dx, dims): dx = col2im(dy · wᵀ) */
-static napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  ConvDims d;
-  float *dy, *w, *dx;
-  size_t ldy, lw, ldx;
-  if (!ready(env) || argc != 4 || !get_f32(env, argv[0], &dy, &ldy, "dy") || !get_f32(env, argv[1], &w, &lw, "filter") ||
-      !get_f32(env, argv[2], &dx, &ldx, "dx") || !conv_dims(env, argv[3], &d))
-    return NULL;
-  const size_t K = (size_t)d.kh * d.kw * d.cin, P = (size_t)d.ho * d.wo, X = (size_t)d.h * d.w * d.cin;
-  if (!need(env, ldy, d.n * P * d.cout, "dy") || !need(env, lw, K * d.cout, "filter") || !need(env, ldx, d.n * X, "dx")) return NULL;
-  if (is_pointwise(&d)) {
-    g_sgemm(RowMajor, NoTrans, Trans, (int)(d.n * P), (int)K, d.cout, 1.0f, dy, d.cout, w, d.cout, 0.0f, dx, (int)K);
-    return NULL;
-  }
-  memset(dx, 0, d.n * X * sizeof(float));
-  if (d.n == 0 || P == 0) return NULL;
-  const size_t M = (size_t)d.n * P;
-  const int cr = chunk_rows(&d);
-  float *col = scratch((size_t)cr * K);
-  if (!col) {
-    napi_throw_error(env, NULL, "repro_native.conv2dBackpropInput: out of memory for im2col");
-    return NULL;
-  }
-  for (size_t r0 = 0; r0 < M; r0 += cr) {
-    const int nr = (int)(M - r0 < (size_t)cr ? M - r0 : (size_t)cr);
-    g_sgemm(RowMajor, NoTrans, Trans, nr, (int)K, d.cout, 1.0f, dy + r0 * d.cout, d.cout, w, d.cout, 0.0f, col, (int)K);
-    col2im_add(&d, col, r0, nr, dx);
-  }
-  return NULL;
-}
+static napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) { return conv_entry(env, info, CONV_INPUT); }
 
 /* ---------- max pooling gradient ---------- */
 
