@@ -158,6 +158,8 @@ static napi_value Init(napi_env env, napi_callback_info info) {
     CHECK(napi_create_string_utf8(env, g_lib, NAPI_AUTO_LENGTH, &s));
     return s;
   }
+  size_t len = strlen(tried);
+  if (len >= 2) tried[len - 2] = '\0'; /* the last "; " */
   char msg[2200];
   snprintf(msg, sizeof msg, "repro_native.init: no OpenBLAS found; tried %s", tried);
   napi_throw_error(env, NULL, msg);
