@@ -100,6 +100,18 @@ static int need(napi_env env, size_t have, size_t want, const char *what) {
   return 1;
 }
 
+/* the call's arguments, exactly `want` of them */
+static int take_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *fn) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != want) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "repro_native.%s: expected %zu arguments", fn, want);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
 static int ready(napi_env env) {
   if (!g_sgemm) {
     napi_throw_error(env, NULL, "repro_native: OpenBLAS is not loaded (call init first)");
@@ -199,14 +211,8 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 
 /* sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha·op(A)·op(B) + beta·C, row-major */
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
   napi_value argv[13];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (!ready(env)) return NULL;
-  if (argc != 13) {
-    napi_throw_type_error(env, NULL, "repro_native.sgemm: expected 13 arguments");
-    return NULL;
-  }
+  if (!ready(env) || !take_args(env, info, 13, argv, "sgemm")) return NULL;
   bool ta, tb;
   int32_t m, n, k, lda, ldb, ldc;
   double alpha, beta;
@@ -236,14 +242,8 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
 /* gram(trans, N, K, A, lda, C): C = A·Aᵀ (A is N×K) or, with trans, Aᵀ·A (A is K×N); symmetric, both
  * triangles written. ssyrk computes one triangle: half the products of sgemm. */
 static napi_value Gram(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (!ready(env)) return NULL;
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, "repro_native.gram: expected 6 arguments");
-    return NULL;
-  }
+  if (!ready(env) || !take_args(env, info, 6, argv, "gram")) return NULL;
   bool trans;
   int32_t n, k, lda;
   float *a, *c;
@@ -472,13 +472,11 @@ static int conv_run(int op, const ConvDims *d, const float *a, const float *b, f
 
 static napi_value conv_entry(napi_env env, napi_callback_info info, int op) {
   static const char *names[3][3] = {{"x", "filter", "y"}, {"x", "dy", "dw"}, {"dy", "filter", "dx"}};
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   ConvDims d;
   float *a, *b, *out;
   size_t la, lb, lo;
-  if (!ready(env) || argc != 4 || !get_f32(env, argv[0], &a, &la, names[op][0]) || !get_f32(env, argv[1], &b, &lb, names[op][1]) ||
+  if (!ready(env) || !take_args(env, info, 4, argv, "conv2d") || !get_f32(env, argv[0], &a, &la, names[op][0]) || !get_f32(env, argv[1], &b, &lb, names[op][1]) ||
       !get_f32(env, argv[2], &out, &lo, names[op][2]) || !conv_dims(env, argv[3], &d))
     return NULL;
   const size_t K = (size_t)d.kh * d.kw * d.cin, P = (size_t)d.ho * d.wo, X = (size_t)d.n * d.h * d.w * d.cin, Y = (size_t)d.n * P * d.cout;
@@ -502,13 +500,11 @@ static napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) { r
 /* maxPoolGrad(x, dy, dx, dims): dims N, H, W, C, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo.
  * Routes each window's gradient to its first maximum in scan order (as tfjs's cpu backend). */
 static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   float *x, *dy, *dx;
   size_t lx, ldy, ldx;
   int32_t a[14];
-  if (argc != 4 || !get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &dy, &ldy, "dy") || !get_f32(env, argv[2], &dx, &ldx, "dx") ||
+  if (!take_args(env, info, 4, argv, "maxPoolGrad") || !get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &dy, &ldy, "dy") || !get_f32(env, argv[2], &dx, &ldx, "dx") ||
       !get_dims(env, argv[3], a, 14))
     return NULL;
   const int n = a[0], h = a[1], w = a[2], c = a[3], kh = a[4], kw = a[5], sh = a[6], sw = a[7], dh = a[8], dw = a[9], pt = a[10], pl = a[11],
@@ -563,11 +559,7 @@ static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
 
 /* rows × channels view of an [..., C] tensor; statistics accumulate in double */
 static int bn_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, int32_t *m, int32_t *c, double *eps) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != want) {
-    napi_throw_type_error(env, NULL, "repro_native: wrong number of arguments for a batch-norm kernel");
-    return 0;
-  }
+  if (!take_args(env, info, want, argv, "batchNorm")) return 0;
   int32_t dims[2];
   if (!get_dims(env, argv[want - 2], dims, 2)) return 0;
   *m = dims[0];
@@ -581,6 +573,15 @@ static int bn_args(napi_env env, napi_callback_info info, size_t want, napi_valu
     return 0;
   }
   return 1;
+}
+
+/* y[i, k] = x[i, k]·scale[k] + shift[k] */
+static void affine_rows(const float *x, float *y, int32_t m, int32_t c, const float *scale, const float *shift) {
+  for (int32_t i = 0; i < m; i++) {
+    const float *r = x + (size_t)i * c;
+    float *o = y + (size_t)i * c;
+    for (int32_t k = 0; k < c; k++) o[k] = r[k] * scale[k] + shift[k];
+  }
 }
 
 static void bn_stats(const float *x, int32_t m, int32_t c, double *mean, double *var) {
@@ -634,11 +635,7 @@ static napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
     mo[k] = (float)mean[k];
     vo[k] = (float)var[k];
   }
-  for (int32_t i = 0; i < m; i++) {
-    const float *r = x + (size_t)i * c;
-    float *o = y + (size_t)i * c;
-    for (int32_t k = 0; k < c; k++) o[k] = r[k] * scale[k] + shift[k];
-  }
+  affine_rows(x, y, m, c, scale, shift);
   free(mean);
   free(scale);
   return NULL;
@@ -680,11 +677,7 @@ static napi_value BatchNormInfer(napi_env env, napi_callback_info info) {
     shift[k] = (float)(PARAM(2, k) - PARAM(0, k) * PARAM(3, k) * inv);
   }
 #undef PARAM
-  for (int32_t i = 0; i < m; i++) {
-    const float *r = x + (size_t)i * c;
-    float *o = y + (size_t)i * c;
-    for (int32_t k = 0; k < c; k++) o[k] = r[k] * scale[k] + shift[k];
-  }
+  affine_rows(x, y, m, c, scale, shift);
   free(scale);
   return NULL;
 }

@@ -9,18 +9,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from '../native';
+import { applyBiasActivation } from './wasm-training';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
 type KernelArgs = { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Attrs };
 
 const { backend_util, util } = tf;
-
-function run(backend: BackendWasm, name: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
-  const config = tf.getKernel(name, 'wasm');
-  if (!config) throw new Error(`wasm native kernels: the wasm backend has no '${name}' kernel`);
-  return config.kernelFunc({ inputs, attrs, backend } as never) as TensorInfo;
-}
 
 function f32(backend: BackendWasm, t: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
@@ -45,42 +40,6 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): ConvIn
 const isNhwc = (attrs: Attrs) => ((attrs.dataFormat as string | undefined) ?? 'NHWC') === 'NHWC';
 const allF32 = (...ts: TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
 
-/** Adds the bias and applies the activation with the wasm kernels; frees the intermediate results. */
-function biasActivation(backend: BackendWasm, out: TensorInfo, inputs: Record<string, TensorInfo>, attrs: Attrs, kernel: string): TensorInfo {
-  const step = (next: TensorInfo) => {
-    backend.disposeData(out.dataId);
-    out = next;
-  };
-  if (inputs.bias) step(run(backend, 'Add', { a: out, b: inputs.bias }));
-  const activation = (attrs.activation as string | undefined) ?? 'linear';
-  switch (activation) {
-    case 'linear':
-      break;
-    case 'relu':
-      step(run(backend, 'Relu', { x: out }));
-      break;
-    case 'relu6':
-      step(run(backend, 'Relu6', { x: out }));
-      break;
-    case 'elu':
-      step(run(backend, 'Elu', { x: out }));
-      break;
-    case 'sigmoid':
-      step(run(backend, 'Sigmoid', { x: out }));
-      break;
-    case 'leakyrelu':
-      step(run(backend, 'LeakyRelu', { x: out }, { alpha: attrs.leakyreluAlpha }));
-      break;
-    case 'prelu':
-      step(run(backend, 'Prelu', { x: out, alpha: inputs.preluActivationWeights! }));
-      break;
-    default:
-      backend.disposeData(out.dataId);
-      throw new Error(`${kernel} (wasm native): unsupported activation '${activation}'`);
-  }
-  return out;
-}
-
 function makeConv2D(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean) {
   const kernel = fused ? 'FusedConv2D' : 'Conv2D';
   return function conv2d(args: KernelArgs): TensorInfo {
@@ -90,7 +49,7 @@ function makeConv2D(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean)
     const ci = convInfo(x.shape, filter.shape, attrs);
     const out = backend.makeOutput(ci.outShape, 'float32');
     addon.conv2d(f32(backend, x), f32(backend, filter), f32(backend, out), convDims(ci));
-    return fused ? biasActivation(backend, out, inputs, attrs, kernel) : out;
+    return fused ? applyBiasActivation(backend, out, inputs, attrs, kernel) : out;
   };
 }
 
@@ -167,7 +126,7 @@ function makeMatMul(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean)
     const { inputs, backend, attrs } = args;
     const out = nativeMatMul(addon, backend, inputs.a!, inputs.b!, !!attrs.transposeA, !!attrs.transposeB);
     if (!out) return fallback(args as never) as TensorInfo;
-    return fused ? biasActivation(backend, out, inputs, attrs, kernel) : out;
+    return fused ? applyBiasActivation(backend, out, inputs, attrs, kernel) : out;
   };
 }
 

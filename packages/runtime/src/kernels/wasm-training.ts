@@ -313,6 +313,45 @@ function makeMatMul(original: tf.KernelFunc) {
 }
 
 /**
+ * Adds `inputs.bias` (if any) to `out` and applies `attrs.activation` with the wasm kernels, freeing
+ * each intermediate: the tail of a fused kernel (_FusedMatMul, FusedConv2D) run as separate kernels.
+ */
+export function applyBiasActivation(backend: BackendWasm, out: TensorInfo, inputs: Record<string, TensorInfo | undefined>, attrs: Attrs, kernel: string): TensorInfo {
+  const step = (next: TensorInfo) => {
+    free(backend, out);
+    out = next;
+  };
+  if (inputs.bias) step(run(backend, 'Add', { a: out, b: inputs.bias }));
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  switch (activation) {
+    case 'linear':
+      break;
+    case 'relu':
+      step(run(backend, 'Relu', { x: out }));
+      break;
+    case 'relu6':
+      step(run(backend, 'Relu6', { x: out }));
+      break;
+    case 'elu':
+      step(run(backend, 'Elu', { x: out }));
+      break;
+    case 'sigmoid':
+      step(run(backend, 'Sigmoid', { x: out }));
+      break;
+    case 'leakyrelu':
+      step(run(backend, 'LeakyRelu', { x: out }, { alpha: attrs.leakyreluAlpha }));
+      break;
+    case 'prelu':
+      step(run(backend, 'Prelu', { x: out, alpha: inputs.preluActivationWeights! }));
+      break;
+    default:
+      free(backend, out);
+      throw new Error(`${kernel} (wasm): unsupported activation '${activation}'`);
+  }
+  return out;
+}
+
+/**
  * _FusedMatMul: the built-in wasm kernel adds the bias wrongly for batched (rank > 2) operands
  * (tfjs 4.22; e.g. [2,7,5]ᵀ·[2,7,3] + bias differs from the cpu backend by 20%). Those cases run as
  * BatchMatMul, Add and the activation's own kernel.
@@ -321,39 +360,8 @@ function makeFusedMatMul(matMul: ReturnType<typeof makeMatMul>, fusedRank2: Retu
   return function fusedMatMul(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Attrs }): TensorInfo {
     const { inputs, backend, attrs } = args;
     if (inputs.a!.shape.length <= 2 && inputs.b!.shape.length <= 2) return fusedRank2(args);
-    let out = matMul({ inputs: { a: inputs.a!, b: inputs.b! }, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB }, backend });
-    const step = (next: TensorInfo) => {
-      free(backend, out);
-      out = next;
-    };
-    if (inputs.bias) step(run(backend, 'Add', { a: out, b: inputs.bias }));
-    const activation = (attrs.activation as string | undefined) ?? 'linear';
-    switch (activation) {
-      case 'linear':
-        break;
-      case 'relu':
-        step(run(backend, 'Relu', { x: out }));
-        break;
-      case 'relu6':
-        step(run(backend, 'Relu6', { x: out }));
-        break;
-      case 'elu':
-        step(run(backend, 'Elu', { x: out }));
-        break;
-      case 'sigmoid':
-        step(run(backend, 'Sigmoid', { x: out }));
-        break;
-      case 'leakyrelu':
-        step(run(backend, 'LeakyRelu', { x: out }, { alpha: attrs.leakyreluAlpha }));
-        break;
-      case 'prelu':
-        step(run(backend, 'Prelu', { x: out, alpha: inputs.preluActivationWeights! }));
-        break;
-      default:
-        free(backend, out);
-        throw new Error(`_FusedMatMul (wasm): unsupported activation '${activation}' for batched operands`);
-    }
-    return out;
+    const out = matMul({ inputs: { a: inputs.a!, b: inputs.b! }, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB }, backend });
+    return applyBiasActivation(backend, out, inputs, attrs, '_FusedMatMul');
   };
 }
 
