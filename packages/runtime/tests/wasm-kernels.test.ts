@@ -46,6 +46,16 @@ for (const [kh, kw] of kernels) {
     }
   }
 }
+// layer widths of the models (16/32 channels): the native convolutions split these batches over two threads
+for (const [cin, cout] of [[16, 16], [3, 16], [16, 32], [5, 16]] as Array<[number, number]>) {
+  for (const [kh, kw] of [[3, 3], [1, 1], [5, 3]] as Array<[number, number]>) {
+    for (const stride of [1, 2]) {
+      for (const pad of ['same', 'valid'] as const) {
+        CONV_CASES.push({ name: `conv ${cin}->${cout} k${kh}x${kw} s${stride} ${pad} 9x10`, n: 3, h: 9, w: 10, cin, cout, kh, kw, stride, pad });
+      }
+    }
+  }
+}
 for (const [kh, kw] of [[3, 3], [5, 5], [3, 1]] as Array<[number, number]>) {
   for (const stride of [1, 2]) {
     for (const pad of ['same', 'valid'] as const) {
