@@ -6,8 +6,10 @@
  *   npx nx run tools:bench -- --only W3,W4      # a subset
  *   npx tsx tools/bench/bench.ts --quick --out /tmp/b.csv   # tiny sizes, no peers (the test)
  *
- * speed ratio = our throughput / the peer's throughput: > 1 means ours is faster. W1/W2 run on one
- * process (one core) here; the peer uses 2 threads.
+ * speed ratio = our throughput / the peer's throughput: > 1 means ours is faster. Both sides use the
+ * machine's two cores: the peer through PyTorch's 2 threads, ours through the native kernels
+ * (OpenBLAS threads, convolutions split over two threads; packages/runtime/README.md). Rounds
+ * (--rounds, default 3) alternate ours and the peers; medians are reported with the per-round range.
  */
 import * as fs from 'fs';
 import * as path from 'path';
