@@ -56,6 +56,11 @@ for (const [cin, cout] of [[16, 16], [3, 16], [16, 32], [5, 16]] as Array<[numbe
     }
   }
 }
+// large enough (≥ 2^22 multiply-adds) for the native convolutions to split the batch over two threads;
+// an odd batch makes the halves unequal
+for (const [cin, cout, k, stride, n, h] of [[16, 32, 3, 1, 5, 14], [32, 64, 3, 2, 4, 16], [64, 64, 1, 1, 5, 16]] as Array<[number, number, number, number, number, number]>) {
+  CONV_CASES.push({ name: `conv ${cin}->${cout} k${k}x${k} s${stride} same ${h}x${h} n${n} (two threads)`, n, h, w: h, cin, cout, kh: k, kw: k, stride, pad: 'same' });
+}
 for (const [kh, kw] of [[3, 3], [5, 5], [3, 1]] as Array<[number, number]>) {
   for (const stride of [1, 2]) {
     for (const pad of ['same', 'valid'] as const) {
