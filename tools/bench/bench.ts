@@ -62,6 +62,7 @@ async function main(): Promise<void> {
   for (const w of only) if (!['W1', 'W2', 'W3', 'W4'].includes(w)) throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4`);
   const backend = await initBackend(parseBackendPreference(o.backend));
   process.stderr.write(`[bench] backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}\n`);
+  const nativeOff = backend.name === 'wasm' && backend.native?.startsWith('off') ? backend.native : undefined;
 
   const rounds = o.quick ? 1 : Number(o.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: '${o.rounds}' is not a positive integer`);
@@ -145,6 +146,7 @@ async function main(): Promise<void> {
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
   for (const n of notes) console.log(`note: ${n}`);
+  if (nativeOff) console.log(`note: native kernels ${nativeOff}; these are the pure WebAssembly figures (bash tools/install-deps.sh, then npm install)`);
   if (!o.quick) {
     // wall times of the paper packages' reproductions (written by each `reproduce`)
     const runsDir = path.join(ROOT, 'results', 'runs');
