@@ -4,7 +4,7 @@
       "target_name": "repro_native",
       "sources": ["src/repro_native.c"],
       "cflags": ["-O3", "-march=native", "-std=c11", "-Wall"],
-      "libraries": ["-ldl", "-lm"]
+      "libraries": ["-ldl", "-lm", "-lpthread"]
     }
   ]
 }
