@@ -8,45 +8,75 @@ import { createModel } from '@repro/models';
 import { Optimizer, trainableVariables } from '@repro/experiments';
 import { Measurement, timed } from './workloads';
 
-function throughput(name: string, model: tf.LayersModel, shape: [number, number, number], steps: number): Measurement[] {
+export type TrainWorkloadId = 'W1' | 'W2';
+
+const WORKLOADS: Record<TrainWorkloadId, { name: string; shape: [number, number, number]; build: () => tf.LayersModel }> = {
+  W1: {
+    name: 'W1 lenet3x3-nf32 28x28x1 b64',
+    shape: [28, 28, 1],
+    build: () => createModel('lenet', { inputShape: [28, 28, 1], numClasses: 10, nfilters: 32, firstFilterSize: 3, filterSize: 3, seed: 0 }),
+  },
+  W2: {
+    name: 'W2 resnet18-nf16 32x32x3 b64',
+    shape: [32, 32, 3],
+    build: () => createModel('resnet18', { inputShape: [32, 32, 3], numClasses: 10, nfilters: 16, seed: 0 }),
+  },
+};
+
+/** A workload's model, a fixed batch of 64, one training step and one inference pass; `dispose` frees all. */
+export interface TrainWorkload {
+  name: string;
+  trainStep: () => void;
+  inferStep: () => void;
+  dispose: () => void;
+}
+
+export function trainWorkload(id: TrainWorkloadId): TrainWorkload {
+  const w = WORKLOADS[id];
   const batch = 64;
-  const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 3);
+  const model = w.build();
+  const x = tf.randomNormal([batch, ...w.shape], 0, 1, 'float32', 3);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
   const opt = new Optimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
   const vars = trainableVariables(model);
-  const trainStep = () => {
-    opt.step(vars, () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+  return {
+    name: w.name,
+    trainStep: () => {
+      opt.step(vars, () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+    },
+    // the peer's model(x) in eval mode: one forward pass of the whole batch
+    inferStep: () => {
+      tf.tidy(() => {
+        (model.apply(x, { training: false }) as tf.Tensor).dataSync();
+      });
+    },
+    dispose: () => {
+      tf.dispose([x, y]);
+      opt.dispose();
+      model.dispose();
+    },
   };
-  // the peer's model(x) in eval mode: one forward pass of the whole batch
-  const inferStep = () => {
-    tf.tidy(() => {
-      (model.apply(x, { training: false }) as tf.Tensor).dataSync();
-    });
-  };
-  const train = timed(trainStep, 2, steps);
-  const infer = timed(inferStep, 2, steps);
-  tf.dispose([x, y]);
-  opt.dispose();
-  return [
-    { workload: name, impl: 'repro-train', seconds: train, perSecond: batch / train, unit: 'images/s' },
-    { workload: name, impl: 'repro-infer', seconds: infer, perSecond: batch / infer, unit: 'images/s' },
-  ];
+}
+
+function throughput(id: TrainWorkloadId, steps: number): Measurement[] {
+  const w = trainWorkload(id);
+  try {
+    const batch = 64;
+    const train = timed(w.trainStep, 2, steps);
+    const infer = timed(w.inferStep, 2, steps);
+    return [
+      { workload: w.name, impl: 'repro-train', seconds: train, perSecond: batch / train, unit: 'images/s' },
+      { workload: w.name, impl: 'repro-infer', seconds: infer, perSecond: batch / infer, unit: 'images/s' },
+    ];
+  } finally {
+    w.dispose();
+  }
 }
 
 export function w1(steps = 5): Measurement[] {
-  const m = createModel('lenet', { inputShape: [28, 28, 1], numClasses: 10, nfilters: 32, firstFilterSize: 3, filterSize: 3, seed: 0 });
-  try {
-    return throughput('W1 lenet3x3-nf32 28x28x1 b64', m, [28, 28, 1], steps);
-  } finally {
-    m.dispose();
-  }
+  return throughput('W1', steps);
 }
 
 export function w2(steps = 5): Measurement[] {
-  const m = createModel('resnet18', { inputShape: [32, 32, 3], numClasses: 10, nfilters: 16, seed: 0 });
-  try {
-    return throughput('W2 resnet18-nf16 32x32x3 b64', m, [32, 32, 3], steps);
-  } finally {
-    m.dispose();
-  }
+  return throughput('W2', steps);
 }

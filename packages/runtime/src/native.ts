@@ -18,7 +18,6 @@ export interface NativeAddon {
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
     b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
   gram(trans: boolean, n: number, k: number, a: Float32Array, lda: number, c: Float32Array): void;
-  setChunk(floats: number): void;
   conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, dims: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
@@ -50,7 +49,7 @@ const OPENBLAS_CANDIDATES = [
 
 let status: NativeStatus | undefined;
 
-/** Loads the addon and OpenBLAS once; never throws. */
+/** Loads the addon and OpenBLAS once. Throws only on an invalid REPRO_BLAS_THREADS; any other problem is a reason in the status. */
 export function nativeStatus(): NativeStatus {
   if (status) return status;
   status = load();
@@ -79,7 +78,9 @@ function load(): NativeStatus {
   const want = process.env.REPRO_BLAS_THREADS;
   if (want !== undefined && want !== '') {
     const n = Number(want);
-    if (!Number.isInteger(n) || n < 1) return { available: false, reason: `REPRO_BLAS_THREADS='${want}' is not a positive integer` };
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`REPRO_BLAS_THREADS='${want}' is not a positive integer (threads for OpenBLAS and the native convolutions)`);
+    }
     addon.setThreads(n);
   }
   const threads = addon.config().threads;

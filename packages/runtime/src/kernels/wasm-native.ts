@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { NativeAddon } from '../native';
-import { applyBiasActivation } from './wasm-training';
+import { applyBiasActivation, convInfo, poolInfo } from './wasm-training';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -30,12 +30,6 @@ function convDims(ci: ConvInfo): Int32Array {
   ]);
 }
 
-function convInfo(xShape: number[], filterShape: number[], attrs: Attrs): ConvInfo {
-  return backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape as [number, number, number, number], attrs.strides as [number, number],
-    (attrs.dilations ?? 1) as [number, number], attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, false,
-    backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC') ?? 'NHWC'));
-}
 
 const isNhwc = (attrs: Attrs) => ((attrs.dataFormat as string | undefined) ?? 'NHWC') === 'NHWC';
 const allF32 = (...ts: TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
@@ -134,9 +128,7 @@ function makeMaxPoolGrad(addon: NativeAddon, fallback: tf.KernelFunc) {
   return function maxPoolGrad(args: KernelArgs): TensorInfo {
     const { inputs: { dy, input }, backend, attrs } = args as KernelArgs & { inputs: { dy: TensorInfo; input: TensorInfo } };
     if (!allF32(dy, input)) return fallback(args as never) as TensorInfo;
-    const ci = backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number], attrs.filterSize as [number, number] | number, attrs.strides as [number, number] | number,
-      1, attrs.pad as 'valid', attrs.dimRoundingMode as 'floor' | undefined);
+    const ci = poolInfo(input.shape, attrs);
     const dx = backend.makeOutput(input.shape, 'float32');
     const dims = Int32Array.from([
       ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth,

@@ -39,6 +39,21 @@ function free(backend: BackendWasm, ...infos: TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId);
 }
 
+/** Conv2D geometry from a kernel's attributes (NHWC unless `dataFormat` says otherwise; dilations default 1). */
+export function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwise = false): ReturnType<typeof backend_util.computeConv2DInfo> {
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number], attrs.strides as [number, number],
+    (attrs.dilations ?? 1) as [number, number], attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, depthwise,
+    backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC') ?? 'NHWC'));
+}
+
+/** Pooling geometry from a kernel's attributes. */
+export function poolInfo(inputShape: number[], attrs: Attrs): ReturnType<typeof backend_util.computePool2DInfo> {
+  return backend_util.computePool2DInfo(
+    inputShape as [number, number, number, number], attrs.filterSize as [number, number] | number, attrs.strides as [number, number] | number,
+    1, attrs.pad as 'valid', attrs.dimRoundingMode as 'floor' | undefined);
+}
+
 function conv2dExplicit(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, pads: Pads, dilations: [number, number]): TensorInfo {
   return run(backend, 'Conv2D', { x, filter }, {
     strides: [1, 1],
@@ -66,10 +81,7 @@ function crop(backend: BackendWasm, x: TensorInfo, cutTop: number, cutBottom: nu
 function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
   const { inputs: { x, dy }, backend, attrs } = args;
   const filterShape = attrs.filterShape as [number, number, number, number];
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, attrs.strides as [number, number], 1,
-    attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, false,
-    backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC') ?? 'NHWC'));
+  const info = convInfo(x.shape, filterShape, attrs);
   if (info.dataFormat !== 'channelsLast') throw new Error('Conv2DBackpropFilter (wasm): only NHWC is supported');
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: ho, outWidth: wo, inHeight: h, inWidth: w } = info;
   const top = info.padInfo.top;
@@ -126,10 +138,7 @@ function zeroInsert(backend: BackendWasm, x: TensorInfo, sh: number, sw: number)
 function conv2DBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
   const { inputs: { dy, filter }, backend, attrs } = args;
   const inputShape = attrs.inputShape as [number, number, number, number];
-  const info = backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], attrs.strides as [number, number], 1,
-    attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, false,
-    backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC') ?? 'NHWC'));
+  const info = convInfo(inputShape, filter.shape, attrs);
   if (info.dataFormat !== 'channelsLast') throw new Error('Conv2DBackpropInput (wasm): only NHWC is supported');
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info;
   const owned: TensorInfo[] = [];
@@ -159,13 +168,6 @@ function conv2DBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInf
   return dx;
 }
 
-function depthwiseInfo(xShape: number[], filterShape: number[], attrs: Attrs) {
-  const dilations = (attrs.dilations ?? [1, 1]) as [number, number] | number;
-  return backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape as [number, number, number, number],
-    attrs.strides as [number, number], dilations, attrs.pad as 'same',
-    attrs.dimRoundingMode as 'floor' | undefined, true);
-}
 
 /**
  * Visits every (output position, filter tap) pair of a depthwise convolution that reads an input
@@ -197,7 +199,7 @@ function forEachDepthwiseTap(ci: ReturnType<typeof backend_util.computeConv2DInf
 function depthwiseBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
   const { inputs: { x, dy }, backend, attrs } = args;
   const filterShape = attrs.filterShape as [number, number, number, number];
-  const ci = depthwiseInfo(x.shape, filterShape, attrs);
+  const ci = convInfo(x.shape, filterShape, attrs, true);
   const [kh, kw, cin, mult] = filterShape;
   const out = backend.makeOutput(filterShape, 'float32');
   // Views are taken after the last allocation: a heap view detaches when wasm memory grows.
@@ -218,7 +220,7 @@ function depthwiseBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo
 function depthwiseBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
   const { inputs: { dy, filter }, backend, attrs } = args;
   const inputShape = attrs.inputShape as [number, number, number, number];
-  const ci = depthwiseInfo(inputShape, filter.shape, attrs);
+  const ci = convInfo(inputShape, filter.shape, attrs, true);
   const [kh, kw, cin, mult] = filter.shape as [number, number, number, number];
   const out = backend.makeOutput(inputShape, 'float32');
   const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
@@ -440,9 +442,7 @@ function makeComparison(name: string, original: tf.KernelFunc) {
  */
 function maxPoolGrad(args: { inputs: { dy: TensorInfo; input: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
   const { inputs: { dy, input }, backend, attrs } = args;
-  const ci = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number], attrs.filterSize as [number, number] | number, attrs.strides as [number, number] | number,
-    1, attrs.pad as 'valid', attrs.dimRoundingMode as 'floor' | undefined);
+  const ci = poolInfo(input.shape, attrs);
   const dx = backend.makeOutput(input.shape, 'float32');
   const xv = backend.typedArrayFromHeap(input) as Float32Array;
   const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
@@ -492,9 +492,7 @@ function makeExplicitSamePadding(original: tf.KernelFunc) {
   return function conv(args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
     const { inputs: { x, filter }, attrs } = args;
     if (attrs.pad !== 'same' || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return original(args as never) as TensorInfo;
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides as [number, number],
-      (attrs.dilations ?? 1) as [number, number], 'same', undefined, false, 'channelsLast');
+    const info = convInfo(x.shape, filter.shape, attrs);
     const p = info.padInfo;
     return original({ ...args, attrs: { ...attrs, pad: [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]] } } as never) as TensorInfo;
   };
