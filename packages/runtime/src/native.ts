@@ -57,6 +57,11 @@ export function nativeStatus(): NativeStatus {
 }
 
 function load(): NativeStatus {
+  const want = process.env.REPRO_BLAS_THREADS;
+  const threadsWanted = want === undefined || want === '' ? undefined : Number(want);
+  if (threadsWanted !== undefined && (!Number.isInteger(threadsWanted) || threadsWanted < 1)) {
+    throw new Error(`REPRO_BLAS_THREADS='${want}' is not a positive integer (threads for OpenBLAS and the native convolutions)`);
+  }
   const flag = process.env.REPRO_NATIVE;
   if (flag === '0' || flag === 'false' || flag === 'off') return { available: false, reason: 'disabled by REPRO_NATIVE=0' };
   if (!fs.existsSync(NATIVE_ADDON_PATH)) {
@@ -75,14 +80,7 @@ function load(): NativeStatus {
   } catch (err) {
     return { available: false, reason: `${(err as Error).message} (Debian: apt-get install libopenblas0-pthread)` };
   }
-  const want = process.env.REPRO_BLAS_THREADS;
-  if (want !== undefined && want !== '') {
-    const n = Number(want);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new Error(`REPRO_BLAS_THREADS='${want}' is not a positive integer (threads for OpenBLAS and the native convolutions)`);
-    }
-    addon.setThreads(n);
-  }
+  if (threadsWanted !== undefined) addon.setThreads(threadsWanted);
   const threads = addon.config().threads;
   return {
     available: true,
