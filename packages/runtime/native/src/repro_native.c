@@ -426,19 +426,6 @@ static void *conv_part_thread(void *p) {
 /* below this many multiply-adds a thread start (~30 µs) does not pay */
 #define CONV_PARALLEL_MIN_FLOPS ((size_t)1 << 22)
 
-/* The scratch buffers and the OpenBLAS thread setting are process-wide: convolutions from several
- * JavaScript threads (worker_threads, each with its own wasm backend) take turns. */
-static pthread_mutex_t g_conv_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int conv_run_locked(int op, const ConvDims *d, const float *a, const float *b, float *out);
-
-static int conv_run(int op, const ConvDims *d, const float *a, const float *b, float *out) {
-  pthread_mutex_lock(&g_conv_lock);
-  const int ok = conv_run_locked(op, d, a, b, out);
-  pthread_mutex_unlock(&g_conv_lock);
-  return ok;
-}
-
 /* Runs op over all rows, split in two at an image boundary when worthwhile; returns 0 on out-of-memory. */
 static int conv_run_locked(int op, const ConvDims *d, const float *a, const float *b, float *out) {
   const size_t K = (size_t)d->kh * d->kw * d->cin, P = (size_t)d->ho * d->wo, M = (size_t)d->n * P;
@@ -471,6 +458,17 @@ static int conv_run_locked(int op, const ConvDims *d, const float *a, const floa
     free(private_dw);
   }
   return !p0.failed && !p1.failed;
+}
+
+/* The scratch buffers and the OpenBLAS thread setting are process-wide: convolutions from several
+ * JavaScript threads (worker_threads, each with its own wasm backend) take turns. */
+static pthread_mutex_t g_conv_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int conv_run(int op, const ConvDims *d, const float *a, const float *b, float *out) {
+  pthread_mutex_lock(&g_conv_lock);
+  const int ok = conv_run_locked(op, d, a, b, out);
+  pthread_mutex_unlock(&g_conv_lock);
+  return ok;
 }
 
 static napi_value conv_entry(napi_env env, napi_callback_info info, int op) {

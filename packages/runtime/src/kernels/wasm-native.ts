@@ -30,7 +30,6 @@ function convDims(ci: ConvInfo): Int32Array {
   ]);
 }
 
-
 const isNhwc = (attrs: Attrs) => ((attrs.dataFormat as string | undefined) ?? 'NHWC') === 'NHWC';
 const allF32 = (...ts: TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
 
