@@ -45,6 +45,7 @@ export async function saveCheckpoint(dir: string, models: tf.LayersModel[], opti
       offset += buf.length;
     }
   }
+  for (const [group, tensors] of groups) if (group.startsWith('optimizer')) tf.dispose(tensors.map((t) => t.tensor));
   fs.mkdirSync(dir, { recursive: true });
   writeFileAtomic(path.join(dir, DATA), Buffer.concat(chunks));
   const index: CheckpointIndex = { version: 1, file: DATA, tensors: entries, ...state };
@@ -92,6 +93,7 @@ export async function loadCheckpoint(dir: string, models: tf.LayersModel[], opti
   for (let i = 0; i < optimizers.length; i++) {
     const named = index.tensors.filter((t) => t.group === `optimizer${i}`).map((t) => ({ name: t.name, tensor: read(t) }));
     await optimizers[i]!.setWeights(named);
+    tf.dispose(named.map((t) => t.tensor));
   }
   return { epoch: index.epoch, globalStep: index.globalStep, history: index.history, configKey: index.configKey, extra: index.extra };
 }

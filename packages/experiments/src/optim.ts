@@ -9,6 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
+const ADAM_POWER_1 = 'repro/adam/beta1_power';
+const ADAM_POWER_2 = 'repro/adam/beta2_power';
+
 export type OptimizerConfig =
   | { kind: 'sgd'; lr: number; momentum?: number; nesterov?: boolean; weightDecay?: number }
   | { kind: 'adam'; lr: number; betas?: [number, number]; eps?: number; weightDecay?: number };
@@ -67,13 +70,35 @@ export class Optimizer {
     }
   }
 
-  /** Optimizer state (step counter, moments) for checkpoints. */
+  /**
+   * Optimizer state for checkpoints: tfjs's own (step counter, moments) and, for Adam, the running
+   * bias-correction powers β₁ᵗ, β₂ᵗ. tfjs's `setWeights` recomputes those as `pow(β, t + 1)`, which in
+   * float32 is not the product an uninterrupted run has accumulated step by step (β₂ᵗ at t = 750:
+   * 0.47172192 vs 0.47172171), so a resumed run drifted from an uninterrupted one. They are saved and
+   * restored exactly here. The caller disposes the returned tensors.
+   */
   async getWeights(): Promise<NamedTensor[]> {
-    return this.inner.getWeights();
+    const weights = await this.inner.getWeights();
+    const adam = this.adamPowers();
+    const all = adam ? [...weights, { name: ADAM_POWER_1, tensor: adam.accBeta1 }, { name: ADAM_POWER_2, tensor: adam.accBeta2 }] : weights;
+    // the caller owns what it gets: clones of the state variables, and tfjs's fresh step-counter scalar
+    return all.map((w) => (w.name === 'iter' ? w : { name: w.name, tensor: tf.clone(w.tensor) }));
   }
 
   async setWeights(weights: NamedTensor[]): Promise<void> {
-    await this.inner.setWeights(weights);
+    const powers = weights.filter((w) => w.name === ADAM_POWER_1 || w.name === ADAM_POWER_2);
+    await this.inner.setWeights(weights.filter((w) => !powers.includes(w)));
+    const adam = this.adamPowers();
+    if (!adam) return;
+    for (const p of powers) (p.name === ADAM_POWER_1 ? adam.accBeta1 : adam.accBeta2).assign(p.tensor);
+  }
+
+  /** tfjs AdamOptimizer's β₁ᵗ/β₂ᵗ variables (undefined for other optimizers). */
+  private adamPowers(): { accBeta1: tf.Variable; accBeta2: tf.Variable } | undefined {
+    if (this.config.kind !== 'adam') return undefined;
+    const inner = this.inner as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+    if (!inner.accBeta1 || !inner.accBeta2) throw new Error('optimizer: tfjs AdamOptimizer no longer has accBeta1/accBeta2; checkpoints cannot restore it exactly');
+    return { accBeta1: inner.accBeta1, accBeta2: inner.accBeta2 };
   }
 
   dispose(): void {
