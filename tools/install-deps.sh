@@ -5,7 +5,7 @@
 #    (packages/runtime/native; built by `npm install`). Without it training runs on the pure
 #    WebAssembly kernels, about 2-3x slower.
 # Optional, for `npx nx run tools:bench`: --peers also installs the benchmark peers
-# (python3-torch and r-cran-energy, see ../shared/bench/WORKLOADS.md).
+# (python3-torch and r-cran-energy, see tools/bench/WORKLOADS.md).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/install-fashion-mnist.sh"

@@ -1,5 +1,5 @@
 /**
- * Benchmarks of the reference workloads (../shared/bench/WORKLOADS.md) beside the peers, PyTorch
+ * Benchmarks of the reference workloads (tools/bench/WORKLOADS.md) beside the peers, PyTorch
  * and R energy, run in the same invocation so that the ratio is meaningful on a shared machine.
  *
  *   npx nx run tools:bench                      # all workloads, peers if installed, results/bench.csv
@@ -51,13 +51,12 @@ async function main(): Promise<void> {
     .option('--only <list>', 'comma-separated workloads', 'W1,W2,W3,W4')
     .option('--quick', 'tiny sizes and no peers (for tests)', false)
     .option('--no-peers', 'do not run the peer scripts')
-    .option('--shared <dir>', 'the shared/ folder with bench/peer_*.{py,R}', path.join(ROOT, '..', 'shared'))
     .option('--threads <n>', 'threads for the PyTorch peer', '2')
     .option('--rounds <n>', 'alternate ours and the peers this many times; medians are reported', '3')
     .option('--out <file>', 'CSV to write', path.join(ROOT, 'results', 'bench.csv'))
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu (or REPRO_BACKEND)')
     .parse();
-  const o = program.opts<{ only: string; quick: boolean; peers: boolean; shared: string; threads: string; rounds: string; out: string; backend?: string }>();
+  const o = program.opts<{ only: string; quick: boolean; peers: boolean; threads: string; rounds: string; out: string; backend?: string }>();
   const only = new Set(o.only.split(',').map((s) => s.trim().toUpperCase()));
   for (const w of only) if (!['W1', 'W2', 'W3', 'W4'].includes(w)) throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4`);
   const backend = await initBackend(parseBackendPreference(o.backend));
@@ -92,8 +91,8 @@ async function main(): Promise<void> {
   const runPeers = (): PeerResult[] => {
     if (!o.peers || o.quick) return [];
     const out: PeerResult[] = [];
-    const torchScript = path.join(o.shared, 'bench', 'peer_torch.py');
-    const rScript = path.join(o.shared, 'bench', 'peer_energy.R');
+    const torchScript = path.join(__dirname, 'peers', 'peer_torch.py');
+    const rScript = path.join(__dirname, 'peers', 'peer_energy.R');
     process.stderr.write('[bench] running peers (PyTorch, R energy)\n');
     const t = runPeer('/usr/bin/python3', [torchScript, '--threads', o.threads, '--only', [...only].join(',')], 'PyTorch');
     if (typeof t === 'string') notes.add(`${t} (apt-get install -y python3-torch libopenblas0-pthread)`);

@@ -1,5 +1,5 @@
 /**
- * The reference workloads of ../shared/bench/WORKLOADS.md, run with this project's code.
+ * The reference workloads of tools/bench/WORKLOADS.md, run with this project's code.
  * Each returns a measurement; timings take the median of repeated calls after a warm-up.
  */
 import * as tf from '@tensorflow/tfjs';

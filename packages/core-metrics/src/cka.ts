@@ -1,6 +1,6 @@
 /**
  * HSIC and centred kernel alignment (CKA; Kornblith et al., ICML 2019), matched against torch_cka
- * and an independent float64 reference (../shared/golden/cka.json).
+ * and an independent float64 reference (test/golden/cka.json).
  *
  * Conventions (Kornblith's Demo.ipynb):
  * - biased HSIC_0(K, L) = tr(K H L H) / (n−1)², H = I − 11ᵀ/n;

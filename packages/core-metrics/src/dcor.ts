@@ -1,6 +1,6 @@
 /**
  * The distance-correlation family (Székely, Rizzo & Bakirov 2007; Székely & Rizzo 2014), matched
- * against R's `energy` package (../shared/golden/dcor.json).
+ * against R's `energy` package (test/golden/dcor.json).
  *
  * Every quantity is an inner product of double-centred (V) or U-centred (U) distance matrices of
  * a pair of inputs. Two paths:

@@ -1,5 +1,5 @@
 /**
- * HSIC / CKA against torch_cka and the float64 reference (../shared/golden/cka.json), properties,
+ * HSIC / CKA against torch_cka and the float64 reference (test/golden/cka.json), properties,
  * MinibatchCka against the per-batch references, errors and leaks.
  */
 import * as tf from '@tensorflow/tfjs';

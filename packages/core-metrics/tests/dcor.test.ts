@@ -1,6 +1,6 @@
 /**
  * The distance-correlation family against R's energy 1.7.11 and the official PDC code
- * (../shared/golden/dcor.json), plus properties, the blocked path, errors, gradients and leaks.
+ * (test/golden/dcor.json), plus properties, the blocked path, errors, gradients and leaks.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@repro/runtime';

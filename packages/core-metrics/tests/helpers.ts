@@ -2,17 +2,13 @@ import * as path from 'path';
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 
-/** ../shared/golden, found beside the repository (CI clones it next to shared/). */
+/** The reference values kept in the repository: test/golden (provenance in its README). */
+export const GOLDEN_DIR = path.join(__dirname, '..', '..', '..', 'test', 'golden');
+
 export function goldenPath(name: string): string {
-  const candidates = [
-    process.env.REPRO_GOLDEN_DIR,
-    path.join(__dirname, '..', '..', '..', '..', 'shared', 'golden'),
-  ].filter((p): p is string => Boolean(p));
-  for (const dir of candidates) {
-    const p = path.join(dir, name);
-    if (fs.existsSync(p)) return p;
-  }
-  throw new Error(`golden file ${name} not found in ${candidates.join(', ')} (set REPRO_GOLDEN_DIR)`);
+  const p = path.join(GOLDEN_DIR, name);
+  if (!fs.existsSync(p)) throw new Error(`golden file ${p} not found (test/golden is part of the repository)`);
+  return p;
 }
 
 export function loadGolden<T = any>(name: string): T {

@@ -1,6 +1,6 @@
 /**
  * MINE and InfoNCE against the analytic mutual information of correlated Gaussians
- * (../shared/golden/mine.json: x ~ N(0, I_d), y = ρx + sqrt(1−ρ²)ε, MI = −d/2 · ln(1 − ρ²)).
+ * (test/golden/mine.json: x ~ N(0, I_d), y = ρx + sqrt(1−ρ²)ε, MI = −d/2 · ln(1 − ρ²)).
  * Settings follow the golden's torch run (hidden 64, batch 500, Adam) but with lr 3e-4 instead of
  * 1e-4 and fewer iterations, to keep the suite short: lr × iterations ≈ 0.25 reaches the plateau at
  * this size (dt-tradeoff.md §3); d = 20 needs ~2.5x more. The tolerance is the issue's: within 10%

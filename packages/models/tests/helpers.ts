@@ -1,13 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+/** Reference values kept in the repository: test/golden (provenance in its README). */
 export function loadGolden<T = any>(name: string): T {
-  const dirs = [process.env.REPRO_GOLDEN_DIR, path.join(__dirname, '..', '..', '..', '..', 'shared', 'golden')].filter((d): d is string => Boolean(d));
-  for (const d of dirs) {
-    const p = path.join(d, name);
-    if (fs.existsSync(p)) return JSON.parse(fs.readFileSync(p, 'utf8')) as T;
-  }
-  throw new Error(`golden file ${name} not found in ${dirs.join(', ')} (set REPRO_GOLDEN_DIR)`);
+  const p = path.join(__dirname, '..', '..', '..', 'test', 'golden', name);
+  if (!fs.existsSync(p)) throw new Error(`golden file ${p} not found (test/golden is part of the repository)`);
+  return JSON.parse(fs.readFileSync(p, 'utf8')) as T;
 }
 
 export function flat(a: unknown): number[] {

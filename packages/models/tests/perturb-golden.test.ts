@@ -1,6 +1,6 @@
 /**
  * PerturbLayer against the PNN reference code (Klachko models.py run in torch 1.13,
- * ../shared/golden/pnn.json): eval mode (running statistics), train mode (batch statistics) and
+ * test/golden/pnn.json): eval mode (running statistics), train mode (batch statistics) and
  * the running statistics after one training forward. Tolerance 1e-5 absolute: the golden's values
  * are rounded to 8 significant digits and float32 sums of ≤ 54 terms stay well below that.
  */

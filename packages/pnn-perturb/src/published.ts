@@ -1,7 +1,7 @@
 /**
  * Published numbers and claims. Source: Klachko's re-examination of PNN, README of
- * michaelklachko/pnn.pytorch@08865db (CIFAR-10 test accuracy, best over epochs > 10), as transcribed
- * in ../shared/papers/pnn.md §2. The tolerance is chosen before running: single-seed CIFAR-10
+ * michaelklachko/pnn.pytorch@08865db (CIFAR-10 test accuracy, best over epochs > 10; row R from its
+ * "Motivation" section). The tolerance is chosen before running: single-seed CIFAR-10
  * runs of these nets vary by ~±0.5 point between seeds, and tfjs's initialisation and float32 kernels
  * differ from PyTorch's, so ±1.0 point.
  */

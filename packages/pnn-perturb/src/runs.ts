@@ -1,6 +1,6 @@
 /**
  * The runs of the PNN re-examination, one typed config per published row (paper scale, CIFAR-10,
- * Klachko's exact arguments) and the cpu-scale analog on Fashion-MNIST (../shared/papers/pnn.md §5).
+ * Klachko's exact arguments) and the cpu-scale analog on Fashion-MNIST (protocol in this package's README).
  * Smoke scale reuses the cpu runs on the 300-image fixture for one epoch at width 8.
  */
 import type { PnnOptions } from '@repro/models';

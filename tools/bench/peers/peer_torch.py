@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Peer timings for the reference workloads in tools/bench/WORKLOADS.md, in PyTorch on the CPU.
+
+Run with Debian's PyTorch (python3-torch) and OpenBLAS (libopenblas0-pthread):
+    /usr/bin/python3 tools/bench/peers/peer_torch.py [--threads 2] [--only W1,W3]
+Prints one JSON object per line: {"workload", "impl", "seconds", "per_second", "unit"}.
+Inputs are seeded random tensors: the timings depend only on shapes.
+"""
+import argparse, json, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def timed(fn, warmup=2, reps=5):
+    for _ in range(warmup):
+        fn()
+    t = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter() - t) / reps
+
+
+def emit(workload, impl, seconds, per_second, unit):
+    print(json.dumps({"workload": workload, "impl": impl, "seconds": round(seconds, 5),
+                      "per_second": round(per_second, 3), "unit": unit}), flush=True)
+
+
+def conv_bn_relu(cin, cout):
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+def lenet3x3(nf=32):
+    # W1: three 3x3 conv-BN-ReLU stages with 3x3/2 max-pools, 28 -> 14 -> 7 -> 4, then a 2-layer head.
+    layers = []
+    for cin in (1, nf, nf):
+        layers += conv_bn_relu(cin, nf) + [nn.MaxPool2d(3, 2, 1)]
+    return nn.Sequential(*layers, nn.Flatten(), nn.Dropout(0.5), nn.Linear(nf * 16, 128),
+                         nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
+
+
+class Basic(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False); self.b1 = nn.BatchNorm2d(cout)
+        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False); self.b2 = nn.BatchNorm2d(cout)
+        self.sc = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.sc = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.b1(self.c1(x)))
+        return F.relu(self.b2(self.c2(y)) + self.sc(x))
+
+
+def resnet18(nf=16, classes=10):
+    # W2: the CIFAR ResNet-18 (3x3 stem, stages of 2 basic blocks at widths nf, 2nf, 4nf, 8nf).
+    layers, cin = [nn.Conv2d(3, nf, 3, 1, 1, bias=False), nn.BatchNorm2d(nf), nn.ReLU()], nf
+    for i, w in enumerate((nf, 2 * nf, 4 * nf, 8 * nf)):
+        layers += [Basic(cin, w, 1 if i == 0 else 2), Basic(w, w, 1)]
+        cin = w
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes))
+
+
+def train_rate(name, model, shape, batch=64):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, *shape, generator=g)
+    y = torch.randint(0, 10, (batch,), generator=g)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    model.train()
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    s = timed(step)
+    emit(name, "torch-train", s, batch / s, "images/s")
+    model.eval()
+    with torch.no_grad():
+        s = timed(lambda: model(x))
+    emit(name, "torch-infer", s, batch / s, "images/s")
+
+
+def dcor2(x, y):
+    # V-statistic squared distance correlation via Gram-trick distances, float64.
+    def centred(a):
+        sq = (a * a).sum(1)
+        d = (sq[:, None] + sq[None, :] - 2 * a @ a.T).clamp_min(0).sqrt()
+        d.fill_diagonal_(0)
+        return d - d.mean(0, keepdim=True) - d.mean(1, keepdim=True) + d.mean()
+    A, B = centred(x), centred(y)
+    return (A * B).mean() / ((A * A).mean() * (B * B).mean()).sqrt()
+
+
+def unbiased_hsic_naive(K, L):
+    # torch_cka's algorithm: diagonal zeroed, full n x n products.
+    n = K.shape[0]
+    K = K.clone(); L = L.clone(); K.fill_diagonal_(0); L.fill_diagonal_(0)
+    one = torch.ones(n, 1, dtype=K.dtype)
+    t = torch.trace(K @ L) + (one.T @ K @ one @ one.T @ L @ one) / ((n - 1) * (n - 2)) \
+        - 2 / (n - 2) * (one.T @ K @ L @ one)
+    return (t / (n * (n - 3))).item()
+
+
+def cka_matrix_naive(fa, fb):
+    # Per layer pair, recomputing Grams as torch_cka does (sum over minibatches, equal weights).
+    m = torch.zeros(len(fa), len(fb), 3)
+    for i, xa in enumerate(fa):
+        for j, xb in enumerate(fb):
+            for bx, by in zip(xa.split(64), xb.split(64)):
+                K, L = bx @ bx.T, by @ by.T
+                m[i, j, 0] += unbiased_hsic_naive(K, K)
+                m[i, j, 1] += unbiased_hsic_naive(K, L)
+                m[i, j, 2] += unbiased_hsic_naive(L, L)
+    return m[:, :, 1] / (m[:, :, 0].sqrt() * m[:, :, 2].sqrt())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", default="W1,W2,W3,W4")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    only = set(a.only.split(","))
+    if "W1" in only:
+        train_rate("W1 lenet3x3-nf32 28x28x1 b64", lenet3x3(), (1, 28, 28))
+    if "W2" in only:
+        train_rate("W2 resnet18-nf16 32x32x3 b64", resnet18(), (3, 32, 32))
+    if "W3" in only:
+        for n in (1000, 2000, 4000):
+            x = torch.randn(n, 512, dtype=torch.float64); y = torch.randn(n, 10, dtype=torch.float64)
+            s = timed(lambda: dcor2(x, y), 1, 3)
+            emit(f"W3 dcor2 n={n} 512x10", "torch-f64-gram", s, 1 / s, "calls/s")
+    if "W4" in only:
+        dims = [8192, 8192, 4096, 4096, 2048, 2048, 1024, 512]
+        fa = [torch.randn(512, d) for d in dims]
+        fb = [torch.randn(512, d) for d in dims]
+        s = timed(lambda: cka_matrix_naive(fa, fb), 0, 1)
+        emit("W4 minibatch-cka 8x8 layers n=512 b64", "torch-per-pair-naive", s, 1 / s, "matrices/s")
+
+
+if __name__ == "__main__":
+    main()
