@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkFinite, checkFiniteArray } from './validate';
 
 /**
  * True top-1 accuracy: Σ correct / Σ n over the given examples, in [0, 1] (a fraction, not %).
@@ -11,6 +12,7 @@ export function accuracy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
     throw new Error(`accuracy: labels must be [${logits.shape[0]}], got shape [${labels.shape.join(', ')}]`);
   }
   if (logits.shape[0] === 0) throw new Error('accuracy: no examples');
+  checkFinite('accuracy', 'logits', logits);
   return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, 'int32')), 'float32')) as tf.Scalar);
 }
 
@@ -43,6 +45,8 @@ export function smoothedAccuracyTrace(batchAccuracies: readonly number[], opts: 
   if (opts.batchSizes && opts.batchSizes.length !== batchAccuracies.length) {
     throw new Error(`smoothedAccuracy: ${opts.batchSizes.length} batch sizes for ${batchAccuracies.length} accuracies`);
   }
+  checkFiniteArray('smoothedAccuracy', 'batchAccuracies', batchAccuracies);
+  if (opts.initial !== undefined && !Number.isFinite(opts.initial)) throw new Error(`smoothedAccuracy: initial is ${opts.initial}; must be a finite number`);
   let ema = opts.initial ?? 0;
   const trace: number[] = [];
   batchAccuracies.forEach((a, i) => {

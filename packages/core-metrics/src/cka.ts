@@ -15,7 +15,7 @@
  * against the feature dimension); compare values computed with the same n.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkRows } from './validate';
+import { checkFinite, checkRows } from './validate';
 import { centerColumns, squaredDistances, uCentre, zeroBlockDiagonal } from './distance';
 
 export type KernelKind = 'linear' | 'rbf';
@@ -35,8 +35,16 @@ function median(values: Float32Array): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** The n×n Gram matrix of `kernel` on the rows of x. */
+/** The n×n Gram matrix of `kernel` on the rows of x [n, ...] (checked: finite, n ≥ 2). */
 export function gram(x: tf.Tensor2D, kernel: KernelKind = 'linear', threshold = 0.5): tf.Tensor2D {
+  if (!(x instanceof tf.Tensor) || x.rank < 2) throw new Error(`gram: x must be [n, p] (one example per row), got ${x instanceof tf.Tensor ? `shape [${x.shape.join(', ')}]` : typeof x}`);
+  if (x.shape[0] < 2) throw new Error(`gram: n = ${x.shape[0]} examples is too small; needs n >= 2`);
+  if (x.size === 0) throw new Error(`gram: x has shape [${x.shape.join(', ')}]: no features (0 columns)`);
+  checkFinite('gram', 'x', x);
+  return kernelGram(x, kernel, threshold);
+}
+
+function kernelGram(x: tf.Tensor2D, kernel: KernelKind, threshold: number): tf.Tensor2D {
   return tf.tidy(() => {
     const xc = centerColumns(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D);
     if (kernel === 'linear') return tf.matMul(xc, xc, false, true);
@@ -59,8 +67,23 @@ function centerGram(k: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
+/** Checks two n×n Gram matrices (square, same n ≥ minRows, finite). */
+function checkGrams(fn: string, k: tf.Tensor2D, l: tf.Tensor2D, minRows: number): void {
+  for (const [name, g] of [['k', k], ['l', l]] as const) {
+    if (!(g instanceof tf.Tensor) || g.rank !== 2 || g.shape[0] !== g.shape[1]) {
+      throw new Error(`${fn}: ${name} must be a square n×n Gram matrix, got ${g instanceof tf.Tensor ? `shape [${g.shape.join(', ')}]` : typeof g}`);
+    }
+  }
+  checkRows(fn, { k, l }, minRows);
+}
+
 /** HSIC_0 from two Grams (scalar). */
 export function hsicBiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
+  checkGrams('hsicBiasedFromGrams', k, l, 2);
+  return hsic0(k, l);
+}
+
+function hsic0(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
   const n = k.shape[0];
   return tf.tidy(() => tf.div(tf.sum(tf.mul(centerGram(k), centerGram(l))), (n - 1) ** 2) as tf.Scalar);
 }
@@ -71,6 +94,11 @@ export function hsicBiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
  * (tr(K̃L̃) + … − …) cancels away when kernel values have a large common level (RBF).
  */
 export function uCentreGram(k: tf.Tensor2D): tf.Tensor2D {
+  checkGrams('uCentreGram', k, k, 4);
+  return uCentred(k);
+}
+
+function uCentred(k: tf.Tensor2D): tf.Tensor2D {
   const n = k.shape[0];
   return tf.tidy(() => {
     const kt = zeroBlockDiagonal(k, 0);
@@ -81,9 +109,13 @@ export function uCentreGram(k: tf.Tensor2D): tf.Tensor2D {
 
 /** HSIC_1 from two Grams (scalar); n ≥ 4. */
 export function hsicUnbiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
+  checkGrams('hsicUnbiasedFromGrams', k, l, 4);
+  return hsic1(k, l);
+}
+
+function hsic1(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
   const n = k.shape[0];
-  if (n < 4) throw new Error(`unbiased HSIC: n = ${n} examples is too small; needs n >= 4 (divides by n(n-3))`);
-  return tf.tidy(() => tf.div(tf.sum(tf.mul(uCentreGram(k), uCentreGram(l))), n * (n - 3)) as tf.Scalar);
+  return tf.tidy(() => tf.div(tf.sum(tf.mul(uCentred(k), uCentred(l))), n * (n - 3)) as tf.Scalar);
 }
 
 /**
@@ -95,14 +127,14 @@ export function hsic(x: tf.Tensor2D, y: tf.Tensor2D, opts: HsicOptions = {}): tf
   if (estimator !== 'biased' && estimator !== 'unbiased') throw new Error(`unknown estimator '${estimator}'; valid: biased, unbiased`);
   checkRows('hsic', { x, y }, estimator === 'unbiased' ? 4 : 2);
   return tf.tidy(() => {
-    const k = gram(x, opts.kernel, opts.threshold);
-    const l = gram(y, opts.kernel, opts.threshold);
-    return estimator === 'biased' ? hsicBiasedFromGrams(k, l) : hsicUnbiasedFromGrams(k, l);
+    const k = kernelGram(x, opts.kernel ?? 'linear', opts.threshold ?? 0.5);
+    const l = kernelGram(y, opts.kernel ?? 'linear', opts.threshold ?? 0.5);
+    return estimator === 'biased' ? hsic0(k, l) : hsic1(k, l);
   });
 }
 
 function ckaFromGrams(k: tf.Tensor2D, l: tf.Tensor2D, debiased: boolean): tf.Scalar {
-  const h = debiased ? hsicUnbiasedFromGrams : hsicBiasedFromGrams;
+  const h = debiased ? hsic1 : hsic0;
   return tf.tidy(() => {
     const den = tf.mul(h(k, k), h(l, l));
     const pos = tf.tensor(tf.greater(den, 0).dataSync(), [], 'bool'); // off the tape (see dcor.ts `detached`)
@@ -118,7 +150,7 @@ function ckaFromGrams(k: tf.Tensor2D, l: tf.Tensor2D, debiased: boolean): tf.Sca
  */
 export function linearCka(x: tf.Tensor2D, y: tf.Tensor2D, opts: { debiased?: boolean } = {}): tf.Scalar {
   checkRows('linearCka', { x, y }, opts.debiased ? 4 : 2);
-  return tf.tidy(() => ckaFromGrams(gram(x, 'linear'), gram(y, 'linear'), Boolean(opts.debiased)));
+  return tf.tidy(() => ckaFromGrams(kernelGram(x, 'linear', 0.5), kernelGram(y, 'linear', 0.5), Boolean(opts.debiased)));
 }
 
 /**
@@ -128,7 +160,7 @@ export function linearCka(x: tf.Tensor2D, y: tf.Tensor2D, opts: { debiased?: boo
 export function rbfCka(x: tf.Tensor2D, y: tf.Tensor2D, opts: { threshold?: number; debiased?: boolean } = {}): tf.Scalar {
   checkRows('rbfCka', { x, y }, opts.debiased ? 4 : 2);
   const t = opts.threshold ?? 0.5;
-  return tf.tidy(() => ckaFromGrams(gram(x, 'rbf', t), gram(y, 'rbf', t), Boolean(opts.debiased)));
+  return tf.tidy(() => ckaFromGrams(kernelGram(x, 'rbf', t), kernelGram(y, 'rbf', t), Boolean(opts.debiased)));
 }
 
 export interface MinibatchCkaOptions {
@@ -172,9 +204,12 @@ export class MinibatchCka {
         if (f.rank < 1 || f.shape[0] !== n) {
           throw new Error(`MinibatchCka.update: features${side}[${i}] has shape [${f.shape.join(', ')}]; every layer needs ${n} examples on axis 0`);
         }
+        if (f.size === 0 && n > 0) throw new Error(`MinibatchCka.update: features${side}[${i}] has shape [${f.shape.join(', ')}]: no features (0 columns)`);
       });
     }
     if (n < 4) throw new Error(`MinibatchCka.update: batch of n = ${n} examples is too small; unbiased HSIC needs n >= 4`);
+    featuresA.forEach((f, i) => checkFinite('MinibatchCka.update', `featuresA[${i}]`, f));
+    featuresB.forEach((f, i) => checkFinite('MinibatchCka.update', `featuresB[${i}]`, f));
     if (this.xy === undefined) {
       this.la = featuresA.length;
       this.lb = featuresB.length;
@@ -190,7 +225,7 @@ export class MinibatchCka {
       const prep = (fs: tf.Tensor[]) =>
         tf.stack(fs.map((f) => {
           const xc = centerColumns(tf.reshape(f, [n, -1]) as tf.Tensor2D);
-          return tf.reshape(uCentreGram(tf.matMul(xc, xc, false, true)), [-1]);
+          return tf.reshape(uCentred(tf.matMul(xc, xc, false, true)), [-1]);
         })) as tf.Tensor2D;
       const a = prep(featuresA);
       const b = prep(featuresB);

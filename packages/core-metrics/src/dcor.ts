@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@repro/runtime';
 import { checkRows } from './validate';
 import {
-  EXACT_MAX_DIM, centerColumns, distanceMatrix, doubleCentre, normalizeRows, safeSqrt, squaredDistances, uCentre, zeroBlockDiagonal,
+  EXACT_MAX_DIM, centerColumns, euclideanDistances, doubleCentre, normalizeRows, safeSqrt, squaredDistances, uCentre, zeroBlockDiagonal,
 } from './distance';
 
 /** Largest n for which the full n×n path is used by default. */
@@ -125,7 +125,7 @@ function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStat
   const blocked = method === 'blocked' || (method === 'auto' && n > FULL_PATH_MAX_N);
   if (!blocked) {
     return tf.tidy(() => {
-      const d = xs.map((x) => distanceMatrix(x));
+      const d = xs.map((x) => euclideanDistances(x));
       const r = d.map((di) => tf.sum(di, 1) as tf.Tensor1D);
       const t = r.map((ri) => tf.sum(ri) as tf.Scalar);
       const vc = new Map<number, tf.Tensor2D>();
@@ -315,7 +315,7 @@ export function dcorTest(x: tf.Tensor2D, y: tf.Tensor2D, opts: { permutations?: 
   // double-centring commutes with permuting rows and columns together: dCov²(x, y∘π) = mean(A ∘ B[π, π])
   const [a, b] = tf.tidy(() => {
     const centred = [x, y].map((t) => {
-      const d = distanceMatrix(t);
+      const d = euclideanDistances(t);
       const r = tf.sum(d, 1) as tf.Tensor1D;
       return doubleCentre(d, r, r, tf.sum(r) as tf.Scalar, n);
     });

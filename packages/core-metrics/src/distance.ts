@@ -10,6 +10,7 @@
  * - sqrt has an infinite gradient at 0 (coincident rows): `safeSqrt`'s gradient is 0 there.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkRows } from './validate';
 
 /** Below this many columns, distances are summed per column instead of by the Gram trick. */
 export const EXACT_MAX_DIM = 4;
@@ -71,8 +72,14 @@ export function zeroBlockDiagonal(m: tf.Tensor2D, offset: number): tf.Tensor2D {
   return tf.mul(m, tf.sub(1, mask)) as tf.Tensor2D;
 }
 
-/** The n×n Euclidean distance matrix of the rows of x (diagonal exactly 0). */
+/** The n×n Euclidean distance matrix of the rows of x (diagonal exactly 0); x finite, n ≥ 1. */
 export function distanceMatrix(x: tf.Tensor2D): tf.Tensor2D {
+  checkRows('distanceMatrix', { x }, 1);
+  return euclideanDistances(x);
+}
+
+/** distanceMatrix without the input checks (callers have checked). */
+export function euclideanDistances(x: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const xc = centerColumns(x);
     return safeSqrt(zeroBlockDiagonal(squaredDistances(xc, xc), 0)) as tf.Tensor2D;
