@@ -20,3 +20,7 @@ export { resultsReadme, writeResultsReadme } from './results-readme';
 export { hardwareDescription } from './record';
 export { runChildJobs, defaultParallelism } from './jobs';
 export type { ChildJob } from './jobs';
+export { meanInterval, differenceInterval, decideClaim, describeInterval, claimFromInterval, tQuantile, tCdf } from './claims';
+export type { Interval, ClaimVerdict, ClaimRule } from './claims';
+export { planReproduce, describePlan, checkpointDir } from './reproduce';
+export type { ReproduceJob, ReproducePlan } from './reproduce';

@@ -40,7 +40,8 @@ export function resultsReadme(outDir: string): string {
     lines.push(
       `## ${pkg}`,
       '',
-      `Regenerate from the run records: \`npx nx run ${pkg}:table\`; rerun everything: \`npx nx run ${pkg}:reproduce\`.`,
+      `Regenerate from the run records: \`npx nx run ${pkg}:table\`; continue or rerun: \`npx nx run ${pkg}:reproduce\` ` +
+        `(skips runs whose records exist with the same configuration; \`-- --fresh\` retrains everything).`,
       `Hardware: ${hardware.join('; ') || 'no run records'}. Backend: ${backends.join('; ') || 'n/a'}.`,
       `Statuses: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}. Full notes (sources, claim numbers, commands) in \`${csv}\`.`,
       '',
@@ -49,6 +50,12 @@ export function resultsReadme(outDir: string): string {
       ...rows.map((r) => `| ${SHOWN.map((c) => mdEscape(r[c] ?? '')).join(' | ')} |`),
       '',
     );
+    const claims = rows.filter((r) => r.table === 'claims' && r.scale !== '' && r.status !== 'missing');
+    if (claims.length) {
+      lines.push('Claims, with the statistics behind each verdict:', '');
+      for (const c of claims) lines.push(`- **${c.row}** (${c.scale}, seeds ${c.seeds}): \`${c.status}\`. ${mdEscape(c.note ?? '')}`);
+      lines.push('');
+    }
   }
   return lines.join('\n');
 }

@@ -8,14 +8,17 @@
 import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from '@repro/runtime';
 import { RunRecord, Scale } from './record';
+import type { ClaimVerdict, Interval } from './claims';
 
-export type Status = 'match' | 'outside-tol' | 'claim-holds' | 'claim-fails' | 'missing' | 'not-reproducible-here' | 'smoke';
+export type Status =
+  | 'match' | 'outside-tol' | 'claim-holds' | 'claim-fails' | 'claim-inconclusive' | 'missing' | 'not-reproducible-here' | 'smoke';
 
 export const STATUS_MEANINGS: Record<Status, string> = {
   match: 'reproduced at the paper\'s scale, within the stated tolerance of the published value',
   'outside-tol': 'reproduced at the paper\'s scale, outside the stated tolerance (a result, not an error)',
-  'claim-holds': 'the paper\'s claim holds on our runs at the stated scale',
-  'claim-fails': 'the paper\'s claim does not hold on our runs at the stated scale (numbers in the note)',
+  'claim-holds': 'the paper\'s claim holds on our runs at the stated scale: the 95% confidence interval over seeds lies on the claim\'s side of its threshold (n, mean, interval and threshold in the note)',
+  'claim-fails': 'the paper\'s claim does not hold on our runs at the stated scale: the 95% interval over seeds lies on the other side of the threshold (numbers in the note)',
+  'claim-inconclusive': 'our runs cannot decide the claim at the stated scale: the 95% interval over seeds straddles the threshold (more seeds would narrow it; numbers in the note)',
   missing: 'not run yet; the note gives the command that runs it',
   'not-reproducible-here': 'this machine cannot produce the published number (data or hardware); the value shown comes from the stated smaller analog and is not comparable',
   smoke: 'a seconds-long smoke run that checks the pipeline, not the number',
@@ -55,9 +58,12 @@ export interface PublishedValue {
 }
 
 export interface ClaimOutcome {
-  /** The number the verdict rests on (e.g. a difference in points). */
+  /** The number the verdict rests on (e.g. a mean difference in points). */
   value: number | null;
-  holds: boolean | null;
+  /** From the interval over seeds (`claimFromInterval`); null: cannot be evaluated (status missing). */
+  verdict: ClaimVerdict | null;
+  /** The interval behind the verdict. */
+  interval?: Interval;
   note: string;
 }
 
@@ -147,7 +153,7 @@ function claimRows(pkg: string, c: Claim, records: RunRecord[]): ResultRow[] {
     } else {
       const o = c.evaluate(recs);
       row.reproduced = o.value === null ? '' : round(o.value);
-      row.status = scale === 'smoke' ? 'smoke' : o.holds === null ? 'missing' : o.holds ? 'claim-holds' : 'claim-fails';
+      row.status = scale === 'smoke' ? 'smoke' : o.verdict === null ? 'missing' : (`claim-${o.verdict}` as Status);
       row.note = `claim: ${c.statement}; ${o.note}`;
     }
     rows.push(row);

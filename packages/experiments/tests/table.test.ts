@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildTable, Claim, PublishedValue, readRunRecords, resultsCsv, RunRecord, RUN_RECORD_SCHEMA, writeResultsCsv, writeRunRecord } from '../src';
+import { buildTable, Claim, claimFromInterval, differenceInterval, PublishedValue, readRunRecords, resultsCsv, RunRecord, RUN_RECORD_SCHEMA, writeResultsCsv, writeRunRecord } from '../src';
 
 function record(runId: string, scale: RunRecord['scale'], seed: number, metrics: Record<string, number>): RunRecord {
   return {
@@ -23,18 +23,23 @@ const PUBLISHED: PublishedValue[] = [
 const gap = (hi: string, lo: string, min: number, statement: string): Claim => ({
   table: 'claims', row: `${hi}>${lo}`, metric: 'top1Pct gap', statement, runIds: [hi, lo], command: `demo reproduce --run ${hi},${lo}`,
   evaluate: (recs) => {
-    const m = (id: string) => { const v = recs.filter((r) => r.runId === id).map((r) => r.metrics.top1Pct!); return v.reduce((a, x) => a + x, 0) / v.length; };
-    const d = m(hi) - m(lo);
-    return { value: d, holds: d >= min, note: `${hi} − ${lo} = ${d.toFixed(2)} points (needs ≥ ${min})` };
+    const v = (id: string) => recs.filter((r) => r.runId === id).map((r) => r.metrics.top1Pct!);
+    return claimFromInterval(differenceInterval(v(hi), v(lo)), { threshold: min, holdsWhen: 'above' }, `${hi} − ${lo} (points)`);
   },
 });
-const CLAIMS: Claim[] = [gap('c', 'e', 2, 'c beats e by 2 points'), gap('e', 'c', 2, 'e beats c by 2 points'), gap('c', 'zz', 1, 'c beats zz')];
+const CLAIMS: Claim[] = [
+  gap('c', 'e', 2, 'c beats e by 2 points'), gap('e', 'c', 2, 'e beats c by 2 points'), gap('c', 'f', 2, 'c beats f by 2 points'),
+  gap('c', 'zz', 1, 'c beats zz'),
+];
 
 function records(): RunRecord[] {
   return [
     record('a', 'paper', 1, { top1Pct: 90.4 }), record('a', 'paper', 2, { top1Pct: 89.8 }), // match (mean 90.1)
     record('b', 'paper', 1, { top1Pct: 85 }), // outside-tol
-    record('c', 'cpu', 1, { top1Pct: 88 }), record('e', 'cpu', 1, { top1Pct: 84 }), // not-reproducible-here + paper missing; claims hold/fail
+    // not-reproducible-here + paper missing; c − e = 4 ± ~1 holds (fails reversed); c − f = 2.5 ± ~3 is inconclusive
+    record('c', 'cpu', 1, { top1Pct: 88 }), record('c', 'cpu', 2, { top1Pct: 88.5 }), record('c', 'cpu', 3, { top1Pct: 87.5 }),
+    record('e', 'cpu', 1, { top1Pct: 84 }), record('e', 'cpu', 2, { top1Pct: 84.4 }), record('e', 'cpu', 3, { top1Pct: 83.6 }),
+    record('f', 'cpu', 1, { top1Pct: 84 }), record('f', 'cpu', 2, { top1Pct: 86.5 }), record('f', 'cpu', 3, { top1Pct: 86 }),
     record('d', 'smoke', 1, { top1Pct: 10 }), // smoke
   ];
 }
@@ -53,9 +58,11 @@ it('gives every status kind', () => {
   expect(status('c>e', 'cpu')).toBe('claim-holds');
   expect(status('e>c', 'cpu')).toBe('claim-fails');
   expect(rows.find((r) => r.row === 'e>c')!.reproduced).toBe(-4);
+  expect(status('c>f', 'cpu')).toBe('claim-inconclusive');
+  expect(rows.find((r) => r.row === 'c>f')!.note).toMatch(/n=3\+3, difference of means 2\.50, 95% CI \[-0\.37, 5\.37\] \(Welch t over seeds, df 2\.6\); holds if the interval lies above 2\.00/);
   expect(status('c>zz', 'cpu')).toBe('missing');
   const kinds = new Set(rows.map((r) => r.status));
-  for (const k of ['match', 'outside-tol', 'claim-holds', 'claim-fails', 'missing', 'not-reproducible-here', 'smoke']) expect(kinds).toContain(k);
+  for (const k of ['match', 'outside-tol', 'claim-holds', 'claim-fails', 'claim-inconclusive', 'missing', 'not-reproducible-here', 'smoke']) expect(kinds).toContain(k);
 });
 
 it('writes the shared schema from records on disk, byte-for-byte on regeneration', () => {
