@@ -18,6 +18,9 @@ export interface LinePoint {
   series: string;
   x: number;
   y: number;
+  /** A band around y (e.g. the 95% interval over seeds), drawn shaded when given. */
+  lo?: number;
+  hi?: number;
 }
 
 export interface LineChartOptions {
@@ -35,6 +38,22 @@ export interface LineChartOptions {
 }
 
 export function lineChartSpec(data: LinePoint[], o: LineChartOptions): object {
+  const x = { field: 'x', type: 'quantitative', title: o.xLabel, scale: { zero: false }, ...(o.integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}) };
+  const color = { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 480 } };
+  const line = {
+    mark: { type: 'line', point: o.points ?? true },
+    encoding: {
+      x, color,
+      y: { field: 'y', type: 'quantitative', title: o.yLabel, scale: { zero: false } },
+      ...(o.pathOrder ? { order: { field: 'order', type: 'quantitative' } } : {}),
+    },
+  };
+  const banded = data.some((d) => d.lo !== undefined && d.hi !== undefined);
+  const band = {
+    mark: { type: 'area', opacity: 0.18 },
+    transform: [{ filter: 'isValid(datum.lo) && isValid(datum.hi)' }],
+    encoding: { x, color, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: o.title,
@@ -42,13 +61,7 @@ export function lineChartSpec(data: LinePoint[], o: LineChartOptions): object {
     height: o.height ?? 300,
     background: 'white',
     data: { values: data.map((d, i) => ({ ...d, order: i })) },
-    mark: { type: 'line', point: o.points ?? true },
-    encoding: {
-      x: { field: 'x', type: 'quantitative', title: o.xLabel, scale: { zero: false }, ...(o.integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}) },
-      y: { field: 'y', type: 'quantitative', title: o.yLabel, scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 480 } },
-      ...(o.pathOrder ? { order: { field: 'order', type: 'quantitative' } } : {}),
-    },
+    ...(banded ? { layer: [band, line] } : line),
   };
 }
 

@@ -19,3 +19,15 @@ it('renders a line chart and a heatmap to SVG and PNG', async () => {
   expect(fs.readFileSync(line.svg, 'utf8')).toContain('smoothed');
   expect(fs.readFileSync(heat.svg, 'utf8')).toContain('0.90');
 });
+
+it('draws a shaded band where points carry lo/hi (spread over seeds)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-plot-'));
+  const data = [1, 2, 3].map((e) => ({ series: 'A (n=5)', x: e, y: 80 + e, lo: 79 + e, hi: 81 + e }));
+  const spec = lineChartSpec(data, { title: 'Mean and 95% CI', xLabel: 'epoch', yLabel: '%', integerX: true }) as { layer?: Array<{ mark: { type: string } }> };
+  expect(spec.layer?.map((l) => l.mark.type)).toEqual(['area', 'line']);
+  const plain = lineChartSpec(data.map(({ series, x, y }) => ({ series, x, y })), { title: 't', xLabel: 'x', yLabel: 'y' }) as { layer?: unknown };
+  expect(plain.layer).toBeUndefined();
+  const out = await writePlot(path.join(dir, 'band'), spec);
+  // the area mark renders as a filled path with the band's opacity
+  expect(fs.readFileSync(out.svg, 'utf8')).toMatch(/opacity="0\.18"|fill-opacity="0\.18"/);
+});
