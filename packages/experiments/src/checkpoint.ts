@@ -56,6 +56,15 @@ export function hasCheckpoint(dir: string): boolean {
   return fs.existsSync(path.join(dir, INDEX));
 }
 
+/** The configuration key a checkpoint was written with (undefined: none, or an unreadable index). */
+export function checkpointConfigKey(dir: string): string | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dir, INDEX), 'utf8')) as CheckpointIndex).configKey;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Restores models and optimizers from `dir`; returns the loop state. Errors name the problem. */
 export async function loadCheckpoint(dir: string, models: tf.LayersModel[], optimizers: Optimizer[], configKey: string): Promise<CheckpointState> {
   const indexPath = path.join(dir, INDEX);

@@ -1,6 +1,7 @@
 /**
  * CLI building blocks: each paper package's commander CLI is a few declarations. Common flags:
- * --scale smoke|cpu|paper, --backend, --data-dir, --seeds, --out, --resume, --run <id>; subcommands
+ * --scale smoke|cpu|paper, --backend, --data-dir, --seeds, --out, --run <id>, --resume (train) or
+ * --fresh (reproduce, which otherwise continues where it stopped); subcommands
  * train, eval, reproduce, table. Unknown run ids fail with the list of valid ones; any error prints
  * one clear line and exits non-zero.
  */
@@ -17,7 +18,14 @@ export interface CommonOptions {
   seeds?: number[];
   /** The results folder: CSVs, plots and runs/ (run records, checkpoints) go under it. */
   out: string;
-  resume: boolean;
+  /**
+   * train: --resume (true) continues each run from its checkpoint. reproduce continues by default
+   * ('if-compatible': finished runs skipped, partial runs resumed when their checkpoint has the same
+   * configuration); with --fresh it is false.
+   */
+  resume: boolean | 'if-compatible';
+  /** reproduce --fresh: retrain every selected run from scratch. */
+  fresh: boolean;
   /** Run ids given with --run (undefined: all runs of the scale). */
   runs?: string[];
 }
@@ -50,18 +58,22 @@ export function checkRunIds(ids: string[] | undefined, valid: string[]): void {
   }
 }
 
-function addCommon(cmd: Command, spec: PaperCliSpec, runRequired: boolean): Command {
+function addCommon(cmd: Command, spec: PaperCliSpec, runRequired: boolean, kind: 'train' | 'reproduce' | 'other'): Command {
+  if (kind === 'reproduce') {
+    cmd.option('--fresh', 'retrain every selected run from scratch (default: continue: skip finished runs, resume partial ones)', false);
+  }
+  if (kind === 'train') cmd.option('--resume', 'continue each run from its last checkpoint', false);
+  if (kind === 'train') cmd.addOption(new Option('--resume-if-compatible', 'resume where the checkpoint has this configuration, else start over (used by reproduce)').hideHelp());
   return cmd
     .addOption(new Option('--scale <scale>', 'smoke (seconds, tests) | cpu (Fashion-MNIST here) | paper (the papers\' data and recipes)').choices([...SCALES]).default(spec.defaultScale))
     .addOption(new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]))
     .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR); default: the Debian Fashion-MNIST location')
     .option('--seeds <list>', 'comma-separated seeds (default: each run\'s own)')
     .option('--out <dir>', 'results folder (CSV, plots, runs/)', spec.defaultOut)
-    .option('--resume', 'continue each run from its last checkpoint', false)
     .option('--run <ids>', `comma-separated run ids${runRequired ? ' (required)' : ' (default: all)'}: ${spec.runIds.map((r) => r.id).join(', ')}`);
 }
 
-function toCommon(raw: Record<string, unknown>, spec: PaperCliSpec, runRequired: boolean): CommonOptions {
+function toCommon(raw: Record<string, unknown>, spec: PaperCliSpec, runRequired: boolean, kind: 'train' | 'reproduce' | 'other'): CommonOptions {
   const runs = typeof raw.run === 'string' ? raw.run.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   if (runRequired && !runs?.length) throw new Error(`--run is required; valid run ids: ${spec.runIds.map((r) => r.id).join(', ')}`);
   checkRunIds(runs, spec.runIds.map((r) => r.id));
@@ -71,7 +83,8 @@ function toCommon(raw: Record<string, unknown>, spec: PaperCliSpec, runRequired:
     dataDir: raw.dataDir as string | undefined,
     seeds: raw.seeds ? parseSeeds(raw.seeds as string) : undefined,
     out: path.resolve(raw.out as string),
-    resume: Boolean(raw.resume),
+    resume: raw.resumeIfCompatible ? 'if-compatible' : kind === 'reproduce' ? (raw.fresh ? false : 'if-compatible') : Boolean(raw.resume),
+    fresh: Boolean(raw.fresh),
     runs,
   };
 }
@@ -80,13 +93,14 @@ export function buildPaperCli(spec: PaperCliSpec): Command {
   const program = new Command().name(spec.name).description(spec.description).showHelpAfterError();
   if (spec.epilog) program.addHelpText('after', `\n${spec.epilog}`);
   const sub = (name: string, description: string, runRequired: boolean, action: (o: CommonOptions) => Promise<void>) => {
-    const cmd = addCommon(new Command(name).description(description), spec, runRequired);
-    cmd.action(async (raw: Record<string, unknown>) => action(toCommon(raw, spec, runRequired)));
+    const kind = name === 'train' || name === 'reproduce' ? name : 'other';
+    const cmd = addCommon(new Command(name).description(description), spec, runRequired, kind);
+    cmd.action(async (raw: Record<string, unknown>) => action(toCommon(raw, spec, runRequired, kind)));
     program.addCommand(cmd);
   };
   sub('train', 'train the given runs (one record per run and seed under <out>/runs)', true, spec.train);
   sub('eval', 'evaluate the saved final models of the given runs', true, spec.evaluate);
-  sub('reproduce', 'train every run of the scale, then write the table and plots', false, spec.reproduce);
+  sub('reproduce', 'train every run of the scale (continuing where a previous reproduce stopped), then write the table and plots', false, spec.reproduce);
   sub('table', 'regenerate <out>/<package>.csv and the plots from the run records (no training)', false, spec.table);
   return program;
 }

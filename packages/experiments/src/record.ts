@@ -38,6 +38,8 @@ export interface RunRecord {
   startedAt: string;
   wallSeconds: number;
   complete: boolean;
+  /** tf.memory().numTensors when the run started and after it disposed everything: equal when nothing leaked. */
+  tensors?: { atStart: number; atEnd: number };
 }
 
 export function hardwareDescription(): string {

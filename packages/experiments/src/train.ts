@@ -13,7 +13,7 @@ import { Progress } from '@repro/runtime';
 import { setRandomStep } from '@repro/models';
 import { Optimizer } from './optim';
 import { Schedule } from './schedule';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { checkpointConfigKey, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 
 export interface StepContext {
   epoch: number;
@@ -40,7 +40,11 @@ export interface TrainTask<B> {
   /** Metrics after each epoch (evaluation). */
   evaluate?(epoch: number): Promise<Record<string, number>> | Record<string, number>;
   checkpoint?: { dir: string; everyEpochs: number; configKey: string };
-  resume?: boolean;
+  /**
+   * true: continue from the checkpoint (an error if it came from another configuration);
+   * 'if-compatible': continue from it when its configuration matches, else start over (said on the stream).
+   */
+  resume?: boolean | 'if-compatible';
   /** Called after every epoch's metrics, e.g. to write a partial run record. */
   onEpoch?(epoch: number, metrics: Record<string, number>, history: Array<Record<string, number>>): void;
   stream?: { write(s: string): unknown; isTTY?: boolean };
@@ -59,12 +63,18 @@ export async function train<B>(task: TrainTask<B>): Promise<TrainResult> {
   let history: Array<Record<string, number>> = [];
   let first = 0;
   let globalStep = 0;
-  if (task.resume && task.checkpoint && hasCheckpoint(task.checkpoint.dir)) {
+  const out = task.stream ?? process.stderr;
+  let resume = Boolean(task.resume) && task.checkpoint !== undefined && hasCheckpoint(task.checkpoint.dir);
+  if (resume && task.resume === 'if-compatible' && checkpointConfigKey(task.checkpoint!.dir) !== task.checkpoint!.configKey) {
+    out.write(`${task.label}: the checkpoint in ${task.checkpoint!.dir} came from another configuration; starting over\n`);
+    resume = false;
+  }
+  if (resume && task.checkpoint) {
     const state = await loadCheckpoint(task.checkpoint.dir, task.models, task.optimizers, task.checkpoint.configKey);
     history = state.history;
     first = state.epoch;
     globalStep = state.globalStep;
-    (task.stream ?? process.stderr).write(`${task.label}: resumed from ${task.checkpoint.dir} after epoch ${first}\n`);
+    out.write(`${task.label}: resumed from ${task.checkpoint.dir} after epoch ${first}\n`);
   }
   const progress = new Progress({
     label: task.label, epochs: task.epochs, stepsPerEpoch: task.stepsPerEpoch, itemsPerStep: task.itemsPerStep, stream: task.stream,
