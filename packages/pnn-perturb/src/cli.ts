@@ -11,11 +11,12 @@ import { loadModel } from '@repro/models';
 import { loadFashionMnist } from '@repro/datasets';
 import {
   CommonOptions, RunRecord, buildPaperCli, buildTable, evaluateClassifier, lineChartSpec, readRunRecords, runCli, writePlot,
-  writeResultsCsv, writeResultsReadme, writeRunRecord, LinePoint, runRecordPath, gitCommit, runChildJobs, defaultParallelism, ChildJob,
+  writeResultsCsv, writeResultsReadme, writeRunRecord, LinePoint, gitCommit, runChildJobs, defaultParallelism, ChildJob,
+  ReproduceJob, planReproduce, describePlan, meanInterval,
 } from '@repro/experiments';
 import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, findRun, runsForScale, PnnRun } from './runs';
 import { CLAIMS, PUBLISHED } from './published';
-import { FIXTURE_DIR, PACKAGE, runDir, trainPnnRun } from './train';
+import { FIXTURE_DIR, PACKAGE, resolveRun, runDir, trainPnnRun } from './train';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -66,38 +67,39 @@ async function evalCmd(o: CommonOptions): Promise<void> {
 }
 
 /** The `train` child processes of a reproduction, one per run and seed. */
-function trainJobs(o: CommonOptions, jobs: Array<{ run: PnnRun; seed: number }>): ChildJob[] {
-  return jobs.map(({ run, seed }) => {
-    const args = [__filename, 'train', '--run', run.id, '--seeds', String(seed), '--scale', o.scale, '--out', o.out];
+function trainJobs(o: CommonOptions, jobs: ReproduceJob[]): ChildJob[] {
+  return jobs.map(({ runId, seed }) => {
+    const args = [__filename, 'train', '--run', runId, '--seeds', String(seed), '--scale', o.scale, '--out', o.out];
     if (o.dataDir) args.push('--data-dir', o.dataDir);
     if (o.backend) args.push('--backend', o.backend);
-    if (o.resume) args.push('--resume');
-    return { label: `${run.id} seed ${seed}`, args };
+    if (o.resume) args.push('--resume-if-compatible');
+    return { label: `${runId} seed ${seed}`, args };
   });
 }
 
 async function reproduceCmd(o: CommonOptions): Promise<void> {
   const start = Date.now();
-  const runs = selectedRuns(o);
-  const jobs = runs.flatMap((run) => seedsOf(run, o).map((seed) => ({ run, seed })));
-  const todo = jobs.filter(({ run, seed }) => {
-    if (!o.resume) return true;
-    const p = runRecordPath(path.join(o.out, 'runs'), { package: PACKAGE, runId: run.id, seed, scale: o.scale });
-    return !fs.existsSync(p);
-  });
+  const jobs: ReproduceJob[] = selectedRuns(o).flatMap((run) => seedsOf(run, o).map((seed) => ({
+    runId: run.id, seed, config: resolveRun(run, o.scale) as unknown as Record<string, unknown>,
+  })));
+  const plan = planReproduce(o.out, PACKAGE, o.scale, jobs, { fresh: o.fresh });
   const parallel = defaultParallelism();
   process.stderr.write(
-    `[pnn-perturb] reproduce --scale ${o.scale}: ${todo.length} of ${jobs.length} run(s) to train, ${parallel} at a time` +
+    `[pnn-perturb] reproduce --scale ${o.scale}: ${plan.todo.length} of ${jobs.length} run(s) to train, ${parallel} at a time` +
       (o.scale === 'cpu' ? ` (Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, budget 30 min)` : '') + '\n',
   );
+  for (const line of describePlan(plan)) process.stderr.write(`[pnn-perturb] ${line}\n`);
+  const todo = plan.todo;
   await runChildJobs(trainJobs(o, todo), parallel);
   await tableCmd(o);
   const wall = (Date.now() - start) / 1000;
-  // the wall time of the whole reproduction, for tools/bench
-  writeJsonAtomic(path.join(o.out, 'runs', PACKAGE, `reproduce-${o.scale}.json`), {
-    package: PACKAGE, scale: o.scale, runs: jobs.length, trained: todo.length, parallel, wallSeconds: Math.round(wall),
-    commit: gitCommit(ROOT), finishedAt: new Date().toISOString(),
-  });
+  // the wall time of the reproduction, for tools/bench; a rerun that trained nothing keeps the last one
+  if (todo.length > 0) {
+    writeJsonAtomic(path.join(o.out, 'runs', PACKAGE, `reproduce-${o.scale}.json`), {
+      package: PACKAGE, scale: o.scale, runs: jobs.length, trained: todo.length, skipped: plan.finished.length, parallel, wallSeconds: Math.round(wall),
+      commit: gitCommit(ROOT), finishedAt: new Date().toISOString(),
+    });
+  }
   process.stderr.write(`[pnn-perturb] reproduce finished in ${formatDuration(wall)}\n`);
 }
 
@@ -121,11 +123,12 @@ async function plots(o: CommonOptions, records: RunRecord[]): Promise<void> {
       const rs = recs.filter((r) => r.runId === id);
       const epochs = Math.min(...rs.map((r) => r.history.length));
       for (let e = 0; e < epochs; e++) {
-        data.push({ series: `${id} (n=${rs.length})`, x: e + 1, y: rs.reduce((a, r) => a + r.history[e]!.trueAccPct!, 0) / rs.length });
+        const iv = meanInterval(rs.map((r) => r.history[e]!.trueAccPct!));
+        data.push({ series: `${id} (n=${rs.length})`, x: e + 1, y: iv.estimate, ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}) });
       }
     }
     await writePlot(path.join(dir, scale, 'variants'), lineChartSpec(data, {
-      title: `PNN variants, mean true test accuracy over seeds (${scale} scale)`, xLabel: 'epoch', yLabel: 'test accuracy (%)', integerX: true,
+      title: `PNN variants, true test accuracy: mean and 95% CI over seeds (${scale} scale)`, xLabel: 'epoch', yLabel: 'test accuracy (%)', integerX: true,
     }));
   }
 }

@@ -15,8 +15,11 @@ export interface PnnRun {
   model: 'lenet' | 'cifarnet' | 'perturb_resnet18' | 'noiseresnet18' | 'resnet18';
   modelOptions: Partial<PnnOptions>;
   optimizer: OptimizerConfig;
-  /** 'pnn-cifar': lr·0.2 at epochs 60, 90, 120, 160 (Klachko main.py L169-171, epoch+1); 'constant'. */
-  schedule: 'pnn-cifar' | 'constant';
+  /**
+   * 'pnn-cifar': lr·0.2 at epochs 60, 90, 120, 160 (Klachko main.py L169-171, epoch+1); 'constant';
+   * 'cosine': lr·½(1 + cos(π·epoch/epochs)), per epoch, so that the last epochs settle (cpu scale).
+   */
+  schedule: 'pnn-cifar' | 'constant' | 'cosine';
   epochs: number;
   batchSize: number;
   seeds: number[];
@@ -46,22 +49,25 @@ export const PAPER_RUNS: PnnRun[] = [
   { ...K_BASE, id: 'k8-perturb-nm64-trained', row: 'K8', description: 'as K7 with trained masks', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 0, nmasks: 64, uniqueMasks: false, trainMasks: true }, optimizer: sgd(1e-3), batchSize: 16 },
 ];
 
-// cpu analog (pnn.md §5): Fashion-MNIST 28x28x1, lenet nf 32, 3x3 first layer in every variant,
-// Adam lr 1e-3 wd 1e-4, batch 32; train on a stratified subset, test on all 10,000 (unshuffled).
-export const CPU_EPOCHS = 5;
+// cpu analog: Fashion-MNIST 28x28x1, lenet nf 32, 3x3 first layer in every variant, Adam lr 1e-3
+// wd 1e-4 with a cosine decay to 0 over the run, batch 32; train on a stratified subset, test on all
+// 10,000 (unshuffled). 15 epochs: with a constant lr, accuracy still rose at epochs 14-17 (pilot, seed 1:
+// A 86.1 -> 88.1, C 86.0 -> 87.1); the cosine decay makes the last epochs settle, and every record
+// carries the gain over its last 3 epochs (plateauGainPct) to show it did.
+export const CPU_EPOCHS = 15;
 export const CPU_TRAIN_PER_CLASS = 800;
 const C_BASE = {
-  scale: 'cpu' as const, model: 'lenet' as const, schedule: 'constant' as const, epochs: CPU_EPOCHS, batchSize: 32, bestAfterEpoch: 0,
+  scale: 'cpu' as const, model: 'lenet' as const, schedule: 'cosine' as const, epochs: CPU_EPOCHS, batchSize: 32, bestAfterEpoch: 0,
   optimizer: { kind: 'adam', lr: 1e-3, weightDecay: 1e-4 } as OptimizerConfig,
   data: { dataset: 'fashion-mnist' as const, trainPerClass: CPU_TRAIN_PER_CLASS, augment: false }, smoothedBatchSize: 10,
 };
 const L = { ...PNN, nfilters: 32, firstFilterSize: 3 as const, dropout: 0.5 };
 
 export const CPU_RUNS: PnnRun[] = [
-  { ...C_BASE, id: 'cpu-a-3x3', row: 'A', description: 'lenet nf32, 3x3 convs (baseline, stands for K1)', modelOptions: { ...L, filterSize: 3 }, seeds: [1, 2, 3] },
-  { ...C_BASE, id: 'cpu-b-1x1-nonoise', row: 'B', description: 'lenet nf32, 1x1 convs, no noise (stands for K4)', modelOptions: { ...L, filterSize: 1 }, seeds: [1, 2, 3] },
-  { ...C_BASE, id: 'cpu-c-pnn-nm1', row: 'C', description: 'lenet nf32, perturbation layers, 1 mask, level 0.5 (stands for K2/K3)', modelOptions: { ...L, filterSize: 0, nmasks: 1 }, seeds: [1, 2, 3] },
-  { ...C_BASE, id: 'cpu-d-pnn-nm4', row: 'D', description: 'lenet nf32, perturbation layers, 4 unique masks (stands for K6)', modelOptions: { ...L, filterSize: 0, nmasks: 4 }, seeds: [1, 2] },
+  { ...C_BASE, id: 'cpu-a-3x3', row: 'A', description: 'lenet nf32, 3x3 convs (baseline, stands for K1)', modelOptions: { ...L, filterSize: 3 }, seeds: [1, 2, 3, 4, 5] },
+  { ...C_BASE, id: 'cpu-b-1x1-nonoise', row: 'B', description: 'lenet nf32, 1x1 convs, no noise (stands for K4)', modelOptions: { ...L, filterSize: 1 }, seeds: [1, 2, 3, 4, 5] },
+  { ...C_BASE, id: 'cpu-c-pnn-nm1', row: 'C', description: 'lenet nf32, perturbation layers, 1 mask, level 0.5 (stands for K2/K3)', modelOptions: { ...L, filterSize: 0, nmasks: 1 }, seeds: [1, 2, 3, 4, 5] },
+  { ...C_BASE, id: 'cpu-d-pnn-nm4', row: 'D', description: 'lenet nf32, perturbation layers, 4 unique masks (stands for K6)', modelOptions: { ...L, filterSize: 0, nmasks: 4 }, seeds: [1, 2] }, // ~1.6x the time per epoch: 2 seeds fit the budget
 ];
 
 export const ALL_RUNS: PnnRun[] = [...PAPER_RUNS, ...CPU_RUNS];

@@ -11,7 +11,7 @@ import { BackendInfo, Rng, writeFileAtomic } from '@repro/runtime';
 import { BatchOptions, ImageDataset, batchCount, batches, firstKPerClass, loadFashionMnist, readCifar10 } from '@repro/datasets';
 import { createModel, saveModel } from '@repro/models';
 import {
-  Optimizer, RunRecord, RUN_RECORD_SCHEMA, Scale, constant, evaluateClassifier, gitCommit, multiStep, smoothedOverOrders,
+  Optimizer, RunRecord, RUN_RECORD_SCHEMA, Scale, checkpointDir, constant, cosine, evaluateClassifier, gitCommit, multiStep, smoothedOverOrders,
   smoothedPerEpoch, train, trainableVariables, batchAccuraciesPct, hardwareDescription,
 } from '@repro/experiments';
 import { smoothedAccuracyTrace } from '@repro/core-metrics';
@@ -27,7 +27,7 @@ export interface TrainOptions {
   seed: number;
   out: string;
   dataDir?: string;
-  resume: boolean;
+  resume: boolean | 'if-compatible';
   backend: BackendInfo;
   /** Explicit changes to the run's config (recorded in the record's overrides). */
   overrides?: { epochs?: number; nfilters?: number; maxStepsPerEpoch?: number; trainPerClass?: number };
@@ -71,11 +71,19 @@ function readCorrect(dir: string, epochs: number): Uint8Array[] {
 }
 
 export function runDir(out: string, scale: Scale, runId: string, seed: number): string {
-  return path.join(out, 'runs', PACKAGE, scale, 'checkpoints', `${runId}.seed${seed}`);
+  return checkpointDir(out, PACKAGE, scale, runId, seed);
+}
+
+/** Mean true accuracy of the last 3 epochs minus that of the 3 before (points): ~0 on a plateau. */
+export function plateauGain(history: Array<Record<string, number>>, metric = 'trueAccPct', k = 3): number {
+  if (history.length < 2 * k) return NaN;
+  const m = (xs: Array<Record<string, number>>) => xs.reduce((a, h) => a + h[metric]!, 0) / xs.length;
+  return m(history.slice(-k)) - m(history.slice(-2 * k, -k));
 }
 
 export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunRecord> {
   const started = new Date();
+  const tensorsAtStart = tf.memory().numTensors;
   const r = resolveRun(run, o.scale, o.overrides);
   const data = loadData(r, o.scale, o.dataDir);
   const dir = runDir(o.out, o.scale, r.id, o.seed);
@@ -84,7 +92,7 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
   const vars = trainableVariables(model);
   const rng = new Rng(o.seed);
   const base = r.optimizer.lr;
-  const schedule = r.schedule === 'pnn-cifar' ? multiStep(base, [60, 90, 120, 160], 0.2, 1) : constant(base);
+  const schedule = r.schedule === 'pnn-cifar' ? multiStep(base, [60, 90, 120, 160], 0.2, 1) : r.schedule === 'cosine' ? cosine(base, r.epochs) : constant(base);
   const bopts = (e: number): BatchOptions => ({
     batchSize: r.batchSize, shuffle: rng.fork(`shuffle-${e}`), normalize: data.norm,
     ...(r.data.augment ? { augment: { cropPadding: 4, horizontalFlip: true, rng: rng.fork(`augment-${e}`) } } : {}),
@@ -92,7 +100,8 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
   const fullSteps = batchCount(data.train, { batchSize: r.batchSize });
   const steps = Math.min(fullSteps, r.maxStepsPerEpoch ?? fullSteps);
   const numClasses = data.train.numClasses;
-  const configKey = JSON.stringify({ id: r.id, seed: o.seed, scale: o.scale, epochs: r.epochs, model: r.modelOptions, opt: r.optimizer, n: data.train.size, steps });
+  const configKey = JSON.stringify({ id: r.id, seed: o.seed, scale: o.scale, epochs: r.epochs, model: r.modelOptions, opt: r.optimizer, schedule: r.schedule, n: data.train.size, steps });
+  let record: RunRecord;
   try {
     const result = await train({
       label: `${r.id} seed ${o.seed}`,
@@ -142,7 +151,7 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
       }
       bestOfEpochs += best / draws;
     }
-    return {
+    record = {
       schema: RUN_RECORD_SCHEMA, package: PACKAGE, runId: r.id, seed: o.seed, scale: o.scale, dataset: data.name, model: r.model,
       config: { ...r }, overrides: { ...(o.overrides ?? {}) }, history,
       metrics: {
@@ -150,7 +159,7 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
         smoothedMinusTruePct: bestSmoothed - bestTrue, lastSmoothedMinusTruePct: last.smoothedPct! - last.trueAccPct!,
         randomOrderMeanPct: spread.mean, randomOrderStdPct: spread.std,
         bestOfEpochsRandomOrderPct: bestOfEpochs, overstatementRandomOrderPct: bestOfEpochs - bestTrue,
-        params: model.countParams(),
+        params: model.countParams(), plateauGainPct: plateauGain(history),
       },
       backend: o.backend, hardware: hardwareDescription(), commit: gitCommit(path.join(__dirname, '..')), startedAt: started.toISOString(),
       wallSeconds: (Date.now() - started.getTime()) / 1000, complete: true,
@@ -159,4 +168,6 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
     model.dispose();
     optimizer.dispose();
   }
+  record.tensors = { atStart: tensorsAtStart, atEnd: tf.memory().numTensors };
+  return record;
 }

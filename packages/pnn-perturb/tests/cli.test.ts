@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 
 const CLI = path.join(__dirname, '..', 'src', 'cli.ts');
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -29,7 +29,7 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(r.status).toBe(0);
   const csv = fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8').trim().split('\n');
   expect(csv[0]).toBe('package,table,row,metric,published,reproduced,delta,tolerance,scale,dataset,model,epochs,seeds,status,note,backend,commit');
-  const statuses = csv.slice(1).map((l) => l.match(/,(match|outside-tol|claim-holds|claim-fails|missing|not-reproducible-here|smoke),/)?.[1]);
+  const statuses = csv.slice(1).map((l) => l.match(/,(match|outside-tol|claim-holds|claim-fails|claim-inconclusive|missing|not-reproducible-here|smoke),/)?.[1]);
   expect(statuses).not.toContain(undefined);
   expect(statuses).toContain('smoke');
   expect(csv.filter((l) => l.includes(',K1,') && l.includes(',missing,'))[0]).toMatch(/train --scale paper --run k1-resnet18-nf44/);
@@ -39,6 +39,12 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(rec.backend.name).toBe('wasm');
   expect(rec.history).toHaveLength(2);
   expect(rec.metrics.bestTrueAccPct).toBeGreaterThan(0);
+  // every run ends with the tensor count it started with
+  for (const id of ['cpu-a-3x3', 'cpu-b-1x1-nonoise', 'cpu-c-pnn-nm1', 'cpu-d-pnn-nm4']) {
+    const t = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`), 'utf8')).tensors;
+    expect(t.atEnd).toBe(t.atStart);
+    expect(t.atStart).toBeGreaterThanOrEqual(0);
+  }
   for (const f of ['variants.png', 'variants.svg', 'cpu-a-3x3.seed1.png']) expect(fs.existsSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', f))).toBe(true);
   expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/## pnn-perturb/);
   const wall = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'reproduce-smoke.json'), 'utf8'));
@@ -46,9 +52,56 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(wall.wallSeconds).toBeGreaterThan(0);
   // the table regenerates byte-for-byte from the records
   const before = fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8');
+  const plotBefore = fs.readFileSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', 'variants.svg'), 'utf8');
   expect(cli(['table', '--scale', 'smoke', '--out', out]).status).toBe(0);
   expect(fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8')).toBe(before);
-}, 120_000);
+  // a second reproduce trains nothing and rewrites identical tables and plots
+  const recordBefore = fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-a-3x3.seed1.json'), 'utf8');
+  const again = cli(['reproduce', '--scale', 'smoke', '--out', out, '--backend', 'wasm']);
+  expect(again.status).toBe(0);
+  expect(again.stderr).toMatch(/0 of 4 run\(s\) to train/);
+  expect(again.stderr).toMatch(/skipping 4 finished run\(s\).*cpu-a-3x3 seed 1/);
+  expect(again.stderr).not.toMatch(/epoch 1\/2/);
+  expect(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-a-3x3.seed1.json'), 'utf8')).toBe(recordBefore);
+  expect(fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8')).toBe(before);
+  expect(fs.readFileSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', 'variants.svg'), 'utf8')).toBe(plotBefore);
+  // --fresh trains them all again
+  const fresh = cli(['reproduce', '--scale', 'smoke', '--out', out, '--backend', 'wasm', '--fresh', '--run', 'cpu-b-1x1-nonoise']);
+  expect(fresh.status).toBe(0);
+  expect(fresh.stderr).toMatch(/1 of 1 run\(s\) to train/);
+  expect(fresh.stderr).toMatch(/cpu-b-1x1-nonoise seed 1 epoch 2\/2/);
+}, 180_000);
+
+it('a reproduce killed with SIGKILL mid-run continues: finished runs skipped, the partial one resumed, the same records', async () => {
+  const env = { ...process.env, CI: 'true', REPRO_JOBS: '1' };
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pnn-kill-'));
+  const args = (out: string) => ['tsx', CLI, 'reproduce', '--scale', 'smoke', '--out', out, '--backend', 'wasm', '--run', 'cpu-a-3x3,cpu-b-1x1-nonoise'];
+  const plain = path.join(base, 'plain');
+  expect(spawnSync('npx', args(plain), { cwd: ROOT, encoding: 'utf8', env }).status).toBe(0);
+
+  const killed = path.join(base, 'killed');
+  const smoke = path.join(killed, 'runs', 'pnn-perturb', 'smoke');
+  const child = spawn('npx', args(killed), { cwd: ROOT, env, detached: true, stdio: 'ignore' });
+  const ckpt = path.join(smoke, 'checkpoints', 'cpu-b-1x1-nonoise.seed1', 'checkpoint.json');
+  const deadline = Date.now() + 120_000;
+  while (!fs.existsSync(ckpt) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  process.kill(-child.pid!, 'SIGKILL'); // the reproduce and its train child
+  await new Promise((r) => setTimeout(r, 300));
+  expect(fs.existsSync(path.join(smoke, 'cpu-a-3x3.seed1.json'))).toBe(true);
+  expect(fs.existsSync(path.join(smoke, 'cpu-b-1x1-nonoise.seed1.json'))).toBe(false);
+  expect(JSON.parse(fs.readFileSync(ckpt, 'utf8')).epoch).toBe(1);
+
+  const again = spawnSync('npx', args(killed), { cwd: ROOT, encoding: 'utf8', env });
+  expect(again.status).toBe(0);
+  expect(again.stderr).toMatch(/1 of 2 run\(s\) to train/);
+  expect(again.stderr).toMatch(/skipping 1 finished run\(s\).*cpu-a-3x3 seed 1/);
+  expect(again.stderr).toMatch(/cpu-b-1x1-nonoise seed 1: resumed from .* after epoch 1/);
+  for (const id of ['cpu-a-3x3', 'cpu-b-1x1-nonoise']) {
+    const read = (out: string) => JSON.parse(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`), 'utf8'));
+    expect(read(killed).history).toEqual(read(plain).history);
+    expect(read(killed).metrics).toEqual(read(plain).metrics);
+  }
+}, 240_000);
 
 it('unknown run ids, scale mismatches and missing CIFAR data fail clearly', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pnn-'));
