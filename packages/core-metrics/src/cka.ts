@@ -10,7 +10,7 @@
  *   matrix, its zero diagonal included), computed separately for x and y; the bandwidth is a constant
  *   for the gradient.
  * Features are column-centred before any Gram product: with large feature means (ReLU outputs)
- * float32 Grams otherwise lose most of their digits (cka.md, the translate case).
+ * float32 Grams otherwise lose most of their digits (test/golden/cka.json, case translate_n64).
  * Caveat: CKA depends on the number of examples n (the biased estimate is inflated when n is small
  * against the feature dimension); compare values computed with the same n.
  */

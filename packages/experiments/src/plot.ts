@@ -2,7 +2,7 @@
  * Pictures beside the CSVs: line charts (accuracy per epoch, information-plane paths) and heatmaps
  * (CKA matrices), specified in Vega-Lite, rendered to SVG by Vega (headless, no browser) and to PNG by
  * resvg (its binary ships inside its npm package). Vega 5 / Vega-Lite 5: the 6.x releases are
- * ESM-only with top-level await and cannot be required from CommonJS (toolchain.md §6).
+ * ESM-only with top-level await and cannot be required from CommonJS.
  */
 import * as path from 'path';
 import { writeFileAtomic } from '@repro/runtime';
