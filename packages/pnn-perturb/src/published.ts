@@ -51,6 +51,10 @@ const C = 'cpu-c-pnn-nm1';
 const values = (recs: RunRecord[], id: string, metric = 'bestTrueAccPct'): number[] =>
   recs.filter((r) => r.runId === id).map((r) => r.metrics[metric]!);
 const meanOf = (xs: number[]) => xs.reduce((a, v) => a + v, 0) / xs.length;
+/** Mean over seeds of each variant's plateauGainPct (last 3 epochs minus the 3 before). */
+const plateau = (recs: RunRecord[], ids: Array<[string, string]>) =>
+  `training plateau (mean true accuracy of the last 3 epochs minus the 3 before, mean over seeds; < 0.5 taken as settled): ` +
+  ids.map(([name, id]) => `${name} ${meanOf(values(recs, id, 'plateauGainPct')).toFixed(2)}`).join(', ') + ' points';
 const fmt = (xs: number[]) => {
   const iv = meanInterval(xs);
   return `${iv.estimate.toFixed(2)} [${Number.isFinite(iv.lo) ? `${iv.lo.toFixed(2)}, ${iv.hi.toFixed(2)}` : 'n/a'}] (n=${xs.length})`;
@@ -84,7 +88,7 @@ export const CLAIMS: Claim[] = [
       const b = values(recs, B);
       const c = values(recs, C);
       const o = claimFromInterval(differenceInterval(c, b), { threshold: 1.0, holdsWhen: 'below' }, 'C − B, best true accuracy (points)');
-      return { ...o, note: `${o.note}; PNN (C) ${fmt(c)} vs 1x1 no noise (B) ${fmt(b)}` };
+      return { ...o, note: `${o.note}; PNN (C) ${fmt(c)} vs 1x1 no noise (B) ${fmt(b)}; ${plateau(recs, [['B', B], ['C', C]])}` };
     },
   },
   {
@@ -100,7 +104,7 @@ export const CLAIMS: Claim[] = [
         differenceInterval(a, best), { threshold: 2.0, holdsWhen: 'above' },
         `A − ${bestId} (the better of B and C by mean), best true accuracy (points; "several points" taken as 2 at this scale, Klachko's CIFAR-10 gap is ~5-6)`,
       );
-      return { ...o, note: `${o.note}; 3x3 (A) ${fmt(a)}, 1x1 (B) ${fmt(b)}, PNN (C) ${fmt(c)}` };
+      return { ...o, note: `${o.note}; 3x3 (A) ${fmt(a)}, 1x1 (B) ${fmt(b)}, PNN (C) ${fmt(c)}; ${plateau(recs, [['A', A], ['B', B], ['C', C]])}` };
     },
   },
 ];
