@@ -30,7 +30,7 @@ function smallConvNet(seed: number): tf.LayersModel {
 
 function step(model: tf.LayersModel, opt: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): number {
   const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(y as tf.Tensor1D, 10), model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)!;
-  const v = cost.dataSync()[0]!;
+  const v = cost.dataSync()[0];
   cost.dispose();
   return v;
 }
@@ -56,16 +56,16 @@ describe('training on the chosen backend', () => {
       epochLoss.push(sum / n);
     }
     // ln(10) = 2.30 at chance; a learning net is far below it after 6 epochs of 300 images
-    expect(epochLoss[0]!).toBeGreaterThan(epochLoss[5]! * 1.5);
-    expect(epochLoss[5]!).toBeLessThan(1.0);
+    expect(epochLoss[0]).toBeGreaterThan(epochLoss[5] * 1.5);
+    expect(epochLoss[5]).toBeLessThan(1.0);
 
     // a training step leaks nothing (after the optimizer's slots exist)
     const [b] = batches(ds, { batchSize: 50 });
-    step(model, opt, b!.x, b!.y);
+    step(model, opt, b.x, b.y);
     const before = tf.memory().numTensors;
-    step(model, opt, b!.x, b!.y);
+    step(model, opt, b.x, b.y);
     expect(tf.memory().numTensors).toBe(before);
-    tf.dispose([b!.x, b!.y]);
+    tf.dispose([b.x, b.y]);
     model.dispose();
     opt.dispose();
   });

@@ -119,12 +119,12 @@ async function main(): Promise<void> {
   const rows: Record<string, string | number>[] = [];
   const kind = (impl: string) => (/-(train|infer)$/.exec(impl)?.[1] ?? ''); // train ↔ train, infer ↔ infer
   const sig = (x: number) => +x.toPrecision(5);
-  for (const m of ourRounds[0]!) {
+  for (const m of ourRounds[0]) {
     const mine = ourRounds.map((rs) => rs.find((x) => x.workload === m.workload && x.impl === m.impl)!.seconds);
     const peerImpls = [...new Set(peerRounds.flat().filter((p) => p.workload === m.workload && kind(p.impl) === kind(m.impl)).map((p) => p.impl))];
     for (const peerImpl of peerImpls.length ? peerImpls : [undefined]) {
       const theirs = peerImpl === undefined ? [] : peerRounds.map((rs) => rs.find((p) => p.workload === m.workload && p.impl === peerImpl)?.seconds);
-      const ratios = theirs.flatMap((t, i) => (t === undefined ? [] : [t / mine[i]!]));
+      const ratios = theirs.flatMap((t, i) => (t === undefined ? [] : [t / mine[i]]));
       const peerSeconds = theirs.filter((t): t is number => t !== undefined);
       const ours = median(mine);
       const peer = peerSeconds.length ? median(peerSeconds) : undefined;
@@ -140,8 +140,8 @@ async function main(): Promise<void> {
   const header = ['workload', 'ours', 'ours (s)', 'peer', 'peer (s)', 'speed ratio ours/peer', 'per-round range'];
   const lines = rows.map((r) => [r.workload, r.impl, r.seconds, r.peer_impl || '-', r.peer_seconds === '' ? '-' : r.peer_seconds,
     r.speed_ratio === '' ? '-' : r.speed_ratio, r.ratio_min === '' ? '-' : `${r.ratio_min}-${r.ratio_max}`].map(String));
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
   for (const n of notes) console.log(`note: ${n}`);

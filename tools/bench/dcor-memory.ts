@@ -23,7 +23,7 @@ async function main() {
   const before = peakRssMiB();
   const t = Date.now();
   const r = dcor2(x, y, { method: 'blocked', blockRows });
-  const v = r.dataSync()[0]!;
+  const v = r.dataSync()[0];
   const secs = (Date.now() - t) / 1000;
   console.log(JSON.stringify({ n, p: 512, q: 10, dcor2: v, seconds: secs, peakRssMiB: Math.round(peakRssMiB()), peakRssBeforeMiB: Math.round(before), backend: `${info.name} (${info.detail})`, blockRows: blockRows ?? 'default' }));
   tf.dispose([x, y, r]);

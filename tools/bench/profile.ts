@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   if (id !== 'W1' && id !== 'W2') throw new Error(`unknown workload '${process.argv[2]}'; available: w1, w2`);
   const info = await initBackend(parseBackendPreference(process.argv[3]));
   console.log(`backend ${info.name} (${info.detail})`);
-  const w = trainWorkload(id as TrainWorkloadId);
+  const w = trainWorkload(id);
   for (let i = 0; i < 2; i++) w.trainStep();
   console.log(`train step ${meanMs(w.trainStep, 5).toFixed(1)} ms (batch 64)`);
   const prof = await tf.profile(() => {

@@ -16,7 +16,7 @@ export interface Measurement {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Mean seconds per call of fn over `reps` calls after `warmup` calls: the peers' protocol (peer_torch.py's timed). */

@@ -32,7 +32,7 @@ export interface HsicOptions {
 function median(values: Float32Array): number {
   const s = Float64Array.from(values).sort();
   const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** The n×n Gram matrix of `kernel` on the rows of x [n, ...] (checked: finite, n ≥ 2). */
@@ -198,7 +198,7 @@ export class MinibatchCka {
   /** Adds one batch; featuresA[l] and featuresB[m] share their first dimension (the examples). */
   update(featuresA: tf.Tensor[], featuresB: tf.Tensor[]): void {
     if (featuresA.length === 0 || featuresB.length === 0) throw new Error('MinibatchCka.update: needs at least one layer on each side');
-    const n = featuresA[0]!.shape[0]!;
+    const n = featuresA[0].shape[0];
     for (const [side, fs] of [['A', featuresA], ['B', featuresB]] as const) {
       fs.forEach((f, i) => {
         if (f.rank < 1 || f.shape[0] !== n) {
@@ -236,9 +236,9 @@ export class MinibatchCka {
         tf.div(tf.sum(tf.square(b), 1), norm).dataSync(),
       ];
     });
-    for (let i = 0; i < cross.length; i++) this.xy![i]! += weight * cross[i]!;
-    for (let i = 0; i < selfA.length; i++) this.xx![i]! += weight * selfA[i]!;
-    for (let i = 0; i < selfB.length; i++) this.yy![i]! += weight * selfB[i]!;
+    for (let i = 0; i < cross.length; i++) this.xy[i] += weight * cross[i];
+    for (let i = 0; i < selfA.length; i++) this.xx![i] += weight * selfA[i];
+    for (let i = 0; i < selfB.length; i++) this.yy![i] += weight * selfB[i];
     this.batches++;
   }
 
@@ -254,8 +254,8 @@ export class MinibatchCka {
     for (let i = 0; i < this.la; i++) {
       const row: number[] = [];
       for (let j = 0; j < this.lb; j++) {
-        const den = this.xx![i]! * this.yy![j]!;
-        row.push(den > 0 ? this.xy[i * this.lb + j]! / Math.sqrt(den) : 0);
+        const den = this.xx![i] * this.yy![j];
+        row.push(den > 0 ? this.xy[i * this.lb + j] / Math.sqrt(den) : 0);
       }
       out.push(row);
     }

@@ -42,7 +42,7 @@ interface PairStats {
 
 /** Float64 inner products of the centred distance matrices, over row blocks (two passes). */
 function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: number[][]; U: number[][] } {
-  const n = xs[0]!.shape[0];
+  const n = xs[0].shape[0];
   const k = xs.length;
   const block = Math.max(1, Math.min(n, blockRows ?? Math.floor(8_000_000 / n)));
   const V = Array.from({ length: k }, () => new Array<number>(k).fill(0));
@@ -54,11 +54,11 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
     ? tf.tidy(() => ({ t: tf.transpose(xc) as tf.Tensor2D, sq: tf.reshape(tf.sum(tf.square(xc), 1), [1, -1]) as tf.Tensor2D }))
     : undefined));
   const distBlock = (i: number, start: number, size: number) => {
-    const rows = tf.slice(centred[i]!, [start, 0], [size, -1]);
+    const rows = tf.slice(centred[i], [start, 0], [size, -1]);
     const g = gram[i];
     const d2 = g
       ? (tf.relu(tf.sub(tf.add(tf.reshape(tf.slice(g.sq, [0, start], [1, size]), [-1, 1]), g.sq), tf.mul(2, tf.matMul(rows, g.t)))) as tf.Tensor2D)
-      : squaredDistances(rows, centred[i]!);
+      : squaredDistances(rows, centred[i]);
     return safeSqrt(zeroBlockDiagonal(d2, start)) as tf.Tensor2D;
   };
   const rowSums = xs.map(() => new Float64Array(n));
@@ -69,7 +69,7 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
     for (let start = 0; start < n; start += block) {
       const size = Math.min(block, n - start);
       tf.tidy(() => {
-        for (let i = 0; i < k; i++) rowSums[i]!.set(sumRows(distBlock(i, start, size)), start);
+        for (let i = 0; i < k; i++) rowSums[i].set(sumRows(distBlock(i, start, size)), start);
       });
     }
     const totals = rowSums.map((r) => r.reduce((a, b) => a + b, 0));
@@ -83,14 +83,14 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
           const uc: tf.Tensor2D[] = [];
           for (let i = 0; i < k; i++) {
             const d = distBlock(i, start, size);
-            const rows = tf.slice(rowTensors[i]!, [start], [size]);
-            vc.push(doubleCentre(d, rows, rowTensors[i]!, totals[i]!, n));
-            uc.push(uCentre(d, rows, rowTensors[i]!, totals[i]!, n, start));
+            const rows = tf.slice(rowTensors[i], [start], [size]);
+            vc.push(doubleCentre(d, rows, rowTensors[i], totals[i], n));
+            uc.push(uCentre(d, rows, rowTensors[i], totals[i], n, start));
           }
           for (let i = 0; i < k; i++) {
             for (let j = i; j < k; j++) {
-              V[i]![j]! += total(sumRows(tf.mul(vc[i]!, vc[j]!)));
-              U[i]![j]! += total(sumRows(tf.mul(uc[i]!, uc[j]!)));
+              V[i][j] += total(sumRows(tf.mul(vc[i], vc[j])));
+              U[i][j] += total(sumRows(tf.mul(uc[i], uc[j])));
             }
           }
         });
@@ -104,8 +104,8 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
   }
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < i; j++) {
-      V[i]![j] = V[j]![i]!;
-      U[i]![j] = U[j]![i]!;
+      V[i][j] = V[j][i]!;
+      U[i][j] = U[j][i]!;
     }
   }
   return { V, U };
@@ -119,7 +119,7 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
  * Returns a new scalar owned by the caller.
  */
 function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStats) => tf.Scalar): tf.Scalar {
-  const n = xs[0]!.shape[0];
+  const n = xs[0].shape[0];
   const method = opts.method ?? 'auto';
   if (!['auto', 'full', 'blocked'].includes(method)) throw new Error(`unknown method '${method}'; valid: auto, full, blocked`);
   const blocked = method === 'blocked' || (method === 'auto' && n > FULL_PATH_MAX_N);
@@ -130,8 +130,8 @@ function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStat
       const t = r.map((ri) => tf.sum(ri) as tf.Scalar);
       const vc = new Map<number, tf.Tensor2D>();
       const uc = new Map<number, tf.Tensor2D>();
-      const vC = (i: number) => vc.get(i) ?? vc.set(i, doubleCentre(d[i]!, r[i]!, r[i]!, t[i]!, n)).get(i)!;
-      const uC = (i: number) => uc.get(i) ?? uc.set(i, uCentre(d[i]!, r[i]!, r[i]!, t[i]!, n)).get(i)!;
+      const vC = (i: number) => vc.get(i) ?? vc.set(i, doubleCentre(d[i], r[i], r[i], t[i], n)).get(i)!;
+      const uC = (i: number) => uc.get(i) ?? uc.set(i, uCentre(d[i], r[i], r[i], t[i], n)).get(i)!;
       const memo = new Map<string, tf.Scalar>();
       const get = (kind: 'v' | 'u', i: number, j: number) => {
         const key = `${kind}${Math.min(i, j)},${Math.max(i, j)}`;
@@ -151,8 +151,8 @@ function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStat
   return tf.tidy(() =>
     body({
       n,
-      v: (i, j) => tf.scalar(V[i]![j]! / (n * n)),
-      u: (i, j) => tf.scalar(U[i]![j]! / (n * (n - 3))),
+      v: (i, j) => tf.scalar(V[i][j] / (n * n)),
+      u: (i, j) => tf.scalar(U[i][j] / (n * (n - 3))),
     }),
   );
 }
@@ -311,7 +311,7 @@ export function dcorTest(x: tf.Tensor2D, y: tf.Tensor2D, opts: { permutations?: 
   const permutations = opts.permutations ?? 999;
   if (!Number.isInteger(permutations) || permutations < 1) throw new Error(`dcorTest: permutations must be a positive integer, got ${permutations}`);
   const rng = new Rng(opts.seed ?? 0);
-  const statistic = tf.tidy(() => dcor(x, y).dataSync()[0]!);
+  const statistic = tf.tidy(() => dcor(x, y).dataSync()[0]);
   // double-centring commutes with permuting rows and columns together: dCov²(x, y∘π) = mean(A ∘ B[π, π])
   const [a, b] = tf.tidy(() => {
     const centred = [x, y].map((t) => {
@@ -322,13 +322,13 @@ export function dcorTest(x: tf.Tensor2D, y: tf.Tensor2D, opts: { permutations?: 
     return centred as [tf.Tensor2D, tf.Tensor2D];
   });
   try {
-    const observed = tf.tidy(() => tf.mean(tf.mul(a, b)).dataSync()[0]!);
+    const observed = tf.tidy(() => tf.mean(tf.mul(a, b)).dataSync()[0]);
     let atLeast = 0;
     for (let k = 0; k < permutations; k++) {
       const perm = rng.permutation(n);
       const v = tf.tidy(() => {
         const idx = tf.tensor1d(perm, 'int32');
-        return tf.mean(tf.mul(a, tf.gather(tf.gather(b, idx, 0), idx, 1))).dataSync()[0]!;
+        return tf.mean(tf.mul(a, tf.gather(tf.gather(b, idx, 0), idx, 1))).dataSync()[0];
       });
       // relative slack: a permutation equal to the observed one up to float32 rounding counts as ≥
       if (v >= observed - 1e-6 * Math.abs(observed)) atLeast++;

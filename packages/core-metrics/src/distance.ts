@@ -22,12 +22,12 @@ export const safeSqrt: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tenso
   return {
     value,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const v = saved[0]!;
+      const v = saved[0];
       const pos = tf.greater(v, 0);
       return tf.where(pos, tf.div(dy, tf.mul(2, tf.where(pos, v, tf.onesLike(v)))), tf.zerosLike(v));
     },
   };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor;
+}) as unknown as Parameters<typeof tf.customGrad>[0]);
 
 /** x with each column's mean subtracted. [n, p] */
 export function centerColumns(x: tf.Tensor2D): tf.Tensor2D {

@@ -113,7 +113,7 @@ function indices(rng: Rng, n: number, k: number): tf.Tensor1D {
 
 /** DV bound mean(T(joint)) − log mean(exp(T(marginal))), in nats (log-sum-exp for stability). */
 function dvBound(tJoint: tf.Tensor, tMarg: tf.Tensor): tf.Scalar {
-  const m = tMarg.shape[0]!;
+  const m = tMarg.shape[0];
   return tf.sub(tf.mean(tJoint), tf.sub(tf.logSumExp(tMarg), Math.log(m))) as tf.Scalar;
 }
 
@@ -154,12 +154,12 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
         const tM = tf.slice(t, [batch, 0], [batch, 1]);
         const et = tf.mean(tf.exp(tM));
         stats = tf.stack([dvBound(tJ, tM), et]).dataSync() as Float32Array;
-        const maNext = (1 - maRate) * ma + maRate * stats[1]!;
+        const maNext = (1 - maRate) * ma + maRate * stats[1];
         // ∇ of −(mean T_joint − mean e^T_marg / ma): the bias-corrected DV gradient
         return tf.neg(tf.sub(tf.mean(tJ), tf.div(et, maNext))) as tf.Scalar;
       }, true);
-      const bound = stats![0]!;
-      const meanEt = stats![1]!;
+      const bound = stats![0];
+      const meanEt = stats![1];
       cost?.dispose();
       tf.dispose([joint, mx, my]);
       if (Number.isFinite(bound) && Number.isFinite(meanEt)) {
@@ -184,7 +184,7 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
         const p = tf.tensor1d(shuf.permutation(s.nHeld), 'int32');
         margs.push(net.apply(tf.concat([s.xHeld, tf.gather(s.yHeld, p)], 1)) as tf.Tensor);
       }
-      return dvBound(tJ, tf.concat(margs, 0)).dataSync()[0]!;
+      return dvBound(tJ, tf.concat(margs, 0)).dataSync()[0];
     });
     return { estimate, heldOut, history, verdict: plateau(finite, estimate), overfitGap: estimate - heldOut, iterations };
   } finally {
@@ -248,7 +248,7 @@ export function infoNce(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions & 
       let acc = 0;
       for (let r = 0; r < reps; r++) {
         const p = tf.tensor1d(perm.slice(r * heldN, (r + 1) * heldN), 'int32');
-        acc += bound(tf.gather(s.xHeld, p), tf.gather(s.yHeld, p)).dataSync()[0]!;
+        acc += bound(tf.gather(s.xHeld, p), tf.gather(s.yHeld, p)).dataSync()[0];
       }
       return acc / reps;
     });

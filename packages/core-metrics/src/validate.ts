@@ -15,7 +15,7 @@ export function checkFinite(fn: string, name: string, t: tf.Tensor): void {
   let count = 0;
   let first = -1;
   for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i]!)) {
+    if (!Number.isFinite(v[i])) {
       count++;
       if (first < 0) first = i;
     }

@@ -25,7 +25,7 @@ describe('smoothedAccuracy (PNN original Monitor)', () => {
 
   it('reproduces the golden EMA trace and the reported value', () => {
     const trace = smoothedAccuracyTrace(g.batch_acc_pct, { smoothness: 0.7 });
-    trace.forEach((v, i) => expect(v).toBeCloseTo(g.ema_trace_pct[i]!, 6));
+    trace.forEach((v, i) => expect(v).toBeCloseTo(g.ema_trace_pct[i], 6));
     expect(smoothedAccuracy(g.batch_acc_pct, { smoothness: 0.7 })).toBeCloseTo(g.smoothed_reported_pct, 6);
     const truePct = g.batch_acc_pct.reduce((a, b) => a + b, 0) / g.batch_acc_pct.length;
     expect(truePct).toBeCloseTo(g.true_pct, 6);

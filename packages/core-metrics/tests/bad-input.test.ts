@@ -22,12 +22,12 @@ function poisoned(seed: number, v: number): tf.Tensor2D {
   const a = fine(seed);
   const d = a.arraySync();
   a.dispose();
-  d[5]![1] = v;
+  d[5][1] = v;
   return tf.tensor2d(d);
 }
 const toNumber = (out: unknown): number => {
   if (out instanceof tf.Tensor) {
-    const v = out.dataSync()[0]!;
+    const v = out.dataSync()[0];
     out.dispose();
     return v;
   }
@@ -37,40 +37,40 @@ const toNumber = (out: unknown): number => {
 type Stat = { name: string; args: number; call: (a: tf.Tensor2D[]) => unknown; argNames: string[] };
 const tiny = { iterations: 3, hidden: 8, batchSize: 8 };
 const STATS: Stat[] = [
-  { name: 'dcov2', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcov2(x!, y!) },
-  { name: 'dcor', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcor(x!, y!) },
-  { name: 'dcor2', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcor2(x!, y!) },
-  { name: 'dcor2', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcor2(x!, y!, { rowNormalize: true }) },
-  { name: 'dcovU', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcovU(x!, y!) },
-  { name: 'bcdcor', args: 2, argNames: ['x', 'y'], call: ([x, y]) => bcdcor(x!, y!) },
-  { name: 'pdcov', args: 3, argNames: ['x', 'y', 'z'], call: ([x, y, z]) => pdcov(x!, y!, z!) },
-  { name: 'pdcor', args: 3, argNames: ['x', 'y', 'z'], call: ([x, y, z]) => pdcor(x!, y!, z!) },
-  { name: 'semipartialDcor', args: 3, argNames: ['x', 'y', 'z'], call: ([x, y, z]) => semipartialDcor(x!, y!, z!) },
-  { name: 'dcorTest', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcorTest(x!, y!, { permutations: 5, seed: 1 }).statistic },
-  { name: 'hsic', args: 2, argNames: ['x', 'y'], call: ([x, y]) => hsic(x!, y!) },
-  { name: 'hsic', args: 2, argNames: ['x', 'y'], call: ([x, y]) => hsic(x!, y!, { kernel: 'rbf', estimator: 'unbiased' }) },
-  { name: 'linearCka', args: 2, argNames: ['x', 'y'], call: ([x, y]) => linearCka(x!, y!) },
-  { name: 'linearCka', args: 2, argNames: ['x', 'y'], call: ([x, y]) => linearCka(x!, y!, { debiased: true }) },
-  { name: 'rbfCka', args: 2, argNames: ['x', 'y'], call: ([x, y]) => rbfCka(x!, y!) },
-  { name: 'gram', args: 1, argNames: ['x'], call: ([x]) => tf.tidy(() => tf.sum(gram(x!, 'rbf'))) },
-  { name: 'distanceMatrix', args: 1, argNames: ['x'], call: ([x]) => tf.tidy(() => tf.sum(distanceMatrix(x!))) },
+  { name: 'dcov2', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcov2(x, y) },
+  { name: 'dcor', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcor(x, y) },
+  { name: 'dcor2', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcor2(x, y) },
+  { name: 'dcor2', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcor2(x, y, { rowNormalize: true }) },
+  { name: 'dcovU', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcovU(x, y) },
+  { name: 'bcdcor', args: 2, argNames: ['x', 'y'], call: ([x, y]) => bcdcor(x, y) },
+  { name: 'pdcov', args: 3, argNames: ['x', 'y', 'z'], call: ([x, y, z]) => pdcov(x, y, z) },
+  { name: 'pdcor', args: 3, argNames: ['x', 'y', 'z'], call: ([x, y, z]) => pdcor(x, y, z) },
+  { name: 'semipartialDcor', args: 3, argNames: ['x', 'y', 'z'], call: ([x, y, z]) => semipartialDcor(x, y, z) },
+  { name: 'dcorTest', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcorTest(x, y, { permutations: 5, seed: 1 }).statistic },
+  { name: 'hsic', args: 2, argNames: ['x', 'y'], call: ([x, y]) => hsic(x, y) },
+  { name: 'hsic', args: 2, argNames: ['x', 'y'], call: ([x, y]) => hsic(x, y, { kernel: 'rbf', estimator: 'unbiased' }) },
+  { name: 'linearCka', args: 2, argNames: ['x', 'y'], call: ([x, y]) => linearCka(x, y) },
+  { name: 'linearCka', args: 2, argNames: ['x', 'y'], call: ([x, y]) => linearCka(x, y, { debiased: true }) },
+  { name: 'rbfCka', args: 2, argNames: ['x', 'y'], call: ([x, y]) => rbfCka(x, y) },
+  { name: 'gram', args: 1, argNames: ['x'], call: ([x]) => tf.tidy(() => tf.sum(gram(x, 'rbf'))) },
+  { name: 'distanceMatrix', args: 1, argNames: ['x'], call: ([x]) => tf.tidy(() => tf.sum(distanceMatrix(x))) },
   {
     name: 'MinibatchCka.update', args: 2, argNames: ['featuresA[0]', 'featuresB[0]'], call: ([x, y]) => {
       const m = new MinibatchCka();
-      m.update([x!], [y!]);
-      return m.result()[0]![0]!;
+      m.update([x], [y]);
+      return m.result()[0][0];
     },
   },
-  { name: 'mine', args: 2, argNames: ['x', 'y'], call: ([x, y]) => mine(x!, y!, { ...tiny, seed: 1 }).estimate },
-  { name: 'infoNce', args: 2, argNames: ['x', 'y'], call: ([x, y]) => infoNce(x!, y!, { ...tiny, seed: 1 }).estimate },
+  { name: 'mine', args: 2, argNames: ['x', 'y'], call: ([x, y]) => mine(x, y, { ...tiny, seed: 1 }).estimate },
+  { name: 'infoNce', args: 2, argNames: ['x', 'y'], call: ([x, y]) => infoNce(x, y, { ...tiny, seed: 1 }).estimate },
 ];
 
 /** Gram-level functions take n×n matrices. */
 const gramOf = (x: tf.Tensor2D) => tf.tidy(() => tf.matMul(x, x, false, true)) as tf.Tensor2D;
 const GRAM_STATS: Stat[] = [
-  { name: 'hsicBiasedFromGrams', args: 2, argNames: ['k', 'l'], call: ([k, l]) => hsicBiasedFromGrams(k!, l!) },
-  { name: 'hsicUnbiasedFromGrams', args: 2, argNames: ['k', 'l'], call: ([k, l]) => hsicUnbiasedFromGrams(k!, l!) },
-  { name: 'uCentreGram', args: 1, argNames: ['k'], call: ([k]) => tf.tidy(() => tf.sum(uCentreGram(k!))) },
+  { name: 'hsicBiasedFromGrams', args: 2, argNames: ['k', 'l'], call: ([k, l]) => hsicBiasedFromGrams(k, l) },
+  { name: 'hsicUnbiasedFromGrams', args: 2, argNames: ['k', 'l'], call: ([k, l]) => hsicUnbiasedFromGrams(k, l) },
+  { name: 'uCentreGram', args: 1, argNames: ['k'], call: ([k]) => tf.tidy(() => tf.sum(uCentreGram(k))) },
 ];
 
 describe.each([...STATS, ...GRAM_STATS].map((s, i) => [`${s.name} #${i}`, s] as const))('%s', (_label, s) => {
@@ -85,12 +85,12 @@ describe.each([...STATS, ...GRAM_STATS].map((s, i) => [`${s.name} #${i}`, s] as 
         const g = make(k + 1);
         const d = g.arraySync();
         g.dispose();
-        d[5]![1] = bad;
-        d[1]![5] = bad;
+        d[5][1] = bad;
+        d[1][5] = bad;
         return tf.tensor2d(d);
       });
       const before = tf.memory().numTensors;
-      expect(() => s.call(args)).toThrow(new RegExp(`${s.name.replace('.', '\\.')}: ${s.argNames[pos]!.replace(/[[\]]/g, '\\$&')} contains ${bad}`));
+      expect(() => s.call(args)).toThrow(new RegExp(`${s.name.replace('.', '\\.')}: ${s.argNames[pos].replace(/[[\]]/g, '\\$&')} contains ${bad}`));
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose(args);
     }

@@ -70,7 +70,7 @@ describe.each(golden.cases.map((c) => [c.name, c] as const))('golden %s', (_n, c
           start += size;
         }
         expect(m.count).toBe(mb.batch_sizes.length);
-        expectClose(m.result()[0]![0]!, expected, TOL, `minibatch ${weighting}`);
+        expectClose(m.result()[0][0], expected, TOL, `minibatch ${weighting}`);
       }
     });
   }
@@ -113,10 +113,10 @@ describe('properties', () => {
     m.update([a1, a2], [b1]);
     const r = m.result();
     expect(r.length).toBe(2);
-    expect(r[0]!.length).toBe(1);
-    expectClose(r[0]![0]!, value(() => linearCka(a1, b1, { debiased: true })), { abs: 1e-5, rel: 1e-4 }, 'pair 0');
+    expect(r[0].length).toBe(1);
+    expectClose(r[0][0], value(() => linearCka(a1, b1, { debiased: true })), { abs: 1e-5, rel: 1e-4 }, 'pair 0');
     const a2flat = tf.reshape(a2, [32, -1]) as tf.Tensor2D;
-    expectClose(r[1]![0]!, value(() => linearCka(a2flat, b1, { debiased: true })), { abs: 1e-5, rel: 1e-4 }, 'pair 1');
+    expectClose(r[1][0], value(() => linearCka(a2flat, b1, { debiased: true })), { abs: 1e-5, rel: 1e-4 }, 'pair 1');
     expectNoLeak(() => m.update([a1, a2], [b1]));
     tf.dispose([a1, a2, b1, a2flat]);
   });

@@ -26,7 +26,7 @@ export function expectClose(actual: number, expected: number, tol: { abs: number
 /** Runs fn, returns its scalar's value and disposes it. */
 export function value(fn: () => tf.Scalar): number {
   const s = fn();
-  const v = s.dataSync()[0]!;
+  const v = s.dataSync()[0];
   s.dispose();
   return v;
 }

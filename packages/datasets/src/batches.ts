@@ -71,12 +71,12 @@ export function fillBatch(ds: ImageDataset, idx: ArrayLike<number>, opts: BatchO
     throw new Error(`normalize: ${mean.length} means / ${std.length} stds for ${c}-channel ${ds.name}`);
   }
   const scale = std.map((s) => 1 / (255 * s));
-  const black = mean.map((m, k) => 0 - m / std[k]! + 0); // + 0 turns -0 into 0
+  const black = mean.map((m, k) => 0 - m / std[k] + 0); // + 0 turns -0 into 0
   const aug = opts.augment;
   const pad = aug?.cropPadding ?? 0;
   const per = H * W * C;
   for (let b = 0; b < idx.length; b++) {
-    const i = idx[b]!;
+    const i = idx[b];
     const src = i * e;
     // random crop = shift the (padded) image by (dy, dx) in [-pad, pad]; random flip = mirror x
     const dy = pad > 0 ? aug!.rng.int(2 * pad + 1) - pad : 0;
@@ -92,7 +92,7 @@ export function fillBatch(ds: ImageDataset, idx: ArrayLike<number>, opts: BatchO
         const o = base + (y * W + x) * C;
         for (let k = 0; k < C; k++) {
           const sc = c === 1 ? 0 : k;
-          out[o + k] = inside ? ds.images[src + (sy * w + sx) * c + sc]! * scale[sc]! - mean[sc]! / std[sc]! : black[sc]!;
+          out[o + k] = inside ? ds.images[src + (sy * w + sx) * c + sc] * scale[sc] - mean[sc] / std[sc] : black[sc];
         }
       }
     }
@@ -110,7 +110,7 @@ export function* batches(ds: ImageDataset, opts: BatchOptions): Generator<Batch>
     const data = new Float32Array(indices.length * H * W * C);
     fillBatch(ds, indices, opts, data);
     const labels = new Int32Array(indices.length);
-    for (let b = 0; b < indices.length; b++) labels[b] = ds.labels[indices[b]!]!;
+    for (let b = 0; b < indices.length; b++) labels[b] = ds.labels[indices[b]]!;
     yield { x: tf.tensor4d(data, [indices.length, H, W, C]), y: tf.tensor1d(labels, 'int32'), indices };
   }
 }

@@ -44,11 +44,11 @@ function decodeRecords(
   for (const { file, buf } of bufs) {
     for (let off = 0; off < buf.length; off += rec, k++) {
       for (let b = 0; b < labelBytes; b++) {
-        const l = buf[off + b]!;
-        if (l >= labelLimits[b]!) {
+        const l = buf[off + b];
+        if (l >= labelLimits[b]) {
           throw new Error(`${file}: record ${(off / rec) | 0} has label ${l}, outside [0, ${labelLimits[b]}) (corrupt file?)`);
         }
-        labels[b]![k] = l;
+        labels[b][k] = l;
       }
       const px = off + labelBytes;
       const dst = k * PIXELS;
@@ -71,7 +71,7 @@ export function readCifar10(dir: string, split: 'train' | 'test'): ImageDataset 
   const names = readNames(path.join(root, 'batches.meta.txt'), 10) ?? CIFAR10_NAMES;
   return validateDataset({
     name: 'cifar10', split, size, shape: [32, 32, 3], numClasses: 10, classNames: names,
-    images, labels: labels[0]!, source: root,
+    images, labels: labels[0], source: root,
   });
 }
 
@@ -84,7 +84,7 @@ export function readCifar100(dir: string, split: 'train' | 'test'): ImageDataset
   const coarse = readNames(path.join(root, 'coarse_label_names.txt'), 20) ?? Array.from({ length: 20 }, (_, i) => `superclass${i}`);
   return validateDataset({
     name: 'cifar100', split, size, shape: [32, 32, 3], numClasses: 100, classNames: fine,
-    images, labels: labels[1]!, coarseLabels: labels[0]!, coarseClassNames: coarse, source: root,
+    images, labels: labels[1], coarseLabels: labels[0], coarseClassNames: coarse, source: root,
   });
 }
 
@@ -95,7 +95,7 @@ export function encodeCifarRecords(imagesHwc: Uint8Array, labelRows: number[][])
   const out = Buffer.alloc(n * (lb + PIXELS));
   for (let k = 0; k < n; k++) {
     const off = k * (lb + PIXELS);
-    labelRows[k]!.forEach((l, b) => (out[off + b] = l));
+    labelRows[k].forEach((l, b) => (out[off + b] = l));
     for (let i = 0; i < 1024; i++) {
       for (let c = 0; c < 3; c++) out[off + lb + c * 1024 + i] = imagesHwc[k * PIXELS + i * 3 + c]!;
     }

@@ -39,7 +39,7 @@ export function validateDataset(ds: ImageDataset): ImageDataset {
     throw new Error(`${where}: ${ds.classNames.length} class names for ${ds.numClasses} classes`);
   }
   for (let i = 0; i < ds.size; i++) {
-    const l = ds.labels[i]!;
+    const l = ds.labels[i];
     if (l < 0 || l >= ds.numClasses) throw new Error(`${where}: label ${l} of example ${i} is outside [0, ${ds.numClasses})`);
   }
   return ds;
@@ -52,7 +52,7 @@ export function takeIndices(ds: ImageDataset, indices: ArrayLike<number>, split 
   const labels = new Int32Array(indices.length);
   const coarse = ds.coarseLabels ? new Int32Array(indices.length) : undefined;
   for (let k = 0; k < indices.length; k++) {
-    const i = indices[k]!;
+    const i = indices[k];
     if (i < 0 || i >= ds.size) throw new Error(`takeIndices: index ${i} outside [0, ${ds.size}) of ${ds.name}/${ds.split}`);
     images.set(ds.images.subarray(i * e, (i + 1) * e), k * e);
     labels[k] = ds.labels[i]!;
@@ -66,9 +66,9 @@ export function firstKPerClass(ds: ImageDataset, k: number): ImageDataset {
   const counts = new Array<number>(ds.numClasses).fill(0);
   const keep: number[] = [];
   for (let i = 0; i < ds.size; i++) {
-    const l = ds.labels[i]!;
-    if (counts[l]! < k) {
-      counts[l]!++;
+    const l = ds.labels[i];
+    if (counts[l] < k) {
+      counts[l]++;
       keep.push(i);
     }
   }
@@ -88,7 +88,7 @@ export function selectClasses(ds: ImageDataset, classes: readonly number[]): Ima
     map.set(c, i);
   });
   const keep: number[] = [];
-  for (let i = 0; i < ds.size; i++) if (map.has(ds.labels[i]!)) keep.push(i);
+  for (let i = 0; i < ds.size; i++) if (map.has(ds.labels[i])) keep.push(i);
   const sub = takeIndices(ds, keep);
   const labels = sub.labels.map((l) => map.get(l)!);
   const { coarseLabels: _c, coarseClassNames: _n, ...rest } = sub;
@@ -96,7 +96,7 @@ export function selectClasses(ds: ImageDataset, classes: readonly number[]): Ima
     ...rest,
     name: `${ds.name}[${classes.join(',')}]`,
     numClasses: classes.length,
-    classNames: classes.map((c) => ds.classNames[c]!),
+    classNames: classes.map((c) => ds.classNames[c]),
     labels,
   };
 }
@@ -108,11 +108,11 @@ export function channelStats(ds: ImageDataset): { mean: number[]; std: number[] 
   const sq = new Float64Array(c);
   const n = ds.images.length / c;
   for (let i = 0; i < ds.images.length; i++) {
-    const v = ds.images[i]! / 255;
-    sum[i % c]! += v;
-    sq[i % c]! += v * v;
+    const v = ds.images[i] / 255;
+    sum[i % c] += v;
+    sq[i % c] += v * v;
   }
   const mean = Array.from(sum, (s) => s / n);
-  const std = Array.from(sq, (s, k) => Math.sqrt(Math.max(0, s / n - mean[k]! ** 2)));
+  const std = Array.from(sq, (s, k) => Math.sqrt(Math.max(0, s / n - mean[k] ** 2)));
   return { mean, std };
 }

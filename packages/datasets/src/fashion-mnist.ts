@@ -57,12 +57,12 @@ export function readIdxPair(
     throw new Error(`${imagesFile} has ${im.dims[0]} images but ${labelsFile} has ${lb.dims[0]} labels`);
   }
   for (let i = 0; i < lb.data.length; i++) {
-    if (lb.data[i]! >= meta.classNames.length) {
+    if (lb.data[i] >= meta.classNames.length) {
       throw new Error(`${labelsFile}: label ${lb.data[i]} of example ${i} is outside [0, ${meta.classNames.length})`);
     }
   }
   return validateDataset({
-    name: meta.name, split: meta.split, size: im.dims[0]!, shape: [im.dims[1]!, im.dims[2]!, 1],
+    name: meta.name, split: meta.split, size: im.dims[0], shape: [im.dims[1], im.dims[2], 1],
     numClasses: meta.classNames.length, classNames: meta.classNames, images: im.data,
     labels: Int32Array.from(lb.data), source: path.dirname(imagesFile),
   });

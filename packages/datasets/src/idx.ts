@@ -33,8 +33,8 @@ export function parseIdx(buf: Buffer, file: string): IdxArray {
   if (buf[0] !== 0 || buf[1] !== 0) {
     throw new Error(`${file}: not an IDX file (bad magic number 0x${buf.readUInt32BE(0).toString(16).padStart(8, '0')})`);
   }
-  if (buf[2] !== 0x08) throw new Error(`${file}: IDX data type 0x${buf[2]!.toString(16)} is not unsigned byte (0x08)`);
-  const ndim = buf[3]!;
+  if (buf[2] !== 0x08) throw new Error(`${file}: IDX data type 0x${buf[2].toString(16)} is not unsigned byte (0x08)`);
+  const ndim = buf[3];
   if (ndim < 1 || ndim > 4) throw new Error(`${file}: IDX header claims ${ndim} dimensions`);
   const headerLen = 4 + 4 * ndim;
   if (buf.length < headerLen) throw new Error(`${file}: truncated IDX header`);

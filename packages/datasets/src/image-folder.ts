@@ -35,9 +35,9 @@ export function readImageFolder(root: string, split: string, opts: { name?: stri
       const px = png.width * png.height;
       const out = new Uint8Array(px * channels);
       for (let i = 0; i < px; i++) {
-        const r = png.data[i * 4]!;
-        const g = png.data[i * 4 + 1]!;
-        const b = png.data[i * 4 + 2]!;
+        const r = png.data[i * 4];
+        const g = png.data[i * 4 + 1];
+        const b = png.data[i * 4 + 2];
         if (channels === 3) {
           out[i * 3] = r;
           out[i * 3 + 1] = g;

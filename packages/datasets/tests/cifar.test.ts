@@ -24,7 +24,7 @@ describe('CIFAR binary readers', () => {
     expect(train.size).toBe(15);
     expect(train.shape).toEqual([32, 32, 3]);
     expect(Array.from(train.labels.slice(0, 3))).toEqual([1, 2, 3]);
-    expect(Buffer.from(train.images.subarray(0, 3 * 3072)).equals(Buffer.from(all[0]!))).toBe(true);
+    expect(Buffer.from(train.images.subarray(0, 3 * 3072)).equals(Buffer.from(all[0]))).toBe(true);
     // on disk the first 1024 bytes after the label are the red plane
     const disk = fs.readFileSync(path.join(root, 'data_batch_1.bin'));
     expect(train.images[3]).toBe(disk[1 + 1]); // pixel 1, red

@@ -31,7 +31,7 @@ const DATA = 'checkpoint.bin';
 export async function saveCheckpoint(dir: string, models: tf.LayersModel[], optimizers: Optimizer[], state: CheckpointState): Promise<void> {
   const groups: Array<[string, NamedTensor[]]> = [];
   models.forEach((m, i) => groups.push([`model${i}`, m.weights.map((w, k) => ({ name: `${k}:${w.name}`, tensor: w.read() }))]));
-  for (let i = 0; i < optimizers.length; i++) groups.push([`optimizer${i}`, await optimizers[i]!.getWeights()]);
+  for (let i = 0; i < optimizers.length; i++) groups.push([`optimizer${i}`, await optimizers[i].getWeights()]);
   const entries: TensorEntry[] = [];
   const chunks: Buffer[] = [];
   let offset = 0;
@@ -93,7 +93,7 @@ export async function loadCheckpoint(dir: string, models: tf.LayersModel[], opti
       throw new Error(`${indexPath}: model ${i} has ${m.weights.length} weights, the checkpoint ${entries.length}`);
     }
     m.weights.forEach((w, k) => {
-      const t = read(entries[k]!);
+      const t = read(entries[k]);
       if (t.shape.join() !== w.shape.join()) throw new Error(`${indexPath}: weight ${w.name} is [${w.shape}] but the checkpoint has [${t.shape}]`);
       w.write(t);
       t.dispose();
@@ -101,7 +101,7 @@ export async function loadCheckpoint(dir: string, models: tf.LayersModel[], opti
   });
   for (let i = 0; i < optimizers.length; i++) {
     const named = index.tensors.filter((t) => t.group === `optimizer${i}`).map((t) => ({ name: t.name, tensor: read(t) }));
-    await optimizers[i]!.setWeights(named);
+    await optimizers[i].setWeights(named);
     tf.dispose(named.map((t) => t.tensor));
   }
   return { epoch: index.epoch, globalStep: index.globalStep, history: index.history, configKey: index.configKey, extra: index.extra };

@@ -43,8 +43,8 @@ function lnGamma(z: number): number {
     12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
   if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - lnGamma(1 - z);
   z -= 1;
-  let x = c[0]!;
-  for (let i = 1; i < 9; i++) x += c[i]! / (z + i);
+  let x = c[0];
+  for (let i = 1; i < 9; i++) x += c[i] / (z + i);
   const t = z + 7.5;
   return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(x);
 }

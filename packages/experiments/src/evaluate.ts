@@ -27,7 +27,7 @@ export function evaluateClassifier(model: tf.LayersModel, ds: ImageDataset, opts
       const logits = model.predict(b.x) as tf.Tensor2D;
       const ok = tf.equal(tf.argMax(logits, 1), b.y);
       const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(b.y, ds.numClasses), logits, undefined, 0, tf.Reduction.SUM);
-      return [ok.dataSync(), loss.dataSync()[0]!] as const;
+      return [ok.dataSync(), loss.dataSync()[0]] as const;
     });
     b.indices.forEach((idx, k) => (correct[idx] = c[k]!));
     lossSum += l;
@@ -43,7 +43,7 @@ export function batchAccuraciesPct(correct: ArrayLike<number>, batchSize: number
   const out: number[] = [];
   for (let start = 0; start + batchSize <= n; start += batchSize) {
     let c = 0;
-    for (let k = start; k < start + batchSize; k++) c += correct[order ? order[k]! : k]!;
+    for (let k = start; k < start + batchSize; k++) c += correct[order ? order[k] : k];
     out.push((100 * c) / batchSize);
   }
   return out;
@@ -93,7 +93,7 @@ export function robustAccuracy(model: tf.LayersModel, ds: ImageDataset, attack: 
   for (const b of batches(ds, opts)) {
     correct += tf.tidy(() => {
       const adv = attack(model, b.x, b.y, ds.numClasses);
-      return tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(adv) as tf.Tensor2D, 1), b.y), 'int32')).dataSync()[0]!;
+      return tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(adv) as tf.Tensor2D, 1), b.y), 'int32')).dataSync()[0];
     });
     tf.dispose([b.x, b.y]);
   }

@@ -33,7 +33,7 @@ export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<
   let failed: string | undefined;
   const worker = async () => {
     while (next < jobs.length && !failed) {
-      const job = jobs[next++]!;
+      const job = jobs[next++];
       await new Promise<void>((resolve) => {
         const child = spawn(process.execPath, [...process.execArgv, ...job.args], { stdio: ['ignore', 'inherit', 'pipe'], env });
         let tail = '';

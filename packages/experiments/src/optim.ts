@@ -64,7 +64,7 @@ export class Optimizer {
       }
       this.inner.applyGradients(named);
       if (wd > 0) tf.dispose(Object.values(named));
-      return value.dataSync()[0]!;
+      return value.dataSync()[0];
     } finally {
       tf.dispose([value, ...Object.values(grads)]);
     }

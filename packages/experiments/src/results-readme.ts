@@ -36,7 +36,7 @@ export function resultsReadme(outDir: string): string {
     const hardware = [...new Set(records.map((r) => r.hardware ?? 'not recorded'))];
     const backends = [...new Set(records.map((r) => `${r.backend.name} (${r.backend.detail}), tfjs ${r.backend.tfjsVersion}`))];
     const counts = new Map<string, number>();
-    for (const r of rows) counts.set(r.status!, (counts.get(r.status!) ?? 0) + 1);
+    for (const r of rows) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
     lines.push(
       `## ${pkg}`,
       '',

@@ -172,7 +172,7 @@ export function buildTable(pkg: string, records: RunRecord[], published: Publish
     const ka = key(a);
     const kb = key(b);
     for (let i = 0; i < ka.length; i++) {
-      const c = ka[i]!.localeCompare(kb[i]!);
+      const c = ka[i].localeCompare(kb[i]);
       if (c) return c;
     }
     return 0;

@@ -41,46 +41,46 @@ it('trains two nets in turn with a dCor regulariser on named features, leak-free
       const oneHot = tf.oneHot(b.y, 10);
       try {
         if (net === 0) {
-          return { loss: opts[0]!.step(vars[0]!, () => tf.losses.softmaxCrossEntropy(oneHot, nets[0]!.apply(b.x, { training: true }) as tf.Tensor) as tf.Scalar) } as { loss: number } & Record<string, number>;
+          return { loss: opts[0].step(vars[0], () => tf.losses.softmaxCrossEntropy(oneHot, nets[0].apply(b.x, { training: true }) as tf.Tensor) as tf.Scalar) };
         }
-        const control = tf.tidy(() => (taps[0]!.predict(b.x) as tf.Tensor[])[0] as tf.Tensor2D); // detached
+        const control = tf.tidy(() => (taps[0].predict(b.x) as tf.Tensor[])[0] as tf.Tensor2D); // detached
         let dc = NaN;
-        const loss = opts[1]!.step(vars[1]!, () => {
-          const [feat, logits] = taps[1]!.apply(b.x, { training: true }) as tf.Tensor[];
+        const loss = opts[1].step(vars[1], () => {
+          const [feat, logits] = taps[1].apply(b.x, { training: true }) as tf.Tensor[];
           const d = dcor2(feat as tf.Tensor2D, control);
           dc = d.dataSync()[0]!;
-          return tf.add(tf.losses.softmaxCrossEntropy(oneHot, logits!), tf.mul(alpha, d)) as tf.Scalar;
+          return tf.add(tf.losses.softmaxCrossEntropy(oneHot, logits), tf.mul(alpha, d)) as tf.Scalar;
         });
         control.dispose();
         dcSeen.push(dc);
         counts.push(tf.memory().numTensors);
-        return { loss, dcor2: dc } as { loss: number } & Record<string, number>;
+        return { loss, dcor2: dc };
       } finally {
         oneHot.dispose();
       }
     },
     disposeBatch: ({ b, last }) => { if (last) tf.dispose([b.x, b.y]); },
-    evaluate: () => ({ acc0: evaluateClassifier(nets[0]!, test, { batchSize: 50 }).accuracy, acc1: evaluateClassifier(nets[1]!, test, { batchSize: 50 }).accuracy }),
+    evaluate: () => ({ acc0: evaluateClassifier(nets[0], test, { batchSize: 50 }).accuracy, acc1: evaluateClassifier(nets[1], test, { batchSize: 50 }).accuracy }),
     stream: { write: () => true },
   });
   expect(result.history).toHaveLength(3);
   // both nets learn: the training loss falls and test accuracy is above chance (0.1); after 18 steps
   // BatchNorm's running statistics (momentum 0.1) are still settling, so inference accuracy is modest
-  expect(result.history[2]!.acc0).toBeGreaterThan(0.15);
-  expect(result.history[2]!.acc1).toBeGreaterThan(0.15);
-  expect(result.history[2]!.trainLoss).toBeLessThan(result.history[0]!.trainLoss!);
+  expect(result.history[2].acc0).toBeGreaterThan(0.15);
+  expect(result.history[2].acc1).toBeGreaterThan(0.15);
+  expect(result.history[2].trainLoss).toBeLessThan(result.history[0].trainLoss);
   expect(dcSeen.every((v) => v >= 0 && v <= 1)).toBe(true);
   // the tensor count is flat from step to step (after the first epoch's optimizer slots exist)
   const late = counts.slice(counts.length / 2);
   expect(new Set(late).size).toBe(1);
   // robust accuracy: with eps 0 it is the clean accuracy; FGSM moves each pixel by exactly ±eps
-  const clean = evaluateClassifier(nets[0]!, test, { batchSize: 50 }).accuracy;
-  expect(robustAccuracy(nets[0]!, test, fgsm(0), { batchSize: 50 })).toBe(clean);
+  const clean = evaluateClassifier(nets[0], test, { batchSize: 50 }).accuracy;
+  expect(robustAccuracy(nets[0], test, fgsm(0), { batchSize: 50 })).toBe(clean);
   const [b] = batches(test, { batchSize: 8 });
-  const adv = fgsm(0.3)(nets[0]!, b!.x, b!.y, 10);
-  const moved = tf.tidy(() => tf.abs(tf.sub(adv, b!.x)).dataSync());
+  const adv = fgsm(0.3)(nets[0], b.x, b.y, 10);
+  const moved = tf.tidy(() => tf.abs(tf.sub(adv, b.x)).dataSync());
   expect(Math.max(...moved)).toBeCloseTo(0.3, 5);
-  tf.dispose([adv, b!.x, b!.y]);
+  tf.dispose([adv, b.x, b.y]);
 });
 
 it('the smoothed metric is carried over epochs and skips partial batches', () => {
@@ -88,5 +88,5 @@ it('the smoothed metric is carried over epochs and skips partial batches', () =>
   expect(batchAccuraciesPct(a, 10)).toEqual([50, 50]);
   const [e1, e2] = smoothedPerEpoch([a, Uint8Array.from({ length: 25 }, () => 1)], { batchSize: 10 });
   expect(e1).toBeCloseTo(0.7 * 15 + 0.3 * 50, 10);
-  expect(e2).toBeCloseTo(0.7 * (0.7 * e1! + 30) + 30, 10);
+  expect(e2).toBeCloseTo(0.7 * (0.7 * e1 + 30) + 30, 10);
 });

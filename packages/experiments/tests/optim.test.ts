@@ -20,11 +20,11 @@ it('SGD with Nesterov momentum and weight decay follows torch.optim.SGD', () => 
   for (let step = 0; step < 5; step++) {
     opt.step([v], lossOf(v));
     // torch: g = ∇ + wd·θ; buf = m·buf + g (buf = g at step 0, same since buf starts at 0); g' = g + m·buf; θ -= lr·g'
-    const g = theta.map((t, i) => A[i]! * t + wd * t);
-    buf = buf.map((b, i) => m * b + g[i]!);
-    theta = theta.map((t, i) => t - lr * (g[i]! + m * buf[i]!));
+    const g = theta.map((t, i) => A[i] * t + wd * t);
+    buf = buf.map((b, i) => m * b + g[i]);
+    theta = theta.map((t, i) => t - lr * (g[i] + m * buf[i]));
   }
-  Array.from(v.dataSync()).forEach((x, i) => expect(x).toBeCloseTo(theta[i]!, 5));
+  Array.from(v.dataSync()).forEach((x, i) => expect(x).toBeCloseTo(theta[i], 5));
   v.dispose();
   opt.dispose();
 });
@@ -38,12 +38,12 @@ it('Adam with L2 weight decay follows torch.optim.Adam (eps 1e-8)', () => {
   let vv = [0, 0, 0];
   for (let t = 1; t <= 5; t++) {
     opt.step([v], lossOf(v));
-    const g = theta.map((x, i) => A[i]! * x + wd * x);
-    mm = mm.map((x, i) => b1 * x + (1 - b1) * g[i]!);
-    vv = vv.map((x, i) => b2 * x + (1 - b2) * g[i]! ** 2);
-    theta = theta.map((x, i) => x - (lr * (mm[i]! / (1 - b1 ** t))) / (Math.sqrt(vv[i]! / (1 - b2 ** t)) + eps));
+    const g = theta.map((x, i) => A[i] * x + wd * x);
+    mm = mm.map((x, i) => b1 * x + (1 - b1) * g[i]);
+    vv = vv.map((x, i) => b2 * x + (1 - b2) * g[i] ** 2);
+    theta = theta.map((x, i) => x - (lr * (mm[i] / (1 - b1 ** t))) / (Math.sqrt(vv[i] / (1 - b2 ** t)) + eps));
   }
-  Array.from(v.dataSync()).forEach((x, i) => expect(x).toBeCloseTo(theta[i]!, 5));
+  Array.from(v.dataSync()).forEach((x, i) => expect(x).toBeCloseTo(theta[i], 5));
   v.dispose();
   opt.dispose();
 });

@@ -23,7 +23,7 @@ const PUBLISHED: PublishedValue[] = [
 const gap = (hi: string, lo: string, min: number, statement: string): Claim => ({
   table: 'claims', row: `${hi}>${lo}`, metric: 'top1Pct gap', statement, runIds: [hi, lo], command: `demo reproduce --run ${hi},${lo}`,
   evaluate: (recs) => {
-    const v = (id: string) => recs.filter((r) => r.runId === id).map((r) => r.metrics.top1Pct!);
+    const v = (id: string) => recs.filter((r) => r.runId === id).map((r) => r.metrics.top1Pct);
     return claimFromInterval(differenceInterval(v(hi), v(lo)), { threshold: min, holdsWhen: 'above' }, `${hi} − ${lo} (points)`);
   },
 });

@@ -101,7 +101,7 @@ export class SliceChannels extends tf.layers.Layer {
     return [...shape.slice(0, -1), this.size];
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
     return tf.slice(x, [...new Array<number>(x.rank - 1).fill(0), this.start], [...new Array<number>(x.rank - 1).fill(-1), this.size]);
   }
   override getConfig(): tf.serialization.ConfigDict {

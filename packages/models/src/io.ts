@@ -18,8 +18,8 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
     const data = artifacts.weightData;
     const bytes = data === undefined ? new Uint8Array(0)
-      : Array.isArray(data) ? Buffer.concat(data.map((b) => Buffer.from(b as ArrayBuffer)))
-      : new Uint8Array(data as ArrayBuffer);
+      : Array.isArray(data) ? Buffer.concat(data.map((b) => Buffer.from(b)))
+      : new Uint8Array(data);
     writeFileAtomic(path.join(dir, WEIGHTS_FILE), bytes);
     const json = {
       format: artifacts.format ?? 'layers-model',
@@ -70,6 +70,6 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   if (weightData.length !== expected) {
     throw new Error(`${root}: weight shards hold ${weightData.length} bytes, model.json describes ${expected} (truncated or mismatched files)`);
   }
-  const ab = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length) as ArrayBuffer;
+  const ab = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length);
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: ab }));
 }

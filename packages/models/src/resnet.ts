@@ -40,9 +40,9 @@ function cifarResnet(depth: number, filters: [number, number, number, number], n
     const f = filters.map((c) => Math.max(1, Math.round(c * scale)));
     const seeds = new SeedSequence(o.seed ?? 0);
     const input = tf.input({ shape: o.inputShape });
-    let x = relu(bn(conv(input, seeds, { filters: f[0]!, kernel: 3, pad: 1, init: 'kaiming-fan-out' })));
+    let x = relu(bn(conv(input, seeds, { filters: f[0], kernel: 3, pad: 1, init: 'kaiming-fan-out' })));
     for (let s = 0; s < 3; s++) {
-      for (let b = 0; b < n; b++) x = basicBlock(x, f[s + 1]!, b === 0 && s > 0 ? 2 : 1, seeds, s === 2 && b === n - 1 ? 'features_conv' : undefined);
+      for (let b = 0; b < n; b++) x = basicBlock(x, f[s + 1], b === 0 && s > 0 ? 2 : 1, seeds, s === 2 && b === n - 1 ? 'features_conv' : undefined);
     }
     return head(x, o, seeds, name, input);
   };

@@ -44,7 +44,7 @@ describe.each(listModels().map((n) => [n] as const))('%s', (name) => {
     const r = tf.randomNormal([2, opts.numClasses], 0, 1, 'float32', 6);
     const { grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, r)) as tf.Scalar,
       model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
-    const zero = Object.entries(grads).filter(([, g]) => tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!) === 0).map(([k]) => k);
+    const zero = Object.entries(grads).filter(([, g]) => tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]) === 0).map(([k]) => k);
     expect(zero).toEqual([]);
     expect(Object.keys(grads).length).toBe(model.trainableWeights.length);
     tf.dispose([r, ...Object.values(grads)]);
@@ -75,8 +75,8 @@ describe.each(listModels().map((n) => [n] as const))('%s', (name) => {
     const fm = featureModel(model, ['features']);
     const outs = fm.predict(x) as tf.Tensor[];
     expect(outs.length).toBe(2);
-    expect(outs[0]!.shape[0]).toBe(2);
-    expect(outs[1]!.shape).toEqual([2, opts.numClasses]);
+    expect(outs[0].shape[0]).toBe(2);
+    expect(outs[1].shape).toEqual([2, opts.numClasses]);
     tf.dispose(outs);
   });
 });

@@ -43,7 +43,7 @@ async function trainCmd(o: CommonOptions): Promise<void> {
       const rec = await trainPnnRun(run, { scale: o.scale, seed, out: o.out, dataDir: o.dataDir, resume: o.resume, backend });
       const file = writeRunRecord(path.join(o.out, 'runs'), rec);
       process.stderr.write(
-        `[pnn-perturb] ${run.id} seed ${seed}: best true ${rec.metrics.bestTrueAccPct!.toFixed(2)}%, best smoothed ${rec.metrics.bestSmoothedPct!.toFixed(2)}% ` +
+        `[pnn-perturb] ${run.id} seed ${seed}: best true ${rec.metrics.bestTrueAccPct.toFixed(2)}%, best smoothed ${rec.metrics.bestSmoothedPct.toFixed(2)}% ` +
           `(${formatDuration(rec.wallSeconds)}) -> ${path.relative(process.cwd(), file)}\n`,
       );
     }
@@ -108,8 +108,8 @@ async function plots(o: CommonOptions, records: RunRecord[]): Promise<void> {
   const trained = records.filter((r) => r.scale !== 'paper' || r.history.length > 0);
   for (const r of trained) {
     const data: LinePoint[] = r.history.flatMap((h) => [
-      { series: 'true accuracy', x: h.epoch!, y: h.trueAccPct! },
-      { series: "smoothed 'reported' (EMA 0.7, batch 10)", x: h.epoch!, y: h.smoothedPct! },
+      { series: 'true accuracy', x: h.epoch, y: h.trueAccPct },
+      { series: "smoothed 'reported' (EMA 0.7, batch 10)", x: h.epoch, y: h.smoothedPct },
     ]);
     await writePlot(path.join(dir, r.scale, `${r.runId}.seed${r.seed}`), lineChartSpec(data, {
       title: `${r.runId} seed ${r.seed} (${r.dataset}, ${r.scale})`, xLabel: 'epoch', yLabel: 'test accuracy (%)', integerX: true,
@@ -123,7 +123,7 @@ async function plots(o: CommonOptions, records: RunRecord[]): Promise<void> {
       const rs = recs.filter((r) => r.runId === id);
       const epochs = Math.min(...rs.map((r) => r.history.length));
       for (let e = 0; e < epochs; e++) {
-        const iv = meanInterval(rs.map((r) => r.history[e]!.trueAccPct!));
+        const iv = meanInterval(rs.map((r) => r.history[e].trueAccPct));
         data.push({ series: `${id} (n=${rs.length})`, x: e + 1, y: iv.estimate, ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}) });
       }
     }

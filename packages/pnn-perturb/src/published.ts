@@ -20,7 +20,7 @@ const ANALOG: Record<string, string> = { K1: 'cpu-a-3x3', K4: 'cpu-b-1x1-nonoise
 
 export const PUBLISHED: PublishedValue[] = [
   ...PAPER_RUNS.map((r) => ({
-    table: 'klachko-cifar10', row: r.row, metric: 'bestTrueAccPct', value: VALUES[r.row]!, citation: cite(r.row), tolerance: TOL,
+    table: 'klachko-cifar10', row: r.row, metric: 'bestTrueAccPct', value: VALUES[r.row], citation: cite(r.row), tolerance: TOL,
     runId: r.id, command: cmd(r.id), analogRunId: ANALOG[r.row], analog: ANALOG[r.row] ? `Fashion-MNIST lenet run ${ANALOG[r.row]}` : undefined,
   })),
   // Row R: one noiseresnet18 run (the K2 config) read with the original smoothed metric and with the
@@ -49,7 +49,7 @@ const B = 'cpu-b-1x1-nonoise';
 const C = 'cpu-c-pnn-nm1';
 
 const values = (recs: RunRecord[], id: string, metric = 'bestTrueAccPct'): number[] =>
-  recs.filter((r) => r.runId === id).map((r) => r.metrics[metric]!);
+  recs.filter((r) => r.runId === id).map((r) => r.metrics[metric]);
 const meanOf = (xs: number[]) => xs.reduce((a, v) => a + v, 0) / xs.length;
 /** Mean over seeds of each variant's plateauGainPct (last 3 epochs minus the 3 before). */
 const plateau = (recs: RunRecord[], ids: Array<[string, string]>) =>
@@ -66,11 +66,11 @@ export const CLAIMS: Claim[] = [
     statement: 'the original smoothed per-batch metric (EMA 0.7, unshuffled test set, incomplete batches skipped, best over epochs) misstates the true accuracy, and overstates it when the best of many epochs is taken',
     runIds: CPU_RUNS.map((r) => r.id), command: 'npx nx run pnn-perturb:reproduce',
     evaluate: (recs) => {
-      const diffs = recs.map((r) => r.metrics.smoothedMinusTruePct!);
+      const diffs = recs.map((r) => r.metrics.smoothedMinusTruePct);
       const misstated = diffs.filter((d) => Math.abs(d) > 0.05).length;
-      const sd = recs.map((r) => r.metrics.randomOrderStdPct!);
+      const sd = recs.map((r) => r.metrics.randomOrderStdPct);
       const o = claimFromInterval(
-        meanInterval(recs.map((r) => r.metrics.overstatementRandomOrderPct!)), { threshold: 0, holdsWhen: 'above' },
+        meanInterval(recs.map((r) => r.metrics.overstatementRandomOrderPct)), { threshold: 0, holdsWhen: 'above' },
         'best over epochs of the smoothed value with random test orders − best true accuracy, one value per run (points)',
       );
       return {

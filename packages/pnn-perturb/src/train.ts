@@ -77,7 +77,7 @@ export function runDir(out: string, scale: Scale, runId: string, seed: number): 
 /** Mean true accuracy of the last 3 epochs minus that of the 3 before (points): ~0 on a plateau. */
 export function plateauGain(history: Array<Record<string, number>>, metric = 'trueAccPct', k = 3): number {
   if (history.length < 2 * k) return NaN;
-  const m = (xs: Array<Record<string, number>>) => xs.reduce((a, h) => a + h[metric]!, 0) / xs.length;
+  const m = (xs: Array<Record<string, number>>) => xs.reduce((a, h) => a + h[metric], 0) / xs.length;
   return m(history.slice(-k)) - m(history.slice(-2 * k, -k));
 }
 
@@ -133,10 +133,10 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
     await saveModel(model, path.join(dir, 'final-model'));
     const history = result.history;
     const correct = readCorrect(dir, history.length);
-    const counted = history.filter((h) => h.epoch! > r.bestAfterEpoch);
+    const counted = history.filter((h) => h.epoch > r.bestAfterEpoch);
     const pool = counted.length ? counted : history;
-    const bestTrue = Math.max(...pool.map((h) => h.trueAccPct!));
-    const bestSmoothed = Math.max(...pool.map((h) => h.smoothedPct!));
+    const bestTrue = Math.max(...pool.map((h) => h.trueAccPct));
+    const bestSmoothed = Math.max(...pool.map((h) => h.smoothedPct));
     const last = history.at(-1)!;
     const spread = smoothedOverOrders(correct.at(-1)!, { batchSize: r.smoothedBatchSize, draws: 200, seed: o.seed });
     // best over epochs of the smoothed value when each epoch's test order is random: the selection effect
@@ -155,8 +155,8 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
       schema: RUN_RECORD_SCHEMA, package: PACKAGE, runId: r.id, seed: o.seed, scale: o.scale, dataset: data.name, model: r.model,
       config: { ...r }, overrides: { ...(o.overrides ?? {}) }, history,
       metrics: {
-        bestTrueAccPct: bestTrue, finalTrueAccPct: last.trueAccPct!, bestSmoothedPct: bestSmoothed,
-        smoothedMinusTruePct: bestSmoothed - bestTrue, lastSmoothedMinusTruePct: last.smoothedPct! - last.trueAccPct!,
+        bestTrueAccPct: bestTrue, finalTrueAccPct: last.trueAccPct, bestSmoothedPct: bestSmoothed,
+        smoothedMinusTruePct: bestSmoothed - bestTrue, lastSmoothedMinusTruePct: last.smoothedPct - last.trueAccPct,
         randomOrderMeanPct: spread.mean, randomOrderStdPct: spread.std,
         bestOfEpochsRandomOrderPct: bestOfEpochs, overstatementRandomOrderPct: bestOfEpochs - bestTrue,
         params: model.countParams(), plateauGainPct: plateauGain(history),

@@ -33,7 +33,7 @@ it.each(['k1-resnet18-nf44', 'k3-noiseresnet18-ffs3', 'k6-perturb-nm64-unique-mi
   expect(rec.dataset).toBe('cifar10');
   expect(rec.scale).toBe('paper');
   expect(rec.history).toHaveLength(1);
-  expect(Number.isFinite(rec.history[0]!.trainLoss)).toBe(true);
+  expect(Number.isFinite(rec.history[0].trainLoss)).toBe(true);
   expect(rec.overrides).toEqual({ epochs: 1, nfilters: id.startsWith('k6') ? 3 : 4, maxStepsPerEpoch: 1 });
   expect((rec.config as { optimizer: { kind: string; nesterov: boolean } }).optimizer).toMatchObject({ kind: 'sgd', nesterov: true });
 }, 60_000);

@@ -66,7 +66,7 @@ export class Rng {
   shuffle<T>(a: T[]): T[] {
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const t = a[i]!;
+      const t = a[i];
       a[i] = a[j]!;
       a[j] = t;
     }
@@ -79,7 +79,7 @@ export class Rng {
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const t = p[i]!;
+      const t = p[i];
       p[i] = p[j]!;
       p[j] = t;
     }

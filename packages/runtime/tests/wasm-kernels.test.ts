@@ -20,8 +20,8 @@ function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
   let maxRef = 0;
   let maxDiff = 0;
   for (let i = 0; i < ref.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(ref[i]!));
-    maxDiff = Math.max(maxDiff, Math.abs(got[i]! - ref[i]!));
+    maxRef = Math.max(maxRef, Math.abs(ref[i]));
+    maxDiff = Math.max(maxDiff, Math.abs(got[i] - ref[i]));
   }
   return maxDiff / Math.max(maxRef, 1e-30);
 }
@@ -83,8 +83,8 @@ function convGrads(c: ConvCase, seed: number): Grads {
   const outShape = tf.tidy(() => f(x, w).shape);
   const r = tf.tensor(randn(rng, outShape.reduce((a, b) => a * b, 1)), outShape);
   const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(f(xx as tf.Tensor4D, ww as tf.Tensor4D), r)))([x, w]);
-  const out = { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
-  tf.dispose([x, w, r, dx!, dw!]);
+  const out = { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
+  tf.dispose([x, w, r, dx, dw]);
   return out;
 }
 
@@ -104,8 +104,8 @@ function convForward(c: ConvCase, seed: number): { plain: Float32Array; fused: F
 /** Training-mode batch norm: outputs and the gradients of a random projection of all three outputs. */
 const BN_CASES: number[][] = [[4, 3, 5, 6], [7, 4], [2, 9, 9, 3]];
 function bnCase(i: number): Float32Array[] {
-  const shape = BN_CASES[i]!;
-  const c = shape[shape.length - 1]!;
+  const shape = BN_CASES[i];
+  const c = shape[shape.length - 1];
   const rng = new Rng(1200 + i);
   return tf.tidy(() => {
     const x = tf.add(tf.mul(tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape), 3), 1.5);
@@ -120,7 +120,7 @@ function bnCase(i: number): Float32Array[] {
     };
     const o = batchNormTrain(x, gamma, beta, 1e-5);
     const [dx, dg, db] = tf.grads(f)([x, gamma, beta]);
-    return [o.y, o.mean, o.variance, dx!, dg!, db!].map((t) => t.dataSync() as Float32Array);
+    return [o.y, o.mean, o.variance, dx, dg, db].map((t) => t.dataSync() as Float32Array);
   });
 }
 
@@ -135,7 +135,7 @@ const SLICE_CASES: Array<[number[], number[], number[]]> = [
   [[4, 5], [0, 0], [4, 5]],
 ];
 function sliceCase(i: number): number[] {
-  const [shape, begin, size] = SLICE_CASES[i]!;
+  const [shape, begin, size] = SLICE_CASES[i];
   const rng = new Rng(1300 + i);
   return tf.tidy(() => {
     const x = tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape);
@@ -186,13 +186,13 @@ const MATMUL_CASES: Array<[number[], number[], boolean, boolean]> = [
   [[2, 4, 6], [2, 5, 6], false, true],
 ];
 function matMulCase(i: number): { plain: Float32Array; fused: Float32Array } {
-  const [sa, sb, ta, tb] = MATMUL_CASES[i]!;
+  const [sa, sb, ta, tb] = MATMUL_CASES[i];
   const rng = new Rng(700 + i);
   return tf.tidy(() => {
     const a = tf.tensor(randn(rng, sa.reduce((x, y) => x * y, 1)), sa);
     const b = tf.tensor(randn(rng, sb.reduce((x, y) => x * y, 1)), sb);
     const plain = tf.matMul(a, b, ta, tb);
-    const bias = tf.tensor1d(randn(rng, plain.shape[plain.rank - 1]!));
+    const bias = tf.tensor1d(randn(rng, plain.shape[plain.rank - 1]));
     const fused = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias, activation: 'relu' });
     return { plain: plain.dataSync() as Float32Array, fused: fused.dataSync() as Float32Array };
   });
@@ -211,7 +211,7 @@ const COMPARE_CASES: Array<[number[], number[]]> = [
   [[4, 5], [4, 1]], [[4, 5], [1, 5]], [[2, 3, 4], [4]], [[3, 1, 4], [1, 5, 1]], [[6], []], [[2, 2], [2, 2]],
 ];
 function compareCase(i: number): number[] {
-  const [sa, sb] = COMPARE_CASES[i]!;
+  const [sa, sb] = COMPARE_CASES[i];
   const rng = new Rng(800 + i);
   // small integers, so that equality happens
   const ints = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => rng.int(3)), shape, 'float32');
@@ -226,11 +226,11 @@ const POOL_CASES: Array<[number[], number, number, 'valid' | 'same' | number]> =
   [[2, 9, 9, 3], 3, 2, 1], [[2, 8, 8, 3], 3, 2, 1], [[2, 8, 8, 4], 2, 2, 'valid'], [[1, 7, 9, 2], 3, 1, 'same'], [[2, 10, 10, 3], 3, 2, 'same'],
 ];
 function poolGrad(i: number): Float32Array {
-  const [shape, k, s, pad] = POOL_CASES[i]!;
+  const [shape, k, s, pad] = POOL_CASES[i];
   const rng = new Rng(950 + i);
   return tf.tidy(() => {
     const x = tf.tensor4d(randn(rng, shape.reduce((a, b) => a * b, 1)), shape as [number, number, number, number]);
-    const f = (xx: tf.Tensor) => tf.maxPool(xx as tf.Tensor4D, k, s, pad as 'same', typeof pad === 'number' ? 'floor' : undefined);
+    const f = (xx: tf.Tensor) => tf.maxPool(xx as tf.Tensor4D, k, s, pad, typeof pad === 'number' ? 'floor' : undefined);
     const outShape = tf.tidy(() => f(x).shape);
     const r = tf.tensor(randn(rng, outShape.reduce((a, b) => a * b, 1)), outShape);
     return tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(f(xx), r)))(x).dataSync() as Float32Array;
@@ -273,21 +273,21 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
   });
 
   maybe.each(CONV_CASES.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
-    const got = convGrads(CONV_CASES[i]!, 100 + i);
-    const ref = reference.conv[i]!;
+    const got = convGrads(CONV_CASES[i], 100 + i);
+    const ref = reference.conv[i];
     expect(relErr(got.dx, ref.dx)).toBeLessThan(REL_TOL);
     expect(relErr(got.dw, ref.dw)).toBeLessThan(REL_TOL);
   });
 
   maybe.each(FORWARD_CASES.map((c, i) => [c.name, i] as const))('forward %s (plain and fused bias + relu)', (_name, i) => {
-    const got = convForward(FORWARD_CASES[i]!, 300 + i);
-    expect(relErr(got.plain, reference.fwd[i]!.plain)).toBeLessThan(REL_TOL);
-    expect(relErr(got.fused, reference.fwd[i]!.fused)).toBeLessThan(REL_TOL);
+    const got = convForward(FORWARD_CASES[i], 300 + i);
+    expect(relErr(got.plain, reference.fwd[i].plain)).toBeLessThan(REL_TOL);
+    expect(relErr(got.fused, reference.fwd[i].fused)).toBeLessThan(REL_TOL);
   });
 
   maybe.each(BN_CASES.map((c, i) => [JSON.stringify(c), i] as const))('training batch norm and its gradient %s', (_n, i) => {
     const got = bnCase(i);
-    got.forEach((g, k) => expect(relErr(g, reference.bn[i]![k]!)).toBeLessThan(REL_TOL));
+    got.forEach((g, k) => expect(relErr(g, reference.bn[i][k])).toBeLessThan(REL_TOL));
   });
 
   maybe.each(SLICE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('slice %s', (_n, i) => {
@@ -295,18 +295,18 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
   });
 
   maybe.each(TILE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('tile %s', (_n, i) => {
-    const [s, r] = TILE_CASES[i]!;
-    expect(Array.from(tileCase(s, r, 500 + i))).toEqual(Array.from(reference.tile[i]!));
+    const [s, r] = TILE_CASES[i];
+    expect(Array.from(tileCase(s, r, 500 + i))).toEqual(Array.from(reference.tile[i]));
   });
 
   maybe.each(MATMUL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('matMul with transposes %s', (_n, i) => {
     const got = matMulCase(i);
-    expect(relErr(got.plain, reference.mm[i]!.plain)).toBeLessThan(REL_TOL);
-    expect(relErr(got.fused, reference.mm[i]!.fused)).toBeLessThan(REL_TOL);
+    expect(relErr(got.plain, reference.mm[i].plain)).toBeLessThan(REL_TOL);
+    expect(relErr(got.fused, reference.mm[i].fused)).toBeLessThan(REL_TOL);
   });
 
   maybe.each([0, 1])('inference batch norm %i', (i) => {
-    expect(relErr(bnInferCase(i), reference.bnInfer[i]!)).toBeLessThan(REL_TOL);
+    expect(relErr(bnInferCase(i), reference.bnInfer[i])).toBeLessThan(REL_TOL);
   });
 
   maybe('clone and same-dtype cast share the buffer safely', () => {
@@ -333,7 +333,7 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
   });
 
   maybe.each(POOL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('max-pool gradient %s', (_n, i) => {
-    expect(relErr(poolGrad(i), reference.pool[i]!)).toBeLessThan(REL_TOL);
+    expect(relErr(poolGrad(i), reference.pool[i])).toBeLessThan(REL_TOL);
   });
 
   maybe('gather gradient (UnsortedSegmentSum)', () => {

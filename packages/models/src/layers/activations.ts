@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 export class HardSigmoid extends tf.layers.Layer {
   static className = 'HardSigmoid';
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
     return tf.tidy(() => tf.div(tf.relu6(tf.add(x, 3)), 6));
   }
 }
@@ -17,7 +17,7 @@ tf.serialization.registerClass(HardSigmoid);
 export class HardSwish extends tf.layers.Layer {
   static className = 'HardSwish';
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
     return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)));
   }
 }
@@ -27,11 +27,11 @@ tf.serialization.registerClass(HardSwish);
 export class ChannelScale extends tf.layers.Layer {
   static className = 'ChannelScale';
   override computeOutputShape(s: tf.Shape | tf.Shape[]): tf.Shape {
-    return (s as tf.Shape[])[0]!;
+    return (s as tf.Shape[])[0];
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const [x, s] = inputs as tf.Tensor[];
-    return tf.mul(x!, s!);
+    return tf.mul(x, s);
   }
 }
 tf.serialization.registerClass(ChannelScale);

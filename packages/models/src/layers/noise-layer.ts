@@ -28,7 +28,7 @@ export class NoiseLayer extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
     return tf.tidy(() => tf.add(x, tf.mul(this.noise.read(), this.level)));
   }
 

@@ -167,7 +167,7 @@ export class PerturbLayer extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       let y: tf.Tensor4D;
       if (this.filterSize === 0) {
         const [b, h, w, c] = x.shape;

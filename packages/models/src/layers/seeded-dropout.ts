@@ -37,7 +37,7 @@ export class SeededDropout extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (!kwargs.training || this.rate === 0) return tf.clone(x);
     return tf.tidy(() => {
       // one seed per (layer, step); within a step the same layer is called once

@@ -50,7 +50,7 @@ export function torchBatchNorm(x: tf.Tensor, v: BatchNormVars, training: boolean
   if (training) {
     // one fused kernel on wasm with the native addon; moments + batchNorm elsewhere
     const { y, mean, variance } = batchNormTrain(x, gamma, beta, eps); // biased variance
-    const count = x.size / x.shape[x.rank - 1]!;
+    const count = x.size / x.shape[x.rank - 1];
     const unbiased = tf.mul(variance, count / Math.max(1, count - 1));
     v.runningMean.write(tf.add(tf.mul(v.runningMean.read(), 1 - momentum), tf.mul(mean, momentum)));
     v.runningVar.write(tf.add(tf.mul(v.runningVar.read(), 1 - momentum), tf.mul(unbiased, momentum)));
@@ -80,7 +80,7 @@ export class TorchBatchNorm extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
-    return tf.tidy(() => torchBatchNorm(Array.isArray(inputs) ? inputs[0]! : inputs, this.vars, Boolean(kwargs.training), this.eps, this.momentum));
+    return tf.tidy(() => torchBatchNorm(Array.isArray(inputs) ? inputs[0] : inputs, this.vars, Boolean(kwargs.training), this.eps, this.momentum));
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -28,12 +28,12 @@ export class TorchMaxPool extends tf.layers.Layer {
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const o = (d: number | null) => (d == null ? null : Math.floor((d + 2 * this.padding - this.poolSize) / this.strides) + 1);
-    return [s[0]!, o(s[1]!), o(s[2]!), s[3]!];
+    return [s[0]!, o(s[1]), o(s[2]), s[3]!];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       // a numeric pad is explicit symmetric padding that never wins the max (checked bit-identical
       // to padding with −3.4e38 and pooling 'valid', forward and gradient, without the Pad and Slice)
       return this.padding > 0

@@ -87,23 +87,23 @@ function nativeMatMul(addon: NativeAddon, backend: BackendWasm, a: TensorInfo, b
   else if (nb === 1 && batchB.length <= batchA.length) outBatch = batchA;
   else if (na === 1 && batchA.length <= batchB.length) outBatch = batchB;
   else return undefined;
-  const m = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!;
-  const k = ta ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-  const k2 = tb ? b.shape[rb - 1]! : b.shape[rb - 2]!;
-  const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const m = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const k2 = tb ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = tb ? b.shape[rb - 2] : b.shape[rb - 1];
   if (k !== k2) return undefined; // let the built-in kernel raise its own error
   const out = backend.makeOutput([...outBatch, m, n], 'float32');
   if (a.dataId === b.dataId && ra === 2 && ta !== tb) {
     // a Gram matrix X·Xᵀ or Xᵀ·X: symmetric, half the products (ssyrk)
-    addon.gram(ta, m, k, f32(backend, a), a.shape[1]!, f32(backend, out));
+    addon.gram(ta, m, k, f32(backend, a), a.shape[1], f32(backend, out));
     return out;
   }
   const av = f32(backend, a);
   const bv = f32(backend, b);
   const ov = f32(backend, out);
   const batches = util.sizeFromShape(outBatch);
-  const lda = a.shape[ra - 1]!;
-  const ldb = b.shape[rb - 1]!;
+  const lda = a.shape[ra - 1];
+  const ldb = b.shape[rb - 1];
   if (m === 0 || n === 0) return out;
   for (let i = 0; i < batches; i++) {
     const ai = na === 1 ? av : av.subarray(i * m * k);
@@ -117,7 +117,7 @@ function makeMatMul(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean)
   const kernel = fused ? '_FusedMatMul' : 'BatchMatMul';
   return function matMul(args: KernelArgs): TensorInfo {
     const { inputs, backend, attrs } = args;
-    const out = nativeMatMul(addon, backend, inputs.a!, inputs.b!, !!attrs.transposeA, !!attrs.transposeB);
+    const out = nativeMatMul(addon, backend, inputs.a, inputs.b, !!attrs.transposeA, !!attrs.transposeB);
     if (!out) return fallback(args as never) as TensorInfo;
     return fused ? applyBiasActivation(backend, out, inputs, attrs, kernel) : out;
   };
@@ -149,14 +149,14 @@ export const BATCH_NORM_TRAIN = 'ReproBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'ReproBatchNormTrainGrad';
 
 function bnDims(x: TensorInfo): Int32Array {
-  const c = x.shape[x.shape.length - 1]!;
+  const c = x.shape[x.shape.length - 1];
   return Int32Array.from([util.sizeFromShape(x.shape) / c, c]);
 }
 
 function makeBatchNormTrain(addon: NativeAddon) {
   return function batchNormTrainKernel(args: KernelArgs): TensorInfo[] {
     const { inputs: { x, gamma, beta }, backend, attrs } = args as KernelArgs & { inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo } };
-    const c = x.shape[x.shape.length - 1]!;
+    const c = x.shape[x.shape.length - 1];
     const y = backend.makeOutput(x.shape, 'float32');
     const mean = backend.makeOutput([c], 'float32');
     const variance = backend.makeOutput([c], 'float32');
@@ -169,14 +169,14 @@ function makeBatchNormTrain(addon: NativeAddon) {
 function makeBatchNormTrainGrad(addon: NativeAddon) {
   return function batchNormTrainGradKernel(args: KernelArgs): TensorInfo[] {
     const { inputs, backend, attrs } = args;
-    const { x, dy, gamma, mean, variance, dmean, dvariance } = inputs as Record<string, TensorInfo>;
-    const c = x!.shape[x!.shape.length - 1]!;
-    const dx = backend.makeOutput(x!.shape, 'float32');
+    const { x, dy, gamma, mean, variance, dmean, dvariance } = inputs;
+    const c = x.shape[x.shape.length - 1];
+    const dx = backend.makeOutput(x.shape, 'float32');
     const dgamma = backend.makeOutput([c], 'float32');
     const dbeta = backend.makeOutput([c], 'float32');
-    addon.batchNormTrainGrad(f32(backend, x!), f32(backend, dy!), f32(backend, gamma!), f32(backend, mean!), f32(backend, variance!),
+    addon.batchNormTrainGrad(f32(backend, x), f32(backend, dy), f32(backend, gamma), f32(backend, mean), f32(backend, variance),
       dmean ? f32(backend, dmean) : null, dvariance ? f32(backend, dvariance) : null,
-      f32(backend, dx), f32(backend, dgamma), f32(backend, dbeta), bnDims(x!), attrs.eps as number);
+      f32(backend, dx), f32(backend, dgamma), f32(backend, dbeta), bnDims(x), attrs.eps as number);
     return [dx, dgamma, dbeta];
   };
 }
@@ -195,9 +195,9 @@ function registerBatchNormGradient(): void {
       // all three gradients in one pass; a gradient the tape does not ask for is freed with the
       // backward pass's scope
       const [dx, dgamma, dbeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD,
-        { x: x!, dy: dy!, gamma: gamma!, mean: mean!, variance: variance!, ...(dmean ? { dmean } : {}), ...(dvariance ? { dvariance } : {}) } as never,
-        { eps: attrs.eps } as never) as tf.Tensor[];
-      return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+        { x: x, dy: dy, gamma: gamma, mean: mean, variance: variance, ...(dmean ? { dmean } : {}), ...(dvariance ? { dvariance } : {}) },
+        { eps: attrs.eps }) as tf.Tensor[];
+      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   });
   gradientRegistered = true;
@@ -214,8 +214,8 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, 
     throw new Error(`batchNormTrain: x [${x.shape.join(', ')}] needs gamma and beta of shape [${c}], got [${gamma.shape.join(', ')}] and [${beta.shape.join(', ')}]`);
   }
   if (x.dtype === 'float32' && tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend())) {
-    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta } as never, { eps } as never) as tf.Tensor[];
-    return { y: y!, mean: mean!, variance: variance! };
+    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { eps }) as tf.Tensor[];
+    return { y: y, mean: mean, variance: variance };
   }
   return tf.tidy(() => {
     const axes = x.shape.map((_, i) => i).slice(0, -1);

@@ -209,8 +209,8 @@ function depthwiseBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo
   dw.fill(0);
   forEachDepthwiseTap(ci, kh, kw, cin * mult, cin, (dyBase, xBase, wBase) => {
     for (let c = 0; c < cin; c++) {
-      const xval = xv[xBase + c]!;
-      for (let m = 0; m < mult; m++) dw[wBase + c * mult + m]! += xval * dyv[dyBase + c * mult + m]!;
+      const xval = xv[xBase + c];
+      for (let m = 0; m < mult; m++) dw[wBase + c * mult + m] += xval * dyv[dyBase + c * mult + m];
     }
   });
   return out;
@@ -230,8 +230,8 @@ function depthwiseBackpropInput(args: { inputs: { dy: TensorInfo; filter: Tensor
   forEachDepthwiseTap(ci, kh, kw, cin * mult, cin, (dyBase, xBase, wBase) => {
     for (let c = 0; c < cin; c++) {
       let acc = 0;
-      for (let m = 0; m < mult; m++) acc += dyv[dyBase + c * mult + m]! * wv[wBase + c * mult + m]!;
-      dx[xBase + c]! += acc;
+      for (let m = 0; m < mult; m++) acc += dyv[dyBase + c * mult + m] * wv[wBase + c * mult + m];
+      dx[xBase + c] += acc;
     }
   });
   return out;
@@ -249,9 +249,9 @@ function unsortedSegmentSum(args: { inputs: { x: TensorInfo; segmentIds: TensorI
   const ov = backend.typedArrayFromHeap(out);
   ov.fill(0);
   for (let i = 0; i < ids.length; i++) {
-    const s = ids[i]!;
+    const s = ids[i];
     if (s < 0 || s >= numSegments) continue;
-    for (let k = 0; k < inner; k++) ov[s * inner + k]! += xv[i * inner + k]!;
+    for (let k = 0; k < inner; k++) ov[s * inner + k] += xv[i * inner + k];
   }
   return out;
 }
@@ -268,10 +268,10 @@ function makeTile(original: tf.KernelFunc) {
     let ok = x.dtype === 'float32' || x.dtype === 'int32';
     // a repeated dimension inside a non-unit one would interleave copies, not repeat the buffer
     for (let i = 0; i < reps.length && ok; i++) {
-      if (reps[i]! > 1 && x.shape.slice(0, i).some((d) => d !== 1)) ok = false;
+      if (reps[i] > 1 && x.shape.slice(0, i).some((d) => d !== 1)) ok = false;
     }
     if (!ok) return original(args as never) as TensorInfo;
-    const outShape = x.shape.map((d, i) => d * reps[i]!);
+    const outShape = x.shape.map((d, i) => d * reps[i]);
     const out = backend.makeOutput(outShape, x.dtype);
     const src = backend.typedArrayFromHeap(x);
     const dst = backend.typedArrayFromHeap(out);
@@ -304,11 +304,11 @@ function makeMatMul(original: tf.KernelFunc) {
       return run(backend, 'Transpose', { x: t }, { perm });
     };
     const owned: TensorInfo[] = [];
-    const a = attrs.transposeA ? swapLast(inputs.a!) : inputs.a!;
-    const b = attrs.transposeB ? swapLast(inputs.b!) : inputs.b!;
+    const a = attrs.transposeA ? swapLast(inputs.a) : inputs.a;
+    const b = attrs.transposeB ? swapLast(inputs.b) : inputs.b;
     if (a !== inputs.a) owned.push(a);
     if (b !== inputs.b) owned.push(b);
-    const out = original({ inputs: { ...inputs, a, b }, attrs: { ...attrs, transposeA: false, transposeB: false }, backend } as never) as TensorInfo;
+    const out = original({ inputs: { ...inputs, a, b }, attrs: { ...attrs, transposeA: false, transposeB: false }, backend }) as TensorInfo;
     free(backend, ...owned);
     return out;
   };
@@ -361,8 +361,8 @@ export function applyBiasActivation(backend: BackendWasm, out: TensorInfo, input
 function makeFusedMatMul(matMul: ReturnType<typeof makeMatMul>, fusedRank2: ReturnType<typeof makeMatMul>) {
   return function fusedMatMul(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Attrs }): TensorInfo {
     const { inputs, backend, attrs } = args;
-    if (inputs.a!.shape.length <= 2 && inputs.b!.shape.length <= 2) return fusedRank2(args);
-    const out = matMul({ inputs: { a: inputs.a!, b: inputs.b! }, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB }, backend });
+    if (inputs.a.shape.length <= 2 && inputs.b.shape.length <= 2) return fusedRank2(args);
+    const out = matMul({ inputs: { a: inputs.a, b: inputs.b }, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB }, backend });
     return applyBiasActivation(backend, out, inputs, attrs, '_FusedMatMul');
   };
 }
@@ -383,7 +383,7 @@ const COMPARISONS: Record<string, (a: number, b: number) => boolean> = {
  * the inner loop (stride 0 or 1 per operand), an odometer over the others.
  */
 function makeComparison(name: string, original: tf.KernelFunc) {
-  const cmp = COMPARISONS[name]!;
+  const cmp = COMPARISONS[name];
   return function compare(args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
     const { inputs: { a, b }, backend } = args;
     const numeric = (t: TensorInfo) => t.dtype === 'float32' || t.dtype === 'int32';
@@ -400,7 +400,7 @@ function makeComparison(name: string, original: tf.KernelFunc) {
       let acc = 1;
       for (let i = rank - 1; i >= 0; i--) {
         st[i] = shape[i] === 1 ? 0 : acc;
-        acc *= shape[i]!;
+        acc *= shape[i];
       }
       return st;
     };
@@ -412,22 +412,22 @@ function makeComparison(name: string, original: tf.KernelFunc) {
     const ov = backend.typedArrayFromHeap(out) as Uint8Array;
     const total = ov.length;
     if (total === 0) return out;
-    const inner = rank === 0 ? 1 : outShape[rank - 1]!;
-    const ia = rank === 0 ? 0 : ta[rank - 1]!;
-    const ib = rank === 0 ? 0 : tb[rank - 1]!;
+    const inner = rank === 0 ? 1 : outShape[rank - 1];
+    const ia = rank === 0 ? 0 : ta[rank - 1];
+    const ib = rank === 0 ? 0 : tb[rank - 1];
     const idx = new Array<number>(Math.max(0, rank - 1)).fill(0);
     let oa = 0;
     let ob = 0;
     for (let o = 0; o < total; o += inner) {
-      for (let k = 0, pa = oa, pb = ob; k < inner; k++, pa += ia, pb += ib) ov[o + k] = cmp(av[pa]!, bv[pb]!) ? 1 : 0;
+      for (let k = 0, pa = oa, pb = ob; k < inner; k++, pa += ia, pb += ib) ov[o + k] = cmp(av[pa], bv[pb]) ? 1 : 0;
       // advance the odometer over the outer axes
       for (let d = rank - 2; d >= 0; d--) {
-        idx[d]!++;
-        oa += ta[d]!;
-        ob += tb[d]!;
-        if (idx[d]! < outShape[d]!) break;
-        oa -= ta[d]! * outShape[d]!;
-        ob -= tb[d]! * outShape[d]!;
+        idx[d]++;
+        oa += ta[d];
+        ob += tb[d];
+        if (idx[d] < outShape[d]) break;
+        oa -= ta[d] * outShape[d];
+        ob -= tb[d] * outShape[d];
         idx[d] = 0;
       }
     }
@@ -467,8 +467,8 @@ function maxPoolGrad(args: { inputs: { dy: TensorInfo; input: TensorInfo }; back
             if (x < 0 || x >= w) continue;
             const base = ((n * h + y) * w + x) * c;
             for (let k = 0; k < c; k++) {
-              const v = xv[base + k]!;
-              if (v > bestVal[k]! || best[k] === -1) {
+              const v = xv[base + k];
+              if (v > bestVal[k] || best[k] === -1) {
                 bestVal[k] = v;
                 best[k] = base + k;
               }
@@ -476,7 +476,7 @@ function maxPoolGrad(args: { inputs: { dy: TensorInfo; input: TensorInfo }; back
           }
         }
         const dyBase = ((n * ho + oy) * wo + ox) * c;
-        for (let k = 0; k < c; k++) if (best[k]! >= 0) dxv[best[k]!]! += dyv[dyBase + k]!;
+        for (let k = 0; k < c; k++) if (best[k] >= 0) dxv[best[k]] += dyv[dyBase + k];
       }
     }
   }
@@ -494,7 +494,7 @@ function makeExplicitSamePadding(original: tf.KernelFunc) {
     if (attrs.pad !== 'same' || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return original(args as never) as TensorInfo;
     const info = convInfo(x.shape, filter.shape, attrs);
     const p = info.padInfo;
-    return original({ ...args, attrs: { ...attrs, pad: [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]] } } as never) as TensorInfo;
+    return original({ ...args, attrs: { ...attrs, pad: [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]] } }) as TensorInfo;
   };
 }
 
@@ -507,7 +507,7 @@ function makeSlice(original: tf.KernelFunc) {
   return function slice(args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
     const { inputs: { x }, backend, attrs } = args;
     if (x.dtype === 'string') return original(args as never) as TensorInfo;
-    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+    const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin as number[], attrs.size as number[]);
     const rank = x.shape.length;
     const out = backend.makeOutput(size, x.dtype);
     const total = util.sizeFromShape(size);
@@ -518,25 +518,25 @@ function makeSlice(original: tf.KernelFunc) {
     // innermost dimensions taken whole form one run; `d` is the last dimension that is cut
     let d = rank - 1;
     let run = 1;
-    while (d >= 0 && size[d] === x.shape[d]) run *= size[d--]!;
+    while (d >= 0 && size[d] === x.shape[d]) run *= size[d--];
     if (d < 0) {
       dst.set(src.subarray(0, total));
       return out;
     }
-    run *= size[d]!;
-    const rowStride = (i: number) => (i === rank - 1 ? 1 : strides[i]!);
+    run *= size[d];
+    const rowStride = (i: number) => (i === rank - 1 ? 1 : strides[i]);
     const outer = util.sizeFromShape(size.slice(0, d));
     const idx = new Array<number>(d).fill(0);
     let base = 0;
-    for (let i = 0; i <= d; i++) base += begin[i]! * rowStride(i);
+    for (let i = 0; i <= d; i++) base += begin[i] * rowStride(i);
     for (let o = 0, off = base; o < outer; o++) {
       dst.set(src.subarray(off, off + run), o * run);
       // odometer over the outer dimensions 0..d-1
       for (let k = d - 1; k >= 0; k--) {
-        idx[k]!++;
+        idx[k]++;
         off += rowStride(k);
-        if (idx[k]! < size[k]!) break;
-        off -= size[k]! * rowStride(k);
+        if (idx[k] < size[k]) break;
+        off -= size[k] * rowStride(k);
         idx[k] = 0;
       }
     }
