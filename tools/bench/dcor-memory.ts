@@ -18,8 +18,8 @@ async function main() {
   const n = Number(process.argv[2] ?? 50000);
   const blockRows = process.argv[3] ? Number(process.argv[3]) : undefined;
   const info = await initBackend();
-  const x = tf.randomNormal([n, 512], 0, 1, 'float32', 1) as tf.Tensor2D;
-  const y = tf.tidy(() => tf.add(tf.tanh(x.slice([0, 0], [-1, 10])), tf.randomNormal([n, 10], 0, 1, 'float32', 2))) as tf.Tensor2D;
+  const x = tf.randomNormal<tf.Rank.R2>([n, 512], 0, 1, 'float32', 1);
+  const y = tf.tidy<tf.Tensor2D>(() => tf.add(tf.tanh(x.slice([0, 0], [-1, 10])), tf.randomNormal([n, 10], 0, 1, 'float32', 2)));
   const before = peakRssMiB();
   const t = Date.now();
   const r = dcor2(x, y, { method: 'blocked', blockRows });

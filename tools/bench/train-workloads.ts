@@ -42,7 +42,7 @@ export function trainWorkload(id: TrainWorkloadId): TrainWorkload {
   return {
     name: w.name,
     trainStep: () => {
-      opt.step(vars, () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+      opt.step(vars, () => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y, model.apply(x, { training: true }) as tf.Tensor));
     },
     // the peer's model(x) in eval mode: one forward pass of the whole batch
     inferStep: () => {

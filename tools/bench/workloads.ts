@@ -29,8 +29,8 @@ export function timed(fn: () => void, warmup = 2, reps = 5): number {
 
 /** W3: squared V-statistic distance correlation of X (n×512) and Y (n×10). */
 export function w3(n: number, reps = 3): Measurement {
-  const x = tf.randomNormal([n, 512], 0, 1, 'float32', 1) as tf.Tensor2D;
-  const y = tf.randomNormal([n, 10], 0, 1, 'float32', 2) as tf.Tensor2D;
+  const x = tf.randomNormal<tf.Rank.R2>([n, 512], 0, 1, 'float32', 1);
+  const y = tf.randomNormal<tf.Rank.R2>([n, 10], 0, 1, 'float32', 2);
   const s = timed(() => {
     const r = dcor2(x, y);
     r.dataSync();

@@ -13,7 +13,7 @@ export function accuracy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
   }
   if (logits.shape[0] === 0) throw new Error('accuracy: no examples');
   checkFinite('accuracy', 'logits', logits);
-  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, 'int32')), 'float32')) as tf.Scalar);
+  return tf.tidy(() => tf.mean<tf.Scalar>(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, 'int32')), 'float32')));
 }
 
 export interface SmoothedAccuracyOptions {

@@ -46,7 +46,7 @@ export function gram(x: tf.Tensor2D, kernel: KernelKind = 'linear', threshold = 
 
 function kernelGram(x: tf.Tensor2D, kernel: KernelKind, threshold: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const xc = centerColumns(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D);
+    const xc = centerColumns(tf.reshape<tf.Rank.R2>(x, [x.shape[0], -1]));
     if (kernel === 'linear') return tf.matMul(xc, xc, false, true);
     if (kernel !== 'rbf') throw new Error(`unknown kernel '${kernel}'; valid: linear, rbf`);
     if (!(threshold > 0)) throw new Error(`rbf threshold must be > 0, got ${threshold}`);
@@ -63,7 +63,7 @@ function centerGram(k: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const rm = tf.mean(k, 1, true);
     const cm = tf.mean(k, 0, true);
-    return tf.add(tf.sub(tf.sub(k, rm), cm), tf.mean(k)) as tf.Tensor2D;
+    return tf.add<tf.Tensor2D>(tf.sub(tf.sub(k, rm), cm), tf.mean(k));
   });
 }
 
@@ -85,7 +85,7 @@ export function hsicBiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
 
 function hsic0(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
   const n = k.shape[0];
-  return tf.tidy(() => tf.div(tf.sum(tf.mul(centerGram(k), centerGram(l))), (n - 1) ** 2) as tf.Scalar);
+  return tf.tidy(() => tf.div<tf.Scalar>(tf.sum(tf.mul(centerGram(k), centerGram(l))), (n - 1) ** 2));
 }
 
 /**
@@ -102,8 +102,8 @@ function uCentred(k: tf.Tensor2D): tf.Tensor2D {
   const n = k.shape[0];
   return tf.tidy(() => {
     const kt = zeroBlockDiagonal(k, 0);
-    const r = tf.sum(kt, 1) as tf.Tensor1D;
-    return uCentre(kt, r, r, tf.sum(r) as tf.Scalar, n);
+    const r = tf.sum<tf.Tensor1D>(kt, 1);
+    return uCentre(kt, r, r, tf.sum<tf.Scalar>(r), n);
   });
 }
 
@@ -115,7 +115,7 @@ export function hsicUnbiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar
 
 function hsic1(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
   const n = k.shape[0];
-  return tf.tidy(() => tf.div(tf.sum(tf.mul(uCentred(k), uCentred(l))), n * (n - 3)) as tf.Scalar);
+  return tf.tidy(() => tf.div<tf.Scalar>(tf.sum(tf.mul(uCentred(k), uCentred(l))), n * (n - 3)));
 }
 
 /**
@@ -224,7 +224,7 @@ export class MinibatchCka {
       // flattened U-centred Grams [L, n²]: HSIC_1 of every layer pair is one row-by-row product
       const prep = (fs: tf.Tensor[]) =>
         tf.stack(fs.map((f) => {
-          const xc = centerColumns(tf.reshape(f, [n, -1]) as tf.Tensor2D);
+          const xc = centerColumns(tf.reshape<tf.Rank.R2>(f, [n, -1]));
           return tf.reshape(uCentred(tf.matMul(xc, xc, false, true)), [-1]);
         })) as tf.Tensor2D;
       const a = prep(featuresA);

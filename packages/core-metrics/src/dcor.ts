@@ -51,7 +51,7 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
   // per input, made once: the transposed features and the squared row norms, so that each block's
   // Gram product is a plain [size, p] × [p, n] matmul (no per-block transpose of the whole input)
   const gram = centred.map((xc) => (xc.shape[1] > EXACT_MAX_DIM
-    ? tf.tidy(() => ({ t: tf.transpose(xc) as tf.Tensor2D, sq: tf.reshape(tf.sum(tf.square(xc), 1), [1, -1]) as tf.Tensor2D }))
+    ? tf.tidy(() => ({ t: tf.transpose<tf.Tensor2D>(xc), sq: tf.reshape<tf.Rank.R2>(tf.sum(tf.square(xc), 1), [1, -1]) }))
     : undefined));
   const distBlock = (i: number, start: number, size: number) => {
     const rows = tf.slice(centred[i], [start, 0], [size, -1]);
@@ -126,8 +126,8 @@ function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStat
   if (!blocked) {
     return tf.tidy(() => {
       const d = xs.map((x) => euclideanDistances(x));
-      const r = d.map((di) => tf.sum(di, 1) as tf.Tensor1D);
-      const t = r.map((ri) => tf.sum(ri) as tf.Scalar);
+      const r = d.map((di) => tf.sum<tf.Tensor1D>(di, 1));
+      const t = r.map((ri) => tf.sum<tf.Scalar>(ri));
       const vc = new Map<number, tf.Tensor2D>();
       const uc = new Map<number, tf.Tensor2D>();
       const vC = (i: number) => vc.get(i) ?? vc.set(i, doubleCentre(d[i], r[i], r[i], t[i], n)).get(i)!;
@@ -138,8 +138,8 @@ function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStat
         let s = memo.get(key);
         if (!s) {
           s = kind === 'v'
-            ? (tf.div(tf.sum(tf.mul(vC(i), vC(j))), n * n) as tf.Scalar)
-            : (tf.div(tf.sum(tf.mul(uC(i), uC(j))), n * (n - 3)) as tf.Scalar);
+            ? (tf.div<tf.Scalar>(tf.sum(tf.mul(vC(i), vC(j))), n * n))
+            : (tf.div<tf.Scalar>(tf.sum(tf.mul(uC(i), uC(j))), n * (n - 3)));
           memo.set(key, s);
         }
         return s;
@@ -241,7 +241,7 @@ export function bcdcor(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): 
 
 function projectedU(st: PairStats, i: number, j: number, z: number): tf.Scalar {
   // ⟨P⊥z Ui, P⊥z Uj⟩ = ⟨Ui,Uj⟩ − ⟨Ui,C̃⟩⟨Uj,C̃⟩/⟨C̃,C̃⟩; the projection is 0 when ⟨C̃,C̃⟩ = 0
-  return tf.sub(st.u(i, j), ratioOrZero(tf.mul(st.u(i, z), st.u(j, z)), st.u(z, z))) as tf.Scalar;
+  return tf.sub<tf.Scalar>(st.u(i, j), ratioOrZero(tf.mul(st.u(i, z), st.u(j, z)), st.u(z, z)));
 }
 
 /**
@@ -316,8 +316,8 @@ export function dcorTest(x: tf.Tensor2D, y: tf.Tensor2D, opts: { permutations?: 
   const [a, b] = tf.tidy(() => {
     const centred = [x, y].map((t) => {
       const d = euclideanDistances(t);
-      const r = tf.sum(d, 1) as tf.Tensor1D;
-      return doubleCentre(d, r, r, tf.sum(r) as tf.Scalar, n);
+      const r = tf.sum<tf.Tensor1D>(d, 1);
+      return doubleCentre(d, r, r, tf.sum<tf.Scalar>(r), n);
     });
     return centred as [tf.Tensor2D, tf.Tensor2D];
   });

@@ -34,13 +34,13 @@ export function centerColumns(x: tf.Tensor2D): tf.Tensor2D {
   // column means as a product (1/n)·1ᵀX: a column reduction is a transpose + reduce on wasm, ~5x slower
   return tf.tidy(() => {
     const n = x.shape[0];
-    return tf.sub(x, tf.matMul(tf.fill([1, n], 1 / n), x)) as tf.Tensor2D;
+    return tf.sub<tf.Tensor2D>(x, tf.matMul(tf.fill([1, n], 1 / n), x));
   });
 }
 
 /** Rows divided by max(‖row‖₂, 1e-12), like torch's F.normalize (the official diverge loss). */
 export function normalizeRows(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D);
+  return tf.tidy(() => tf.div<tf.Tensor2D>(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)));
 }
 
 /**
@@ -55,9 +55,9 @@ export function squaredDistances(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
       const ak = tf.slice(a, [0, k], [-1, 1]); // [m, 1]
       const bk = tf.reshape(tf.slice(b, [0, k], [-1, 1]), [1, -1]); // [1, n]
       const d = tf.square(tf.sub(ak, bk)) as tf.Tensor2D;
-      acc = acc ? (tf.add(acc, d) as tf.Tensor2D) : d;
+      acc = acc ? (tf.add<tf.Tensor2D>(acc, d)) : d;
     }
-    return acc ?? (tf.zeros([a.shape[0], b.shape[0]]) as tf.Tensor2D);
+    return acc ?? (tf.zeros<tf.Rank.R2>([a.shape[0], b.shape[0]]));
   }
   const na = tf.sum(tf.square(a), 1, true); // [m, 1]
   const nb = tf.reshape(tf.sum(tf.square(b), 1), [1, -1]); // [1, n]
@@ -69,7 +69,7 @@ export function squaredDistances(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 export function zeroBlockDiagonal(m: tf.Tensor2D, offset: number): tf.Tensor2D {
   const [rows, cols] = m.shape;
   const mask = tf.oneHot(tf.range(offset, offset + rows, 1, 'int32'), cols); // [rows, cols]
-  return tf.mul(m, tf.sub(1, mask)) as tf.Tensor2D;
+  return tf.mul<tf.Tensor2D>(m, tf.sub(1, mask));
 }
 
 /** The n×n Euclidean distance matrix of the rows of x (diagonal exactly 0); x finite, n ≥ 1. */
@@ -93,10 +93,10 @@ export function euclideanDistances(x: tf.Tensor2D): tf.Tensor2D {
  */
 export function doubleCentre(a: tf.Tensor2D, rowSums: tf.Tensor1D, colSums: tf.Tensor1D, total: tf.Scalar | number, n: number): tf.Tensor2D {
   return tf.tidy(() =>
-    tf.add(
+    tf.add<tf.Tensor2D>(
       tf.sub(tf.sub(a, tf.div(tf.reshape(rowSums, [-1, 1]), n)), tf.div(tf.reshape(colSums, [1, -1]), n)),
       tf.div(total, n * n),
-    ) as tf.Tensor2D,
+    ),
   );
 }
 
@@ -107,10 +107,10 @@ export function doubleCentre(a: tf.Tensor2D, rowSums: tf.Tensor1D, colSums: tf.T
 export function uCentre(a: tf.Tensor2D, rowSums: tf.Tensor1D, colSums: tf.Tensor1D, total: tf.Scalar | number, n: number, offset = 0): tf.Tensor2D {
   return tf.tidy(() =>
     zeroBlockDiagonal(
-      tf.add(
+      tf.add<tf.Tensor2D>(
         tf.sub(tf.sub(a, tf.div(tf.reshape(rowSums, [-1, 1]), n - 2)), tf.div(tf.reshape(colSums, [1, -1]), n - 2)),
         tf.div(total, (n - 1) * (n - 2)),
-      ) as tf.Tensor2D,
+      ),
       offset,
     ),
   );

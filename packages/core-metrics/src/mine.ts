@@ -114,7 +114,7 @@ function indices(rng: Rng, n: number, k: number): tf.Tensor1D {
 /** DV bound mean(T(joint)) − log mean(exp(T(marginal))), in nats (log-sum-exp for stability). */
 function dvBound(tJoint: tf.Tensor, tMarg: tf.Tensor): tf.Scalar {
   const m = tMarg.shape[0];
-  return tf.sub(tf.mean(tJoint), tf.sub(tf.logSumExp(tMarg), Math.log(m))) as tf.Scalar;
+  return tf.sub<tf.Scalar>(tf.mean(tJoint), tf.sub(tf.logSumExp(tMarg), Math.log(m)));
 }
 
 /**
@@ -199,7 +199,7 @@ function infoNceBound(gx: tf.Tensor2D, hy: tf.Tensor2D): tf.Scalar {
   const n = gx.shape[0];
   const scores = tf.matMul(gx, hy, false, true); // [N, N]
   const diag = tf.sum(tf.mul(gx, hy), 1); // the positive pairs S_ii
-  return tf.add(tf.mean(tf.sub(diag, tf.logSumExp(scores, 1))), Math.log(n)) as tf.Scalar;
+  return tf.add<tf.Scalar>(tf.mean(tf.sub(diag, tf.logSumExp(scores, 1))), Math.log(n));
 }
 
 /**
@@ -228,7 +228,7 @@ export function infoNce(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions & 
       const cost = optimizer.minimize(() => {
         const b = bound(tf.gather(s.xTrain, idx), tf.gather(s.yTrain, idx));
         value = b.dataSync()[0]!;
-        return tf.neg(b) as tf.Scalar;
+        return tf.neg<tf.Scalar>(b);
       }, true);
       cost?.dispose();
       idx.dispose();

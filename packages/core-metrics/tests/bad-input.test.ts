@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 
 const N = 12;
-const fine = (seed: number, p = 3) => tf.randomNormal([N, p], 0, 1, 'float32', seed) as tf.Tensor2D;
+const fine = (seed: number, p = 3) => tf.randomNormal<tf.Rank.R2>([N, p], 0, 1, 'float32', seed);
 /** A copy of `fine(seed)` with entry (row 5, column 1) set to `v`. */
 function poisoned(seed: number, v: number): tf.Tensor2D {
   const a = fine(seed);
@@ -66,7 +66,7 @@ const STATS: Stat[] = [
 ];
 
 /** Gram-level functions take n×n matrices. */
-const gramOf = (x: tf.Tensor2D) => tf.tidy(() => tf.matMul(x, x, false, true)) as tf.Tensor2D;
+const gramOf = (x: tf.Tensor2D) => tf.tidy<tf.Tensor2D>(() => tf.matMul(x, x, false, true));
 const GRAM_STATS: Stat[] = [
   { name: 'hsicBiasedFromGrams', args: 2, argNames: ['k', 'l'], call: ([k, l]) => hsicBiasedFromGrams(k, l) },
   { name: 'hsicUnbiasedFromGrams', args: 2, argNames: ['k', 'l'], call: ([k, l]) => hsicUnbiasedFromGrams(k, l) },
@@ -110,10 +110,10 @@ describe.each([...STATS, ...GRAM_STATS].map((s, i) => [`${s.name} #${i}`, s] as 
   });
 
   it('rejects empty input', () => {
-    const empty = isGram ? tf.zeros([0, 0]) as tf.Tensor2D : tf.zeros([0, 3]) as tf.Tensor2D;
+    const empty = isGram ? tf.zeros<tf.Rank.R2>([0, 0]) : tf.zeros<tf.Rank.R2>([0, 3]);
     expect(() => s.call(Array.from({ length: s.args }, () => empty))).toThrow(new RegExp(`${s.name.replace('.', '\\.')}.*(too small|no examples)`));
     if (!isGram) {
-      const noColumns = tf.zeros([N, 0]) as tf.Tensor2D;
+      const noColumns = tf.zeros<tf.Rank.R2>([N, 0]);
       expect(() => s.call(Array.from({ length: s.args }, () => noColumns))).toThrow(/0 columns|no features|shape \[12,0\]/);
       noColumns.dispose();
     }
@@ -129,7 +129,7 @@ describe('accuracy and the smoothed metric', () => {
       expect(() => accuracy(logits, labels)).toThrow(new RegExp(`accuracy: logits contains ${bad}`));
       logits.dispose();
     }
-    expect(() => accuracy(tf.zeros([0, 3]) as tf.Tensor2D, tf.zeros([0], 'int32') as tf.Tensor1D)).toThrow(/no examples/);
+    expect(() => accuracy(tf.zeros<tf.Rank.R2>([0, 3]), tf.zeros<tf.Rank.R1>([0], 'int32'))).toThrow(/no examples/);
     labels.dispose();
   });
 

@@ -79,12 +79,12 @@ describe.each(golden.cases.map((c) => [c.name, c] as const))('golden %s', (_n, c
 describe('properties', () => {
   it('CKA(X, X) = 1, symmetric, invariant to orthogonal maps, scaling and translation', () => {
     const x = randn(1, 50, 12);
-    const y = tf.tidy(() => tf.add(tf.tanh(tf.matMul(x, randn(2, 12, 8))), randn(3, 50, 8).mul(0.3)) as tf.Tensor2D);
+    const y = tf.tidy(() => tf.add<tf.Tensor2D>(tf.tanh(tf.matMul(x, randn(2, 12, 8))), randn(3, 50, 8).mul(0.3)));
     const q = tf.tidy(() => {
       const [qq] = tf.linalg.qr(randn(4, 12, 12));
       return qq as tf.Tensor2D;
     });
-    const xt = tf.tidy(() => tf.add(tf.mul(tf.matMul(x, q), 4), 25) as tf.Tensor2D); // ReLU-like large mean
+    const xt = tf.tidy(() => tf.add<tf.Tensor2D>(tf.mul(tf.matMul(x, q), 4), 25)); // ReLU-like large mean
     for (const [name, f] of [
       ['linear', (a: tf.Tensor2D, b: tf.Tensor2D) => linearCka(a, b)],
       ['linear debiased', (a: tf.Tensor2D, b: tf.Tensor2D) => linearCka(a, b, { debiased: true })],
@@ -108,14 +108,14 @@ describe('properties', () => {
   it('MinibatchCka: all layer pairs at once equal the per-pair computation; any rank', () => {
     const a1 = randn(7, 32, 6);
     const a2 = tf.tidy(() => tf.reshape(randn(8, 32, 24), [32, 2, 3, 4]));
-    const b1 = tf.tidy(() => tf.add(a1.slice([0, 0], [-1, 3]), randn(9, 32, 3).mul(0.2)) as tf.Tensor2D);
+    const b1 = tf.tidy(() => tf.add<tf.Tensor2D>(a1.slice([0, 0], [-1, 3]), randn(9, 32, 3).mul(0.2)));
     const m = new MinibatchCka();
     m.update([a1, a2], [b1]);
     const r = m.result();
     expect(r.length).toBe(2);
     expect(r[0].length).toBe(1);
     expectClose(r[0][0], value(() => linearCka(a1, b1, { debiased: true })), { abs: 1e-5, rel: 1e-4 }, 'pair 0');
-    const a2flat = tf.reshape(a2, [32, -1]) as tf.Tensor2D;
+    const a2flat = tf.reshape<tf.Rank.R2>(a2, [32, -1]);
     expectClose(r[1][0], value(() => linearCka(a2flat, b1, { debiased: true })), { abs: 1e-5, rel: 1e-4 }, 'pair 1');
     expectNoLeak(() => m.update([a1, a2], [b1]));
     tf.dispose([a1, a2, b1, a2flat]);
@@ -138,7 +138,7 @@ describe('errors and memory', () => {
   });
 
   it('constant features give 0, not NaN', () => {
-    const c = tf.fill([12, 4], 3) as tf.Tensor2D;
+    const c = tf.fill<tf.Rank.R2>([12, 4], 3);
     const y = randn(4, 12, 4);
     expect(value(() => linearCka(c, y))).toBe(0);
     expect(value(() => rbfCka(c, y, { debiased: true }))).toBe(0);

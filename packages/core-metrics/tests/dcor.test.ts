@@ -73,19 +73,19 @@ describe('properties', () => {
   });
 
   it('is invariant to rotation, scaling and translation of either input', () => {
-    const y = tf.tidy(() => tf.add(tf.square(x.slice([0, 0], [-1, 3])), randn(3, 60, 3).mul(0.3)) as tf.Tensor2D);
+    const y = tf.tidy(() => tf.add<tf.Tensor2D>(tf.square(x.slice([0, 0], [-1, 3])), randn(3, 60, 3).mul(0.3)));
     const q = tf.tidy(() => {
       // a rotation: orthogonal Q from Gram–Schmidt of a random matrix
       const cols: tf.Tensor1D[] = [];
       const a = randn(4, 7, 7);
       for (let k = 0; k < 7; k++) {
-        let v = a.slice([0, k], [-1, 1]).reshape([7]) as tf.Tensor1D;
-        for (const c of cols) v = tf.sub(v, tf.mul(c, tf.sum(tf.mul(c, v))));
-        cols.push(tf.div(v, tf.norm(v)) as tf.Tensor1D);
+        let v = a.slice([0, k], [-1, 1]).reshape<tf.Tensor1D>([7]);
+        for (const c of cols) v = tf.sub<tf.Tensor1D>(v, tf.mul(c, tf.sum(tf.mul(c, v))));
+        cols.push(tf.div<tf.Tensor1D>(v, tf.norm(v)));
       }
       return tf.stack(cols, 1) as tf.Tensor2D;
     });
-    const xt = tf.tidy(() => tf.add(tf.mul(tf.matMul(x, q), 3.7), 50) as tf.Tensor2D);
+    const xt = tf.tidy(() => tf.add<tf.Tensor2D>(tf.mul(tf.matMul(x, q), 3.7), 50));
     for (const f of [dcor, bcdcor]) {
       expectClose(value(() => f(xt, y)), value(() => f(x, y)), { abs: 2e-5, rel: 1e-4 }, f.name);
     }
@@ -94,7 +94,7 @@ describe('properties', () => {
   });
 
   it('constant inputs give 0, not NaN', () => {
-    const c = tf.fill([20, 3], 7.5) as tf.Tensor2D;
+    const c = tf.fill<tf.Rank.R2>([20, 3], 7.5);
     const y = randn(5, 20, 2);
     for (const f of [dcor, dcor2, dcov2, bcdcor, dcovU]) expect(value(() => f(c, y))).toBe(0);
     expect(value(() => pdcor(c, y, y))).toBe(0);
@@ -103,13 +103,13 @@ describe('properties', () => {
 
   it('gradients are finite with duplicate rows', () => {
     const base = randn(6, 10, 4);
-    const dup = tf.concat([base, base.slice([0, 0], [5, -1])]) as tf.Tensor2D; // 5 duplicated rows
+    const dup = tf.concat<tf.Tensor2D>([base, base.slice([0, 0], [5, -1])]); // 5 duplicated rows
     const y = randn(7, 15, 2);
     for (const f of [
       (a: tf.Tensor2D) => dcor2(a, y),
       (a: tf.Tensor2D) => dcor(a, y),
       (a: tf.Tensor2D) => bcdcor(a, y),
-      (a: tf.Tensor2D) => pdcor(a, y, y.slice([0, 0], [-1, 1]) as tf.Tensor2D),
+      (a: tf.Tensor2D) => pdcor(a, y, y.slice<tf.Tensor2D>([0, 0], [-1, 1])),
     ]) {
       const g = tf.grad((a: tf.Tensor) => f(a as tf.Tensor2D))(dup);
       const vals = Array.from(g.dataSync());
@@ -122,7 +122,7 @@ describe('properties', () => {
 
   it('the blocked path equals the full path', () => {
     const a = randn(8, 301, 9, 3);
-    const b = tf.tidy(() => tf.add(tf.tanh(a.slice([0, 0], [-1, 5])), randn(9, 301, 5)) as tf.Tensor2D);
+    const b = tf.tidy(() => tf.add<tf.Tensor2D>(tf.tanh(a.slice([0, 0], [-1, 5])), randn(9, 301, 5)));
     const c = randn(10, 301, 2);
     for (const [name, f] of [
       ['dcor', (o: object) => dcor(a, b, o)],
@@ -150,7 +150,7 @@ describe('properties', () => {
 describe('dcorTest', () => {
   it('rejects independence for dependent data and not for independent data; seeded', () => {
     const a = randn(13, 80, 2);
-    const dep = tf.tidy(() => tf.add(tf.square(a), randn(14, 80, 2).mul(0.5)) as tf.Tensor2D);
+    const dep = tf.tidy(() => tf.add<tf.Tensor2D>(tf.square(a), randn(14, 80, 2).mul(0.5)));
     const ind = randn(15, 80, 2);
     const r1 = dcorTest(a, dep, { permutations: 99, seed: 1 });
     expect(r1.pValue).toBeLessThanOrEqual(0.02);

@@ -44,5 +44,5 @@ export function expectNoLeak(fn: () => unknown): void {
 }
 
 export function randn(seed: number, n: number, p: number, meanShift = 0): tf.Tensor2D {
-  return tf.add(tf.randomNormal([n, p], 0, 1, 'float32', seed), meanShift) as tf.Tensor2D;
+  return tf.add<tf.Tensor2D>(tf.randomNormal([n, p], 0, 1, 'float32', seed), meanShift);
 }

@@ -23,9 +23,9 @@ const CASES = golden.cases.filter((c) => {
 
 function gaussians(c: Case): [tf.Tensor2D, tf.Tensor2D] {
   return tf.tidy(() => {
-    const x = tf.randomNormal([c.n, c.d], 0, 1, 'float32', c.seed) as tf.Tensor2D;
+    const x = tf.randomNormal<tf.Rank.R2>([c.n, c.d], 0, 1, 'float32', c.seed);
     const e = tf.randomNormal([c.n, c.d], 0, 1, 'float32', c.seed + 7919);
-    return [x, tf.add(tf.mul(x, c.rho), tf.mul(e, Math.sqrt(1 - c.rho * c.rho))) as tf.Tensor2D];
+    return [x, tf.add<tf.Tensor2D>(tf.mul(x, c.rho), tf.mul(e, Math.sqrt(1 - c.rho * c.rho)))];
   });
 }
 
@@ -61,8 +61,8 @@ describe('MINE on correlated Gaussians', () => {
   });
 
   it('rejects mismatched inputs', () => {
-    const x = tf.zeros([10, 2]) as tf.Tensor2D;
-    const y = tf.zeros([9, 2]) as tf.Tensor2D;
+    const x = tf.zeros<tf.Rank.R2>([10, 2]);
+    const y = tf.zeros<tf.Rank.R2>([9, 2]);
     expect(() => mine(x, y)).toThrow(/x has 10 rows but y has 9/);
     tf.dispose([x, y]);
   });

@@ -82,8 +82,8 @@ export type Attack = (model: tf.LayersModel, x: tf.Tensor4D, y: tf.Tensor1D, num
 /** Fast gradient sign method (Goodfellow et al. 2015): x + eps·sign(∇x CE). */
 export function fgsm(eps: number): Attack {
   return (model, x, y, numClasses) => tf.tidy(() => {
-    const g = tf.grad((xx: tf.Tensor) => tf.losses.softmaxCrossEntropy(tf.oneHot(y, numClasses), model.predict(xx) as tf.Tensor) as tf.Scalar)(x);
-    return tf.add(x, tf.mul(tf.sign(g), eps)) as tf.Tensor4D;
+    const g = tf.grad((xx: tf.Tensor) => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(y, numClasses), model.predict(xx) as tf.Tensor))(x);
+    return tf.add<tf.Tensor4D>(x, tf.mul(tf.sign(g), eps));
   });
 }
 

@@ -31,7 +31,7 @@ export function resultsReadme(outDir: string): string {
   ];
   for (const csv of csvs) {
     const pkg = csv.replace(/\.csv$/, '');
-    const rows = parse(fs.readFileSync(path.join(outDir, csv), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const rows = parse<Record<string, string>>(fs.readFileSync(path.join(outDir, csv), 'utf8'), { columns: true });
     const records = readRunRecords(path.join(outDir, 'runs'), pkg);
     const hardware = [...new Set(records.map((r) => r.hardware ?? 'not recorded'))];
     const backends = [...new Set(records.map((r) => `${r.backend.name} (${r.backend.detail}), tfjs ${r.backend.tfjsVersion}`))];

@@ -41,7 +41,7 @@ it('trains two nets in turn with a dCor regulariser on named features, leak-free
       const oneHot = tf.oneHot(b.y, 10);
       try {
         if (net === 0) {
-          return { loss: opts[0].step(vars[0], () => tf.losses.softmaxCrossEntropy(oneHot, nets[0].apply(b.x, { training: true }) as tf.Tensor) as tf.Scalar) };
+          return { loss: opts[0].step(vars[0], () => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(oneHot, nets[0].apply(b.x, { training: true }) as tf.Tensor)) };
         }
         const control = tf.tidy(() => (taps[0].predict(b.x) as tf.Tensor[])[0] as tf.Tensor2D); // detached
         let dc = NaN;
@@ -49,7 +49,7 @@ it('trains two nets in turn with a dCor regulariser on named features, leak-free
           const [feat, logits] = taps[1].apply(b.x, { training: true }) as tf.Tensor[];
           const d = dcor2(feat as tf.Tensor2D, control);
           dc = d.dataSync()[0]!;
-          return tf.add(tf.losses.softmaxCrossEntropy(oneHot, logits), tf.mul(alpha, d)) as tf.Scalar;
+          return tf.add<tf.Scalar>(tf.losses.softmaxCrossEntropy(oneHot, logits), tf.mul(alpha, d));
         });
         control.dispose();
         dcSeen.push(dc);

@@ -9,7 +9,7 @@ beforeAll(async () => {
 
 /** Loss ½·Σ(a ⊙ θ²) has gradient a ⊙ θ. */
 const A = [1, 2, -0.5];
-const lossOf = (v: tf.Variable) => () => tf.mul(0.5, tf.sum(tf.mul(tf.tensor1d(A), tf.square(v)))) as tf.Scalar;
+const lossOf = (v: tf.Variable) => () => tf.mul<tf.Scalar>(0.5, tf.sum(tf.mul(tf.tensor1d(A), tf.square(v))));
 
 it('SGD with Nesterov momentum and weight decay follows torch.optim.SGD', () => {
   const lr = 0.1, m = 0.9, wd = 0.01;

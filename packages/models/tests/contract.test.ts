@@ -42,7 +42,7 @@ describe.each(listModels().map((n) => [n] as const))('%s', (name) => {
 
   it('every trainable weight gets a non-zero gradient', () => {
     const r = tf.randomNormal([2, opts.numClasses], 0, 1, 'float32', 6);
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, r)) as tf.Scalar,
+    const { grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.mul(model.apply(x, { training: true }) as tf.Tensor, r)),
       model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
     const zero = Object.entries(grads).filter(([, g]) => tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]) === 0).map(([k]) => k);
     expect(zero).toEqual([]);
@@ -52,7 +52,7 @@ describe.each(listModels().map((n) => [n] as const))('%s', (name) => {
 
   it('a training step leaks no tensors', () => {
     const opt = tf.train.sgd(0.01);
-    const step = () => opt.minimize(() => tf.mean(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, true)!.dispose();
+    const step = () => opt.minimize(() => tf.mean<tf.Scalar>(tf.square(model.apply(x, { training: true }) as tf.Tensor)), true)!.dispose();
     step();
     const before = tf.memory().numTensors;
     step();

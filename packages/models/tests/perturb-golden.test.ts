@@ -82,7 +82,7 @@ describe.each(golden.layer_cases.map((c) => [c.name, c] as const))('PerturbLayer
 
   it('train mode (batch statistics), perturbed maps and the running-stat update', () => {
     const layer = buildLayer(c);
-    const x = tf.tensor(flat(c.input_nhwc), [c.config.batch, c.config.input_size, c.config.input_size, c.config.in_channels]) as tf.Tensor4D;
+    const x = tf.tensor<tf.Rank.R4>(flat(c.input_nhwc), [c.config.batch, c.config.input_size, c.config.input_size, c.config.in_channels]);
     if (c.intermediate_train_mode.perturbed_nhwc) {
       const p = layer.perturbed(x);
       expect(maxAbsDiff(p.dataSync(), flat(c.intermediate_train_mode.perturbed_nhwc))).toBeLessThan(ATOL);
@@ -100,7 +100,7 @@ describe.each(golden.layer_cases.map((c) => [c.name, c] as const))('PerturbLayer
 
 describe('PerturbLayer invariants', () => {
   it('with level 0 and post-ReLU inputs it equals the plain 1x1 layer (nmasks 1)', () => {
-    const x = tf.relu(tf.randomNormal([2, 6, 6, 4], 0, 1, 'float32', 3)) as tf.Tensor4D;
+    const x = tf.relu<tf.Tensor4D>(tf.randomNormal([2, 6, 6, 4], 0, 1, 'float32', 3));
     const pnn = new PerturbLayer({ filters: 5, filterSize: 0, nmasks: 1, level: 0, useAct: true, seed: 2 });
     const conv = new PerturbLayer({ filters: 5, filterSize: 1, seed: 2 });
     const yp = pnn.apply(x, { training: true }) as tf.Tensor; // builds
@@ -119,7 +119,7 @@ describe('PerturbLayer invariants', () => {
     expect(() => l.build([null, 8, 8, 3] as never)).toThrow(/filters \(4\) divisible by input channels \(3\)/);
     const m = new PerturbLayer({ filters: 6, nmasks: 2 });
     m.build([null, 8, 8, 3] as never);
-    const x = tf.zeros([1, 6, 6, 3]) as tf.Tensor4D;
+    const x = tf.zeros<tf.Rank.R4>([1, 6, 6, 3]);
     expect(() => m.apply(x)).toThrow(/masks were built for 8x8 inputs, got 6x6/);
     x.dispose();
   });

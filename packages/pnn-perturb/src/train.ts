@@ -117,7 +117,7 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
         }
       },
       step: (b) => ({
-        loss: optimizer.step(vars, () => tf.losses.softmaxCrossEntropy(tf.oneHot(b.y, numClasses), model.apply(b.x, { training: true }) as tf.Tensor) as tf.Scalar),
+        loss: optimizer.step(vars, () => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(b.y, numClasses), model.apply(b.x, { training: true }) as tf.Tensor)),
       }),
       disposeBatch: (b) => tf.dispose([b.x, b.y]),
       evaluate: (epoch) => {

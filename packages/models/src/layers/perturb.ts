@@ -171,7 +171,7 @@ export class PerturbLayer extends tf.layers.Layer {
       let y: tf.Tensor4D;
       if (this.filterSize === 0) {
         const [b, h, w, c] = x.shape;
-        const p = tf.reshape(this.perturbed(x), [b, h, w, c, this.nmasks]) as tf.Tensor5D;
+        const p = tf.reshape<tf.Rank.R5>(this.perturbed(x), [b, h, w, c, this.nmasks]);
         y = tf.add(this.conv1x1Perturbed(p), this.bias!.read());
       } else {
         const k = this.filterSize;

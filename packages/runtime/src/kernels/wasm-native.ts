@@ -194,9 +194,9 @@ function registerBatchNormGradient(): void {
       const [x, gamma, mean, variance] = saved;
       // all three gradients in one pass; a gradient the tape does not ask for is freed with the
       // backward pass's scope
-      const [dx, dgamma, dbeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD,
+      const [dx, dgamma, dbeta] = tf.engine().runKernel<tf.Tensor[]>(BATCH_NORM_TRAIN_GRAD,
         { x: x, dy: dy, gamma: gamma, mean: mean, variance: variance, ...(dmean ? { dmean } : {}), ...(dvariance ? { dvariance } : {}) },
-        { eps: attrs.eps }) as tf.Tensor[];
+        { eps: attrs.eps });
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   });
@@ -214,7 +214,7 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, 
     throw new Error(`batchNormTrain: x [${x.shape.join(', ')}] needs gamma and beta of shape [${c}], got [${gamma.shape.join(', ')}] and [${beta.shape.join(', ')}]`);
   }
   if (x.dtype === 'float32' && tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend())) {
-    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { eps }) as tf.Tensor[];
+    const [y, mean, variance] = tf.engine().runKernel<tf.Tensor[]>(BATCH_NORM_TRAIN, { x, gamma, beta }, { eps });
     return { y: y, mean: mean, variance: variance };
   }
   return tf.tidy(() => {
