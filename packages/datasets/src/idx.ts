@@ -15,13 +15,13 @@ export function readFileMaybeGzip(file: string): Buffer {
   try {
     raw = fs.readFileSync(file);
   } catch (err) {
-    throw new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
   }
   if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
     try {
       return zlib.gunzipSync(raw);
     } catch (err) {
-      throw new Error(`${file}: corrupt gzip data (${(err as Error).message})`);
+      throw new Error(`${file}: corrupt gzip data (${(err as Error).message})`, { cause: err });
     }
   }
   return raw;

@@ -25,7 +25,7 @@ export function readImageFolder(root: string, split: string, opts: { name?: stri
       try {
         png = PNG.sync.read(fs.readFileSync(file));
       } catch (err) {
-        throw new Error(`${file}: cannot decode PNG (${(err as Error).message})`);
+        throw new Error(`${file}: cannot decode PNG (${(err as Error).message})`, { cause: err });
       }
       if (!shape) shape = [png.height, png.width, channels];
       else if (png.height !== shape[0] || png.width !== shape[1]) {

@@ -73,7 +73,7 @@ export async function loadCheckpoint(dir: string, models: tf.LayersModel[], opti
   try {
     index = JSON.parse(fs.readFileSync(indexPath, 'utf8')) as CheckpointIndex;
   } catch (err) {
-    throw new Error(`${indexPath}: corrupt checkpoint index (${(err as Error).message})`);
+    throw new Error(`${indexPath}: corrupt checkpoint index (${(err as Error).message})`, { cause: err });
   }
   if (index.configKey !== configKey) {
     throw new Error(`${indexPath}: written by a different configuration (${index.configKey} vs ${configKey}); remove it or drop --resume`);
@@ -94,7 +94,7 @@ export async function loadCheckpoint(dir: string, models: tf.LayersModel[], opti
     }
     m.weights.forEach((w, k) => {
       const t = read(entries[k]);
-      if (t.shape.join() !== w.shape.join()) throw new Error(`${indexPath}: weight ${w.name} is [${w.shape}] but the checkpoint has [${t.shape}]`);
+      if (t.shape.join() !== w.shape.join()) throw new Error(`${indexPath}: weight ${w.name} is [${w.shape.join(', ')}] but the checkpoint has [${t.shape.join(', ')}]`);
       w.write(t);
       t.dispose();
     });

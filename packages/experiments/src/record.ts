@@ -89,7 +89,7 @@ export function readRunRecords(dir: string, pkg: string): RunRecord[] {
       try {
         parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<RunRecord>;
       } catch (err) {
-        throw new Error(`${file}: corrupt run record (${(err as Error).message})`);
+        throw new Error(`${file}: corrupt run record (${(err as Error).message})`, { cause: err });
       }
       out.push(validate(file, parsed));
     }

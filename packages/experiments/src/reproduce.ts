@@ -55,7 +55,7 @@ export function planReproduce(out: string, pkg: string, scale: Scale, jobs: Repr
     try {
       rec = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<RunRecord>;
     } catch (err) {
-      throw new Error(`${file}: corrupt run record (${(err as Error).message}); remove it or rerun with --fresh`);
+      throw new Error(`${file}: corrupt run record (${(err as Error).message}); remove it or rerun with --fresh`, { cause: err });
     }
     if (rec.complete && canonical(rec.config) === canonical(job.config)) {
       plan.finished.push(job);

@@ -15,7 +15,8 @@ const WEIGHTS_FILE = 'weights.bin';
 /** Writes `model` to `dir`/model.json + `dir`/weights.bin. */
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+  // the handler writes synchronously (atomic files) and hands tfjs a resolved promise
+  await model.save(tf.io.withSaveHandler((artifacts) => {
     const data = artifacts.weightData;
     const bytes = data === undefined ? new Uint8Array(0)
       : Array.isArray(data) ? Buffer.concat(data.map((b) => Buffer.from(b)))
@@ -29,7 +30,7 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
       weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
     };
     writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(json));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bytes.length } };
+    return Promise.resolve({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' as const, weightDataBytes: bytes.length } });
   }));
 }
 
@@ -52,7 +53,7 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   try {
     json = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as ModelJson;
   } catch (err) {
-    throw new Error(`${jsonPath}: not valid JSON (${(err as Error).message})`);
+    throw new Error(`${jsonPath}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   if (!json.modelTopology) throw new Error(`${jsonPath}: no modelTopology (is it a Layers model? graph models are not supported)`);
   const specs: tf.io.WeightsManifestEntry[] = [];
