@@ -29,7 +29,7 @@ function smallConvNet(seed: number): tf.LayersModel {
 }
 
 function step(model: tf.LayersModel, opt: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): number {
-  const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(y as tf.Tensor1D, 10), model.apply(x, { training: true }) as tf.Tensor), true)!;
+  const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(y, 10), model.apply(x, { training: true }) as tf.Tensor), true)!;
   const v = cost.dataSync()[0];
   cost.dispose();
   return v;

@@ -23,7 +23,7 @@ import { w1, w2 } from './train-workloads';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-interface PeerResult extends Measurement { }
+type PeerResult = Measurement;
 
 function runPeer(cmd: string, args: string[], label: string): PeerResult[] | string {
   if (!fs.existsSync(cmd) && !cmd.includes('/')) return `${label}: ${cmd} not found`;

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendPreference } from '@repro/runtime';
-import { TrainWorkloadId, trainWorkload } from './train-workloads';
+import { trainWorkload } from './train-workloads';
 
 /** Mean milliseconds of `reps` calls. */
 function meanMs(fn: () => void, reps: number): number {

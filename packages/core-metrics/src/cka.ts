@@ -48,7 +48,7 @@ function kernelGram(x: tf.Tensor2D, kernel: KernelKind, threshold: number): tf.T
   return tf.tidy(() => {
     const xc = centerColumns(tf.reshape<tf.Rank.R2>(x, [x.shape[0], -1]));
     if (kernel === 'linear') return tf.matMul(xc, xc, false, true);
-    if (kernel !== 'rbf') throw new Error(`unknown kernel '${kernel}'; valid: linear, rbf`);
+    if (kernel !== 'rbf') throw new Error(`unknown kernel '${String(kernel)}'; valid: linear, rbf`);
     if (!(threshold > 0)) throw new Error(`rbf threshold must be > 0, got ${threshold}`);
     const d2 = zeroBlockDiagonal(squaredDistances(xc, xc), 0);
     const med = median(d2.dataSync() as Float32Array);
@@ -124,7 +124,7 @@ function hsic1(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
  */
 export function hsic(x: tf.Tensor2D, y: tf.Tensor2D, opts: HsicOptions = {}): tf.Scalar {
   const estimator = opts.estimator ?? 'biased';
-  if (estimator !== 'biased' && estimator !== 'unbiased') throw new Error(`unknown estimator '${estimator}'; valid: biased, unbiased`);
+  if (estimator !== 'biased' && estimator !== 'unbiased') throw new Error(`unknown estimator '${String(estimator)}'; valid: biased, unbiased`);
   checkRows('hsic', { x, y }, estimator === 'unbiased' ? 4 : 2);
   return tf.tidy(() => {
     const k = kernelGram(x, opts.kernel ?? 'linear', opts.threshold ?? 0.5);
@@ -191,7 +191,7 @@ export class MinibatchCka {
 
   constructor(opts: MinibatchCkaOptions = {}) {
     const w = opts.weighting ?? 'equal';
-    if (w !== 'equal' && w !== 'size') throw new Error(`MinibatchCka: unknown weighting '${w}'; valid: equal, size`);
+    if (w !== 'equal' && w !== 'size') throw new Error(`MinibatchCka: unknown weighting '${String(w)}'; valid: equal, size`);
     this.weighting = w;
   }
 

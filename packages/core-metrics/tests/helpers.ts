@@ -11,7 +11,7 @@ export function goldenPath(name: string): string {
   return p;
 }
 
-export function loadGolden<T = any>(name: string): T {
+export function loadGolden<T = unknown>(name: string): T {
   return JSON.parse(fs.readFileSync(goldenPath(name), 'utf8')) as T;
 }
 

@@ -98,10 +98,10 @@ export function buildPaperCli(spec: PaperCliSpec): Command {
     cmd.action(async (raw: Record<string, unknown>) => action(toCommon(raw, spec, runRequired, kind)));
     program.addCommand(cmd);
   };
-  sub('train', 'train the given runs (one record per run and seed under <out>/runs)', true, spec.train);
-  sub('eval', 'evaluate the saved final models of the given runs', true, spec.evaluate);
-  sub('reproduce', 'train every run of the scale (continuing where a previous reproduce stopped), then write the table and plots', false, spec.reproduce);
-  sub('table', 'regenerate <out>/<package>.csv and the plots from the run records (no training)', false, spec.table);
+  sub('train', 'train the given runs (one record per run and seed under <out>/runs)', true, (o) => spec.train(o));
+  sub('eval', 'evaluate the saved final models of the given runs', true, (o) => spec.evaluate(o));
+  sub('reproduce', 'train every run of the scale (continuing where a previous reproduce stopped), then write the table and plots', false, (o) => spec.reproduce(o));
+  sub('table', 'regenerate <out>/<package>.csv and the plots from the run records (no training)', false, (o) => spec.table(o));
   return program;
 }
 

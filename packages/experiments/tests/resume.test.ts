@@ -17,7 +17,7 @@ function runToEnd(out: string, args: string[]): { status: number | null; stderr:
 }
 
 function readFinal(out: string): { history: Array<Record<string, number>>; resumedEpochs: number } {
-  return JSON.parse(fs.readFileSync(path.join(out, 'final.json'), 'utf8'));
+  return JSON.parse(fs.readFileSync(path.join(out, 'final.json'), 'utf8')) as { history: Array<Record<string, number>>; resumedEpochs: number };
 }
 
 // Adam failed before the optimizer saved its bias-correction powers β₁ᵗ, β₂ᵗ (tfjs recomputes them on
@@ -41,7 +41,7 @@ it.each([['sgd-nesterov', []], ['adam', ['--adam']]])('%s: a run killed after a 
   process.kill(-child.pid!, 'SIGKILL'); // the whole process group (npx → node)
   await new Promise((r) => setTimeout(r, 300));
   expect(fs.existsSync(path.join(killed, 'final.json'))).toBe(false);
-  const epochAtKill = JSON.parse(fs.readFileSync(index, 'utf8')).epoch as number;
+  const epochAtKill = (JSON.parse(fs.readFileSync(index, 'utf8')) as { epoch: number }).epoch;
   expect(epochAtKill).toBeLessThan(6);
 
   const b = runToEnd(killed, ['--resume', ...opt]);

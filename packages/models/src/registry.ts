@@ -24,18 +24,19 @@ export interface ModelSpec<O extends BaseModelOptions = BaseModelOptions> {
   readonly build: (opts: O) => tf.LayersModel;
 }
 
-const REGISTRY = new Map<string, ModelSpec<any>>();
+/** Each spec has its own options type; the registry erases it to the common base (options are checked by each build). */
+const REGISTRY = new Map<string, ModelSpec>();
 
 export function registerModel<O extends BaseModelOptions>(spec: ModelSpec<O>): void {
   if (REGISTRY.has(spec.name)) throw new Error(`registerModel: '${spec.name}' is already registered`);
-  REGISTRY.set(spec.name, spec);
+  REGISTRY.set(spec.name, spec as unknown as ModelSpec);
 }
 
 export function listModels(): string[] {
   return [...REGISTRY.keys()].sort();
 }
 
-export function getModelSpec(name: string): ModelSpec<any> {
+export function getModelSpec(name: string): ModelSpec {
   const spec = REGISTRY.get(name);
   if (!spec) throw new Error(`unknown model '${name}'; known models: ${listModels().join(', ')}`);
   return spec;

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 /** Reference values kept in the repository: test/golden (provenance in its README). */
-export function loadGolden<T = any>(name: string): T {
+export function loadGolden<T = unknown>(name: string): T {
   const p = path.join(__dirname, '..', '..', '..', 'test', 'golden', name);
   if (!fs.existsSync(p)) throw new Error(`golden file ${p} not found (test/golden is part of the repository)`);
   return JSON.parse(fs.readFileSync(p, 'utf8')) as T;

@@ -6,9 +6,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
+import type { RunRecord } from '@repro/experiments';
 
 const CLI = path.join(__dirname, '..', 'src', 'cli.ts');
 const ROOT = path.join(__dirname, '..', '..', '..');
+
+/** A JSON file the CLI wrote, typed by the caller. */
+function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
 
 function cli(args: string[]) {
   return spawnSync('npx', ['tsx', CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true', REPRO_JOBS: '2' } });
@@ -33,7 +39,7 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(statuses).not.toContain(undefined);
   expect(statuses).toContain('smoke');
   expect(csv.filter((l) => l.includes(',K1,') && l.includes(',missing,'))[0]).toMatch(/train --scale paper --run k1-resnet18-nf44/);
-  const rec = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-c-pnn-nm1.seed1.json'), 'utf8'));
+  const rec = readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-c-pnn-nm1.seed1.json'));
   expect(rec.scale).toBe('smoke');
   expect(rec.dataset).toBe('fashion-mnist-fixture');
   expect(rec.backend.name).toBe('wasm');
@@ -41,13 +47,13 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(rec.metrics.bestTrueAccPct).toBeGreaterThan(0);
   // every run ends with the tensor count it started with
   for (const id of ['cpu-a-3x3', 'cpu-b-1x1-nonoise', 'cpu-c-pnn-nm1', 'cpu-d-pnn-nm4']) {
-    const t = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`), 'utf8')).tensors;
+    const t = readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`)).tensors!;
     expect(t.atEnd).toBe(t.atStart);
     expect(t.atStart).toBeGreaterThanOrEqual(0);
   }
   for (const f of ['variants.png', 'variants.svg', 'cpu-a-3x3.seed1.png']) expect(fs.existsSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', f))).toBe(true);
   expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/## pnn-perturb/);
-  const wall = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'reproduce-smoke.json'), 'utf8'));
+  const wall = readJson<{ wallSeconds: number }>(path.join(out, 'runs', 'pnn-perturb', 'reproduce-smoke.json'));
   expect(wall).toMatchObject({ package: 'pnn-perturb', scale: 'smoke', runs: 4 });
   expect(wall.wallSeconds).toBeGreaterThan(0);
   // the table regenerates byte-for-byte from the records
@@ -89,7 +95,7 @@ it('a reproduce killed with SIGKILL mid-run continues: finished runs skipped, th
   await new Promise((r) => setTimeout(r, 300));
   expect(fs.existsSync(path.join(smoke, 'cpu-a-3x3.seed1.json'))).toBe(true);
   expect(fs.existsSync(path.join(smoke, 'cpu-b-1x1-nonoise.seed1.json'))).toBe(false);
-  expect(JSON.parse(fs.readFileSync(ckpt, 'utf8')).epoch).toBe(1);
+  expect(readJson<{ epoch: number }>(ckpt).epoch).toBe(1);
 
   const again = spawnSync('npx', args(killed), { cwd: ROOT, encoding: 'utf8', env });
   expect(again.status).toBe(0);
@@ -97,7 +103,7 @@ it('a reproduce killed with SIGKILL mid-run continues: finished runs skipped, th
   expect(again.stderr).toMatch(/skipping 1 finished run\(s\).*cpu-a-3x3 seed 1/);
   expect(again.stderr).toMatch(/cpu-b-1x1-nonoise seed 1: resumed from .* after epoch 1/);
   for (const id of ['cpu-a-3x3', 'cpu-b-1x1-nonoise']) {
-    const read = (out: string) => JSON.parse(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`), 'utf8'));
+    const read = (out: string) => readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`));
     expect(read(killed).history).toEqual(read(plain).history);
     expect(read(killed).metrics).toEqual(read(plain).metrics);
   }

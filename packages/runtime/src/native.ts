@@ -69,6 +69,8 @@ function load(): NativeStatus {
   }
   let addon: NativeAddon;
   try {
+    // a compiled N-API addon at a path known only at run time: require is the way to load it
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = require(NATIVE_ADDON_PATH) as NativeAddon;
   } catch (err) {
     return { available: false, reason: `native addon failed to load: ${(err as Error).message.split('\n')[0]}` };

@@ -2,6 +2,7 @@
  * The native kernels' environment switches, each on a fresh copy of the loader (the status is cached
  * per module instance). These hold with or without the addon and OpenBLAS.
  */
+import * as os from 'os';
 import type * as NativeModule from '../src/native';
 
 function freshNativeStatus(env: Record<string, string | undefined>): ReturnType<typeof NativeModule.nativeStatus> {
@@ -11,6 +12,8 @@ function freshNativeStatus(env: Record<string, string | undefined>): ReturnType<
   try {
     let status: ReturnType<typeof NativeModule.nativeStatus> | undefined;
     jest.isolateModules(() => {
+      // a fresh copy of the module under the changed environment (jest.isolateModules needs require)
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       status = (require('../src/native') as typeof NativeModule).nativeStatus();
     });
     return status!;
@@ -37,5 +40,5 @@ it('REPRO_BLAS_THREADS=1 gives one thread where the native kernels load', () => 
   }
   expect(s.threads).toBe(1);
   expect(s.detail).toMatch(/, 1 thread$/);
-  s.addon.setThreads(require('os').cpus().length); // the addon is process-wide: restore the default
+  s.addon.setThreads(os.cpus().length); // the addon is process-wide: restore the default
 });

@@ -15,13 +15,13 @@ type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
 type KernelArgs = { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Attrs };
 
-const { backend_util, util } = tf;
+const { util } = tf;
 
 function f32(backend: BackendWasm, t: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
-type ConvInfo = ReturnType<typeof backend_util.computeConv2DInfo>;
+type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
 function convDims(ci: ConvInfo): Int32Array {
   return Int32Array.from([
