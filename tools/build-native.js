@@ -25,7 +25,17 @@ if (['0', 'false', 'off'].includes(process.env.REPRO_NATIVE ?? '')) done(true, '
 function findNodeGyp() {
   const candidates = [
     path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    path.join(
+      path.dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
   ];
   return candidates.find((c) => fs.existsSync(c));
 }
@@ -40,15 +50,23 @@ function findNodeDir() {
 }
 
 const gyp = findNodeGyp();
-if (!gyp) done(false, 'not built: node-gyp not found (npm install it as a dev dependency); the pure wasm kernels will be used');
+if (!gyp)
+  done(false, 'not built: node-gyp not found (npm install it as a dev dependency); the pure wasm kernels will be used');
 const nodedir = findNodeDir();
-if (!nodedir) done(false, "not built: Node's headers (include/node/node_api.h) not found; the pure wasm kernels will be used");
+if (!nodedir)
+  done(false, "not built: Node's headers (include/node/node_api.h) not found; the pure wasm kernels will be used");
 const t0 = Date.now();
-const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '--loglevel=warn'], { cwd: dir, encoding: 'utf8' });
+const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '--loglevel=warn'], {
+  cwd: dir,
+  encoding: 'utf8',
+});
 if (r.status !== 0) {
   const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n');
   const errors = lines.filter((l) => /error:/.test(l)).slice(0, 5);
   const tail = [...errors, ...lines.slice(-4)].join('\n  ');
   done(false, `not built (node-gyp exit ${r.status}); the pure wasm kernels will be used:\n  ${tail}`);
 }
-done(true, `built packages/runtime/native/build/Release/repro_native.node in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+done(
+  true,
+  `built packages/runtime/native/build/Release/repro_native.node in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+);

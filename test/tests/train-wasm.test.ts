@@ -15,11 +15,25 @@ function smallConvNet(seed: number): tf.LayersModel {
   const init = () => tf.initializers.heNormal({ seed: rng.seedInt() });
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init() }),
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 8,
+        kernelSize: 3,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: init(),
+      }),
       tf.layers.batchNormalization(),
       tf.layers.reLU(),
       tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init() }),
+      tf.layers.conv2d({
+        filters: 16,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: init(),
+      }),
       tf.layers.batchNormalization(),
       tf.layers.reLU(),
       tf.layers.flatten(),
@@ -29,7 +43,14 @@ function smallConvNet(seed: number): tf.LayersModel {
 }
 
 function step(model: tf.LayersModel, opt: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): number {
-  const cost = opt.minimize(() => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(y, 10), model.apply(x, { training: true }) as tf.Tensor), true)!;
+  const cost = opt.minimize(
+    () =>
+      tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(
+        tf.oneHot(y, 10),
+        model.apply(x, { training: true }) as tf.Tensor,
+      ),
+    true,
+  )!;
   const v = cost.dataSync()[0];
   cost.dispose();
   return v;
@@ -71,7 +92,9 @@ describe('training on the chosen backend', () => {
   });
 
   it('an unknown backend name fails with the valid list', async () => {
-    await expect(initBackend('gpu' as never)).rejects.toThrow(/unknown backend 'gpu'; valid: auto, tensorflow, wasm, cpu/);
+    await expect(initBackend('gpu' as never)).rejects.toThrow(
+      /unknown backend 'gpu'; valid: auto, tensorflow, wasm, cpu/,
+    );
   });
 
   it("explicit 'tensorflow' fails clearly where tfjs-node is not installed", async () => {
@@ -82,6 +105,8 @@ describe('training on the chosen backend', () => {
       hasNode = false;
     }
     if (hasNode) return; // nothing to check on a machine where it installed
-    await expect(initBackend('tensorflow')).rejects.toThrow(/neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed/);
+    await expect(initBackend('tensorflow')).rejects.toThrow(
+      /neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed/,
+    );
   });
 });

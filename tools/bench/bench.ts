@@ -56,9 +56,19 @@ async function main(): Promise<void> {
     .option('--out <file>', 'CSV to write', path.join(ROOT, 'results', 'bench.csv'))
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu (or REPRO_BACKEND)')
     .parse();
-  const o = program.opts<{ only: string; quick: boolean; peers: boolean; threads: string; rounds: string; out: string; backend?: string }>();
+  const o = program.opts<{
+    only: string;
+    quick: boolean;
+    peers: boolean;
+    threads: string;
+    rounds: string;
+    out: string;
+    backend?: string;
+  }>();
   const only = new Set(o.only.split(',').map((s) => s.trim().toUpperCase()));
-  for (const w of only) if (!['W1', 'W2', 'W3', 'W4'].includes(w)) throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4`);
+  for (const w of only)
+    if (!['W1', 'W2', 'W3', 'W4'].includes(w))
+      throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4`);
   const backend = await initBackend(parseBackendPreference(o.backend));
   process.stderr.write(`[bench] backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}\n`);
   const nativeOff = backend.name === 'wasm' && backend.native?.startsWith('off') ? backend.native : undefined;
@@ -94,7 +104,11 @@ async function main(): Promise<void> {
     const torchScript = path.join(__dirname, 'peers', 'peer_torch.py');
     const rScript = path.join(__dirname, 'peers', 'peer_energy.R');
     process.stderr.write('[bench] running peers (PyTorch, R energy)\n');
-    const t = runPeer('/usr/bin/python3', [torchScript, '--threads', o.threads, '--only', [...only].join(',')], 'PyTorch');
+    const t = runPeer(
+      '/usr/bin/python3',
+      [torchScript, '--threads', o.threads, '--only', [...only].join(',')],
+      'PyTorch',
+    );
     if (typeof t === 'string') notes.add(`${t} (apt-get install -y python3-torch libopenblas0-pthread)`);
     else out.push(...t);
     if (only.has('W3')) {
@@ -117,47 +131,104 @@ async function main(): Promise<void> {
   const commit = gitCommit(ROOT);
   const date = new Date().toISOString();
   const rows: Record<string, string | number>[] = [];
-  const kind = (impl: string) => (/-(train|infer)$/.exec(impl)?.[1] ?? ''); // train ↔ train, infer ↔ infer
+  const kind = (impl: string) => /-(train|infer)$/.exec(impl)?.[1] ?? ''; // train ↔ train, infer ↔ infer
   const sig = (x: number) => +x.toPrecision(5);
   for (const m of ourRounds[0]) {
     const mine = ourRounds.map((rs) => rs.find((x) => x.workload === m.workload && x.impl === m.impl)!.seconds);
-    const peerImpls = [...new Set(peerRounds.flat().filter((p) => p.workload === m.workload && kind(p.impl) === kind(m.impl)).map((p) => p.impl))];
+    const peerImpls = [
+      ...new Set(
+        peerRounds
+          .flat()
+          .filter((p) => p.workload === m.workload && kind(p.impl) === kind(m.impl))
+          .map((p) => p.impl),
+      ),
+    ];
     for (const peerImpl of peerImpls.length ? peerImpls : [undefined]) {
-      const theirs = peerImpl === undefined ? [] : peerRounds.map((rs) => rs.find((p) => p.workload === m.workload && p.impl === peerImpl)?.seconds);
+      const theirs =
+        peerImpl === undefined
+          ? []
+          : peerRounds.map((rs) => rs.find((p) => p.workload === m.workload && p.impl === peerImpl)?.seconds);
       const ratios = theirs.flatMap((t, i) => (t === undefined ? [] : [t / mine[i]]));
       const peerSeconds = theirs.filter((t): t is number => t !== undefined);
       const ours = median(mine);
       const peer = peerSeconds.length ? median(peerSeconds) : undefined;
       rows.push({
-        workload: m.workload, impl: m.impl, seconds: sig(ours), per_second: sig(m.perSecond * (m.seconds / ours)), unit: m.unit,
-        peer_impl: peerImpl ?? '', peer_seconds: peer === undefined ? '' : sig(peer), peer_per_second: peer === undefined ? '' : sig(peerPerSecond(m, peer)),
+        workload: m.workload,
+        impl: m.impl,
+        seconds: sig(ours),
+        per_second: sig(m.perSecond * (m.seconds / ours)),
+        unit: m.unit,
+        peer_impl: peerImpl ?? '',
+        peer_seconds: peer === undefined ? '' : sig(peer),
+        peer_per_second: peer === undefined ? '' : sig(peerPerSecond(m, peer)),
         speed_ratio: peer === undefined ? '' : +(peer / ours).toPrecision(3),
-        backend: `${backend.name} (${backend.detail})`, commit, date,
-        ratio_min: ratios.length ? +Math.min(...ratios).toPrecision(3) : '', ratio_max: ratios.length ? +Math.max(...ratios).toPrecision(3) : '', rounds,
+        backend: `${backend.name} (${backend.detail})`,
+        commit,
+        date,
+        ratio_min: ratios.length ? +Math.min(...ratios).toPrecision(3) : '',
+        ratio_max: ratios.length ? +Math.max(...ratios).toPrecision(3) : '',
+        rounds,
       });
     }
   }
   const header = ['workload', 'ours', 'ours (s)', 'peer', 'peer (s)', 'speed ratio ours/peer', 'per-round range'];
-  const lines = rows.map((r) => [r.workload, r.impl, r.seconds, r.peer_impl || '-', r.peer_seconds === '' ? '-' : r.peer_seconds,
-    r.speed_ratio === '' ? '-' : r.speed_ratio, r.ratio_min === '' ? '-' : `${r.ratio_min}-${r.ratio_max}`].map(String));
+  const lines = rows.map((r) =>
+    [
+      r.workload,
+      r.impl,
+      r.seconds,
+      r.peer_impl || '-',
+      r.peer_seconds === '' ? '-' : r.peer_seconds,
+      r.speed_ratio === '' ? '-' : r.speed_ratio,
+      r.ratio_min === '' ? '-' : `${r.ratio_min}-${r.ratio_max}`,
+    ].map(String),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
   for (const n of notes) console.log(`note: ${n}`);
-  if (nativeOff) console.log(`note: native kernels ${nativeOff}; these are the pure WebAssembly figures (bash tools/install-deps.sh, then npm install)`);
+  if (nativeOff)
+    console.log(
+      `note: native kernels ${nativeOff}; these are the pure WebAssembly figures (bash tools/install-deps.sh, then npm install)`,
+    );
   if (!o.quick) {
     // wall times of the paper packages' reproductions (written by each `reproduce`)
     const runsDir = path.join(ROOT, 'results', 'runs');
     const walls = fs.existsSync(runsDir)
-      ? fs.readdirSync(runsDir).flatMap((pkg) => ['cpu', 'paper'].map((scale) => path.join(runsDir, pkg, `reproduce-${scale}.json`))).filter((f) => fs.existsSync(f))
+      ? fs
+          .readdirSync(runsDir)
+          .flatMap((pkg) => ['cpu', 'paper'].map((scale) => path.join(runsDir, pkg, `reproduce-${scale}.json`)))
+          .filter((f) => fs.existsSync(f))
       : [];
     for (const f of walls) {
-      const w = JSON.parse(fs.readFileSync(f, 'utf8')) as { package: string; scale: string; runs: number; parallel: number; wallSeconds: number; commit: string };
-      console.log(`reproduce ${w.package} --scale ${w.scale}: ${w.runs} runs, ${w.parallel} at a time, ${w.wallSeconds} s wall (commit ${w.commit})`);
+      const w = JSON.parse(fs.readFileSync(f, 'utf8')) as {
+        package: string;
+        scale: string;
+        runs: number;
+        parallel: number;
+        wallSeconds: number;
+        commit: string;
+      };
+      console.log(
+        `reproduce ${w.package} --scale ${w.scale}: ${w.runs} runs, ${w.parallel} at a time, ${w.wallSeconds} s wall (commit ${w.commit})`,
+      );
       rows.push({
-        workload: `reproduce ${w.package} ${w.scale}`, impl: `repro-reproduce-${w.parallel}procs`, seconds: w.wallSeconds, per_second: +(w.runs / w.wallSeconds).toPrecision(5),
-        unit: 'runs/s', peer_impl: '', peer_seconds: '', peer_per_second: '', speed_ratio: '', backend: `${backend.name} (${backend.detail})`, commit: w.commit, date, ratio_min: '', ratio_max: '', rounds: '',
+        workload: `reproduce ${w.package} ${w.scale}`,
+        impl: `repro-reproduce-${w.parallel}procs`,
+        seconds: w.wallSeconds,
+        per_second: +(w.runs / w.wallSeconds).toPrecision(5),
+        unit: 'runs/s',
+        peer_impl: '',
+        peer_seconds: '',
+        peer_per_second: '',
+        speed_ratio: '',
+        backend: `${backend.name} (${backend.detail})`,
+        commit: w.commit,
+        date,
+        ratio_min: '',
+        ratio_max: '',
+        rounds: '',
       });
     }
     if (walls.length === 0) console.log('reproduce wall times: none recorded yet (run npx nx run <package>:reproduce)');

@@ -19,13 +19,27 @@ async function main() {
   const blockRows = process.argv[3] ? Number(process.argv[3]) : undefined;
   const info = await initBackend();
   const x = tf.randomNormal<tf.Rank.R2>([n, 512], 0, 1, 'float32', 1);
-  const y = tf.tidy<tf.Tensor2D>(() => tf.add(tf.tanh(x.slice([0, 0], [-1, 10])), tf.randomNormal([n, 10], 0, 1, 'float32', 2)));
+  const y = tf.tidy<tf.Tensor2D>(() =>
+    tf.add(tf.tanh(x.slice([0, 0], [-1, 10])), tf.randomNormal([n, 10], 0, 1, 'float32', 2)),
+  );
   const before = peakRssMiB();
   const t = Date.now();
   const r = dcor2(x, y, { method: 'blocked', blockRows });
   const v = r.dataSync()[0];
   const secs = (Date.now() - t) / 1000;
-  console.log(JSON.stringify({ n, p: 512, q: 10, dcor2: v, seconds: secs, peakRssMiB: Math.round(peakRssMiB()), peakRssBeforeMiB: Math.round(before), backend: `${info.name} (${info.detail})`, blockRows: blockRows ?? 'default' }));
+  console.log(
+    JSON.stringify({
+      n,
+      p: 512,
+      q: 10,
+      dcor2: v,
+      seconds: secs,
+      peakRssMiB: Math.round(peakRssMiB()),
+      peakRssBeforeMiB: Math.round(before),
+      backend: `${info.name} (${info.detail})`,
+      blockRows: blockRows ?? 'default',
+    }),
+  );
   tf.dispose([x, y, r]);
 }
 

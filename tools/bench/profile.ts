@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   });
   const agg = new Map<string, number>();
   // '__op' entries wrap the kernels they run (e.g. fusedConv2d__op around FusedConv2D): not counted twice
-  for (const k of prof.kernels) if (!k.name.endsWith('__op')) agg.set(k.name, (agg.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+  for (const k of prof.kernels)
+    if (!k.name.endsWith('__op')) agg.set(k.name, (agg.get(k.name) ?? 0) + (k.kernelTimeMs as number));
   const total = [...agg.values()].reduce((a, b) => a + b, 0);
   console.log(`kernel time ${total.toFixed(1)} ms in one profiled step`);
   for (const [k, v] of [...agg.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) {

@@ -10,11 +10,22 @@ import { Measurement, timed } from './workloads';
 
 export type TrainWorkloadId = 'W1' | 'W2';
 
-const WORKLOADS: Record<TrainWorkloadId, { name: string; shape: [number, number, number]; build: () => tf.LayersModel }> = {
+const WORKLOADS: Record<
+  TrainWorkloadId,
+  { name: string; shape: [number, number, number]; build: () => tf.LayersModel }
+> = {
   W1: {
     name: 'W1 lenet3x3-nf32 28x28x1 b64',
     shape: [28, 28, 1],
-    build: () => createModel('lenet', { inputShape: [28, 28, 1], numClasses: 10, nfilters: 32, firstFilterSize: 3, filterSize: 3, seed: 0 }),
+    build: () =>
+      createModel('lenet', {
+        inputShape: [28, 28, 1],
+        numClasses: 10,
+        nfilters: 32,
+        firstFilterSize: 3,
+        filterSize: 3,
+        seed: 0,
+      }),
   },
   W2: {
     name: 'W2 resnet18-nf16 32x32x3 b64',
@@ -36,13 +47,21 @@ export function trainWorkload(id: TrainWorkloadId): TrainWorkload {
   const batch = 64;
   const model = w.build();
   const x = tf.randomNormal([batch, ...w.shape], 0, 1, 'float32', 3);
-  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
   const opt = new Optimizer({ kind: 'sgd', lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
   const vars = trainableVariables(model);
   return {
     name: w.name,
     trainStep: () => {
-      opt.step(vars, () => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y, model.apply(x, { training: true }) as tf.Tensor));
+      opt.step(vars, () =>
+        tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y, model.apply(x, { training: true }) as tf.Tensor),
+      );
     },
     // the peer's model(x) in eval mode: one forward pass of the whole batch
     inferStep: () => {

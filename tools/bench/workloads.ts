@@ -31,11 +31,15 @@ export function timed(fn: () => void, warmup = 2, reps = 5): number {
 export function w3(n: number, reps = 3): Measurement {
   const x = tf.randomNormal<tf.Rank.R2>([n, 512], 0, 1, 'float32', 1);
   const y = tf.randomNormal<tf.Rank.R2>([n, 10], 0, 1, 'float32', 2);
-  const s = timed(() => {
-    const r = dcor2(x, y);
-    r.dataSync();
-    r.dispose();
-  }, 1, reps);
+  const s = timed(
+    () => {
+      const r = dcor2(x, y);
+      r.dataSync();
+      r.dispose();
+    },
+    1,
+    reps,
+  );
   tf.dispose([x, y]);
   return { workload: `W3 dcor2 n=${n} 512x10`, impl: 'repro-dcor2', seconds: s, perSecond: 1 / s, unit: 'calls/s' };
 }
@@ -45,17 +49,27 @@ export function w4(examples = 512, dims = [8192, 8192, 4096, 4096, 2048, 2048, 1
   const fa = dims.map((d, i) => tf.randomNormal([examples, d], 0, 1, 'float32', 10 + i));
   const fb = dims.map((d, i) => tf.randomNormal([examples, d], 0, 1, 'float32', 20 + i));
   const batch = 64;
-  const s = timed(() => {
-    const m = new MinibatchCka();
-    for (let start = 0; start < examples; start += batch) {
-      const size = Math.min(batch, examples - start);
-      const a = fa.map((t) => t.slice([start, 0], [size, -1]));
-      const b = fb.map((t) => t.slice([start, 0], [size, -1]));
-      m.update(a, b);
-      tf.dispose([...a, ...b]);
-    }
-    m.result();
-  }, 0, 1);
+  const s = timed(
+    () => {
+      const m = new MinibatchCka();
+      for (let start = 0; start < examples; start += batch) {
+        const size = Math.min(batch, examples - start);
+        const a = fa.map((t) => t.slice([start, 0], [size, -1]));
+        const b = fb.map((t) => t.slice([start, 0], [size, -1]));
+        m.update(a, b);
+        tf.dispose([...a, ...b]);
+      }
+      m.result();
+    },
+    0,
+    1,
+  );
   tf.dispose([...fa, ...fb]);
-  return { workload: `W4 minibatch-cka ${dims.length}x${dims.length} layers n=${examples} b64`, impl: 'repro-minibatch-cka', seconds: s, perSecond: 1 / s, unit: 'matrices/s' };
+  return {
+    workload: `W4 minibatch-cka ${dims.length}x${dims.length} layers n=${examples} b64`,
+    impl: 'repro-minibatch-cka',
+    seconds: s,
+    perSecond: 1 / s,
+    unit: 'matrices/s',
+  };
 }

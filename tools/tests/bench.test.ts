@@ -7,12 +7,16 @@ import { spawnSync } from 'child_process';
 it('bench --quick writes a CSV with our timings', () => {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'repro-bench-')), 'bench.csv');
   const r = spawnSync('npx', ['tsx', path.join(__dirname, '..', 'bench', 'bench.ts'), '--quick', '--out', out], {
-    encoding: 'utf8', cwd: path.join(__dirname, '..', '..'), env: { ...process.env, REPRO_BACKEND: 'wasm' },
+    encoding: 'utf8',
+    cwd: path.join(__dirname, '..', '..'),
+    env: { ...process.env, REPRO_BACKEND: 'wasm' },
   });
   expect(r.stderr).toContain('[bench] wrote');
   expect(r.status).toBe(0);
   const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
-  expect(lines[0]).toBe('workload,impl,seconds,per_second,unit,peer_impl,peer_seconds,peer_per_second,speed_ratio,backend,commit,date,ratio_min,ratio_max,rounds');
+  expect(lines[0]).toBe(
+    'workload,impl,seconds,per_second,unit,peer_impl,peer_seconds,peer_per_second,speed_ratio,backend,commit,date,ratio_min,ratio_max,rounds',
+  );
   expect(lines.length).toBe(7); // W1, W2 (train and infer each), W3, W4
   expect(lines[1]).toMatch(/^W1 lenet3x3-nf32 28x28x1 b64,repro-train,[0-9.e-]+,[0-9.e-]+,images\/s,/);
   expect(lines[5]).toMatch(/^W3 dcor2 n=200 512x10,repro-dcor2,[0-9.e-]+,/);
@@ -20,9 +24,14 @@ it('bench --quick writes a CSV with our timings', () => {
 });
 
 it('bench rejects an unknown workload', () => {
-  const r = spawnSync('npx', ['tsx', path.join(__dirname, '..', 'bench', 'bench.ts'), '--quick', '--only', 'W9', '--out', '/dev/null'], {
-    encoding: 'utf8', cwd: path.join(__dirname, '..', '..'),
-  });
+  const r = spawnSync(
+    'npx',
+    ['tsx', path.join(__dirname, '..', 'bench', 'bench.ts'), '--quick', '--only', 'W9', '--out', '/dev/null'],
+    {
+      encoding: 'utf8',
+      cwd: path.join(__dirname, '..', '..'),
+    },
+  );
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/unknown workload 'W9'; available: W1, W2, W3, W4/);
 });

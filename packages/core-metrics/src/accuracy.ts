@@ -7,13 +7,16 @@ import { checkFinite, checkFiniteArray } from './validate';
  * @returns scalar, new tensor owned by the caller (not differentiable).
  */
 export function accuracy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  if (logits.rank !== 2) throw new Error(`accuracy: logits must be [n, classes], got shape [${logits.shape.join(', ')}]`);
+  if (logits.rank !== 2)
+    throw new Error(`accuracy: logits must be [n, classes], got shape [${logits.shape.join(', ')}]`);
   if (labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) {
     throw new Error(`accuracy: labels must be [${logits.shape[0]}], got shape [${labels.shape.join(', ')}]`);
   }
   if (logits.shape[0] === 0) throw new Error('accuracy: no examples');
   checkFinite('accuracy', 'logits', logits);
-  return tf.tidy(() => tf.mean<tf.Scalar>(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, 'int32')), 'float32')));
+  return tf.tidy(() =>
+    tf.mean<tf.Scalar>(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, 'int32')), 'float32')),
+  );
 }
 
 export interface SmoothedAccuracyOptions {
@@ -35,18 +38,22 @@ export interface SmoothedAccuracyOptions {
  * @returns the final EMA, in the same unit.
  */
 export function smoothedAccuracy(batchAccuracies: readonly number[], opts: SmoothedAccuracyOptions = {}): number {
-  return smoothedAccuracyTrace(batchAccuracies, opts).at(-1) ?? (opts.initial ?? 0);
+  return smoothedAccuracyTrace(batchAccuracies, opts).at(-1) ?? opts.initial ?? 0;
 }
 
 /** The EMA after each (kept) batch. */
-export function smoothedAccuracyTrace(batchAccuracies: readonly number[], opts: SmoothedAccuracyOptions = {}): number[] {
+export function smoothedAccuracyTrace(
+  batchAccuracies: readonly number[],
+  opts: SmoothedAccuracyOptions = {},
+): number[] {
   const s = opts.smoothness ?? 0.7;
   if (!(s >= 0 && s < 1)) throw new Error(`smoothedAccuracy: smoothness must be in [0, 1), got ${s}`);
   if (opts.batchSizes && opts.batchSizes.length !== batchAccuracies.length) {
     throw new Error(`smoothedAccuracy: ${opts.batchSizes.length} batch sizes for ${batchAccuracies.length} accuracies`);
   }
   checkFiniteArray('smoothedAccuracy', 'batchAccuracies', batchAccuracies);
-  if (opts.initial !== undefined && !Number.isFinite(opts.initial)) throw new Error(`smoothedAccuracy: initial is ${opts.initial}; must be a finite number`);
+  if (opts.initial !== undefined && !Number.isFinite(opts.initial))
+    throw new Error(`smoothedAccuracy: initial is ${opts.initial}; must be a finite number`);
   let ema = opts.initial ?? 0;
   const trace: number[] = [];
   batchAccuracies.forEach((a, i) => {

@@ -37,7 +37,10 @@ function median(values: Float32Array): number {
 
 /** The n×n Gram matrix of `kernel` on the rows of x [n, ...] (checked: finite, n ≥ 2). */
 export function gram(x: tf.Tensor2D, kernel: KernelKind = 'linear', threshold = 0.5): tf.Tensor2D {
-  if (!(x instanceof tf.Tensor) || x.rank < 2) throw new Error(`gram: x must be [n, p] (one example per row), got ${x instanceof tf.Tensor ? `shape [${x.shape.join(', ')}]` : typeof x}`);
+  if (!(x instanceof tf.Tensor) || x.rank < 2)
+    throw new Error(
+      `gram: x must be [n, p] (one example per row), got ${x instanceof tf.Tensor ? `shape [${x.shape.join(', ')}]` : typeof x}`,
+    );
   if (x.shape[0] < 2) throw new Error(`gram: n = ${x.shape[0]} examples is too small; needs n >= 2`);
   if (x.size === 0) throw new Error(`gram: x has shape [${x.shape.join(', ')}]: no features (0 columns)`);
   checkFinite('gram', 'x', x);
@@ -69,9 +72,14 @@ function centerGram(k: tf.Tensor2D): tf.Tensor2D {
 
 /** Checks two n×n Gram matrices (square, same n ≥ minRows, finite). */
 function checkGrams(fn: string, k: tf.Tensor2D, l: tf.Tensor2D, minRows: number): void {
-  for (const [name, g] of [['k', k], ['l', l]] as const) {
+  for (const [name, g] of [
+    ['k', k],
+    ['l', l],
+  ] as const) {
     if (!(g instanceof tf.Tensor) || g.rank !== 2 || g.shape[0] !== g.shape[1]) {
-      throw new Error(`${fn}: ${name} must be a square n×n Gram matrix, got ${g instanceof tf.Tensor ? `shape [${g.shape.join(', ')}]` : typeof g}`);
+      throw new Error(
+        `${fn}: ${name} must be a square n×n Gram matrix, got ${g instanceof tf.Tensor ? `shape [${g.shape.join(', ')}]` : typeof g}`,
+      );
     }
   }
   checkRows(fn, { k, l }, minRows);
@@ -124,7 +132,8 @@ function hsic1(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
  */
 export function hsic(x: tf.Tensor2D, y: tf.Tensor2D, opts: HsicOptions = {}): tf.Scalar {
   const estimator = opts.estimator ?? 'biased';
-  if (estimator !== 'biased' && estimator !== 'unbiased') throw new Error(`unknown estimator '${String(estimator)}'; valid: biased, unbiased`);
+  if (estimator !== 'biased' && estimator !== 'unbiased')
+    throw new Error(`unknown estimator '${String(estimator)}'; valid: biased, unbiased`);
   checkRows('hsic', { x, y }, estimator === 'unbiased' ? 4 : 2);
   return tf.tidy(() => {
     const k = kernelGram(x, opts.kernel ?? 'linear', opts.threshold ?? 0.5);
@@ -138,7 +147,11 @@ function ckaFromGrams(k: tf.Tensor2D, l: tf.Tensor2D, debiased: boolean): tf.Sca
   return tf.tidy(() => {
     const den = tf.mul(h(k, k), h(l, l));
     const pos = tf.tensor(tf.greater(den, 0).dataSync(), [], 'bool'); // off the tape (see dcor.ts `detached`)
-    return tf.where(pos, tf.div(h(k, l), tf.sqrt(tf.where(pos, den, tf.onesLike(den)))), tf.zerosLike(den)) as tf.Scalar;
+    return tf.where(
+      pos,
+      tf.div(h(k, l), tf.sqrt(tf.where(pos, den, tf.onesLike(den)))),
+      tf.zerosLike(den),
+    ) as tf.Scalar;
   });
 }
 
@@ -150,14 +163,20 @@ function ckaFromGrams(k: tf.Tensor2D, l: tf.Tensor2D, debiased: boolean): tf.Sca
  */
 export function linearCka(x: tf.Tensor2D, y: tf.Tensor2D, opts: { debiased?: boolean } = {}): tf.Scalar {
   checkRows('linearCka', { x, y }, opts.debiased ? 4 : 2);
-  return tf.tidy(() => ckaFromGrams(kernelGram(x, 'linear', 0.5), kernelGram(y, 'linear', 0.5), Boolean(opts.debiased)));
+  return tf.tidy(() =>
+    ckaFromGrams(kernelGram(x, 'linear', 0.5), kernelGram(y, 'linear', 0.5), Boolean(opts.debiased)),
+  );
 }
 
 /**
  * RBF CKA with σ = threshold · sqrt(median squared distance) per input (default threshold 0.5), biased
  * by default or `debiased: true`. @returns scalar, new tensor owned by the caller.
  */
-export function rbfCka(x: tf.Tensor2D, y: tf.Tensor2D, opts: { threshold?: number; debiased?: boolean } = {}): tf.Scalar {
+export function rbfCka(
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  opts: { threshold?: number; debiased?: boolean } = {},
+): tf.Scalar {
   checkRows('rbfCka', { x, y }, opts.debiased ? 4 : 2);
   const t = opts.threshold ?? 0.5;
   return tf.tidy(() => ckaFromGrams(kernelGram(x, 'rbf', t), kernelGram(y, 'rbf', t), Boolean(opts.debiased)));
@@ -191,23 +210,34 @@ export class MinibatchCka {
 
   constructor(opts: MinibatchCkaOptions = {}) {
     const w = opts.weighting ?? 'equal';
-    if (w !== 'equal' && w !== 'size') throw new Error(`MinibatchCka: unknown weighting '${String(w)}'; valid: equal, size`);
+    if (w !== 'equal' && w !== 'size')
+      throw new Error(`MinibatchCka: unknown weighting '${String(w)}'; valid: equal, size`);
     this.weighting = w;
   }
 
   /** Adds one batch; featuresA[l] and featuresB[m] share their first dimension (the examples). */
   update(featuresA: tf.Tensor[], featuresB: tf.Tensor[]): void {
-    if (featuresA.length === 0 || featuresB.length === 0) throw new Error('MinibatchCka.update: needs at least one layer on each side');
+    if (featuresA.length === 0 || featuresB.length === 0)
+      throw new Error('MinibatchCka.update: needs at least one layer on each side');
     const n = featuresA[0].shape[0];
-    for (const [side, fs] of [['A', featuresA], ['B', featuresB]] as const) {
+    for (const [side, fs] of [
+      ['A', featuresA],
+      ['B', featuresB],
+    ] as const) {
       fs.forEach((f, i) => {
         if (f.rank < 1 || f.shape[0] !== n) {
-          throw new Error(`MinibatchCka.update: features${side}[${i}] has shape [${f.shape.join(', ')}]; every layer needs ${n} examples on axis 0`);
+          throw new Error(
+            `MinibatchCka.update: features${side}[${i}] has shape [${f.shape.join(', ')}]; every layer needs ${n} examples on axis 0`,
+          );
         }
-        if (f.size === 0 && n > 0) throw new Error(`MinibatchCka.update: features${side}[${i}] has shape [${f.shape.join(', ')}]: no features (0 columns)`);
+        if (f.size === 0 && n > 0)
+          throw new Error(
+            `MinibatchCka.update: features${side}[${i}] has shape [${f.shape.join(', ')}]: no features (0 columns)`,
+          );
       });
     }
-    if (n < 4) throw new Error(`MinibatchCka.update: batch of n = ${n} examples is too small; unbiased HSIC needs n >= 4`);
+    if (n < 4)
+      throw new Error(`MinibatchCka.update: batch of n = ${n} examples is too small; unbiased HSIC needs n >= 4`);
     featuresA.forEach((f, i) => checkFinite('MinibatchCka.update', `featuresA[${i}]`, f));
     featuresB.forEach((f, i) => checkFinite('MinibatchCka.update', `featuresB[${i}]`, f));
     if (this.xy === undefined) {
@@ -217,16 +247,20 @@ export class MinibatchCka {
       this.xx = new Float64Array(this.la);
       this.yy = new Float64Array(this.lb);
     } else if (featuresA.length !== this.la || featuresB.length !== this.lb) {
-      throw new Error(`MinibatchCka.update: got ${featuresA.length}x${featuresB.length} layers, earlier batches had ${this.la}x${this.lb}`);
+      throw new Error(
+        `MinibatchCka.update: got ${featuresA.length}x${featuresB.length} layers, earlier batches had ${this.la}x${this.lb}`,
+      );
     }
     const weight = this.weighting === 'size' ? n * (n - 3) : 1;
     const [cross, selfA, selfB] = tf.tidy(() => {
       // flattened U-centred Grams [L, n²]: HSIC_1 of every layer pair is one row-by-row product
       const prep = (fs: tf.Tensor[]) =>
-        tf.stack(fs.map((f) => {
-          const xc = centerColumns(tf.reshape<tf.Rank.R2>(f, [n, -1]));
-          return tf.reshape(uCentred(tf.matMul(xc, xc, false, true)), [-1]);
-        })) as tf.Tensor2D;
+        tf.stack(
+          fs.map((f) => {
+            const xc = centerColumns(tf.reshape<tf.Rank.R2>(f, [n, -1]));
+            return tf.reshape(uCentred(tf.matMul(xc, xc, false, true)), [-1]);
+          }),
+        ) as tf.Tensor2D;
       const a = prep(featuresA);
       const b = prep(featuresB);
       const norm = n * (n - 3);

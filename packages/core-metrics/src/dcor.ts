@@ -17,7 +17,15 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@repro/runtime';
 import { checkRows } from './validate';
 import {
-  EXACT_MAX_DIM, centerColumns, euclideanDistances, doubleCentre, normalizeRows, safeSqrt, squaredDistances, uCentre, zeroBlockDiagonal,
+  EXACT_MAX_DIM,
+  centerColumns,
+  euclideanDistances,
+  doubleCentre,
+  normalizeRows,
+  safeSqrt,
+  squaredDistances,
+  uCentre,
+  zeroBlockDiagonal,
 } from './distance';
 
 /** Largest n for which the full n×n path is used by default. */
@@ -50,14 +58,24 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
   const centred = xs.map((x) => tf.tidy(() => centerColumns(x)));
   // per input, made once: the transposed features and the squared row norms, so that each block's
   // Gram product is a plain [size, p] × [p, n] matmul (no per-block transpose of the whole input)
-  const gram = centred.map((xc) => (xc.shape[1] > EXACT_MAX_DIM
-    ? tf.tidy(() => ({ t: tf.transpose<tf.Tensor2D>(xc), sq: tf.reshape<tf.Rank.R2>(tf.sum(tf.square(xc), 1), [1, -1]) }))
-    : undefined));
+  const gram = centred.map((xc) =>
+    xc.shape[1] > EXACT_MAX_DIM
+      ? tf.tidy(() => ({
+          t: tf.transpose<tf.Tensor2D>(xc),
+          sq: tf.reshape<tf.Rank.R2>(tf.sum(tf.square(xc), 1), [1, -1]),
+        }))
+      : undefined,
+  );
   const distBlock = (i: number, start: number, size: number) => {
     const rows = tf.slice(centred[i], [start, 0], [size, -1]);
     const g = gram[i];
     const d2 = g
-      ? (tf.relu(tf.sub(tf.add(tf.reshape(tf.slice(g.sq, [0, start], [1, size]), [-1, 1]), g.sq), tf.mul(2, tf.matMul(rows, g.t)))) as tf.Tensor2D)
+      ? (tf.relu(
+          tf.sub(
+            tf.add(tf.reshape(tf.slice(g.sq, [0, start], [1, size]), [-1, 1]), g.sq),
+            tf.mul(2, tf.matMul(rows, g.t)),
+          ),
+        ) as tf.Tensor2D)
       : squaredDistances(rows, centred[i]);
     return safeSqrt(zeroBlockDiagonal(d2, start)) as tf.Tensor2D;
   };
@@ -121,7 +139,8 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
 function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStats) => tf.Scalar): tf.Scalar {
   const n = xs[0].shape[0];
   const method = opts.method ?? 'auto';
-  if (!['auto', 'full', 'blocked'].includes(method)) throw new Error(`unknown method '${method}'; valid: auto, full, blocked`);
+  if (!['auto', 'full', 'blocked'].includes(method))
+    throw new Error(`unknown method '${method}'; valid: auto, full, blocked`);
   const blocked = method === 'blocked' || (method === 'auto' && n > FULL_PATH_MAX_N);
   if (!blocked) {
     return tf.tidy(() => {
@@ -137,9 +156,10 @@ function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStat
         const key = `${kind}${Math.min(i, j)},${Math.max(i, j)}`;
         let s = memo.get(key);
         if (!s) {
-          s = kind === 'v'
-            ? (tf.div<tf.Scalar>(tf.sum(tf.mul(vC(i), vC(j))), n * n))
-            : (tf.div<tf.Scalar>(tf.sum(tf.mul(uC(i), uC(j))), n * (n - 3)));
+          s =
+            kind === 'v'
+              ? tf.div<tf.Scalar>(tf.sum(tf.mul(vC(i), vC(j))), n * n)
+              : tf.div<tf.Scalar>(tf.sum(tf.mul(uC(i), uC(j))), n * (n - 3));
           memo.set(key, s);
         }
         return s;
@@ -193,7 +213,9 @@ export function dcov2(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): t
 export function dcor2(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions & { rowNormalize?: boolean } = {}): tf.Scalar {
   checkRows('dcor2', { x, y }, 2);
   const run = (a: tf.Tensor2D, b: tf.Tensor2D) =>
-    withPairStats([a, b], opts, (st) => ratioOrZero(tf.relu(st.v(0, 1)), safeSqrt(tf.relu(tf.mul(st.v(0, 0), st.v(1, 1))))));
+    withPairStats([a, b], opts, (st) =>
+      ratioOrZero(tf.relu(st.v(0, 1)), safeSqrt(tf.relu(tf.mul(st.v(0, 0), st.v(1, 1))))),
+    );
   if (!opts.rowNormalize) return run(x, y);
   const xn = normalizeRows(x);
   const yn = normalizeRows(y);
@@ -305,11 +327,16 @@ export interface DcorTestResult {
  * dCov² recomputed (the distance variances do not change), and the p-value counts permutations at
  * least as large as the observed one. Full path only (n ≤ FULL_PATH_MAX_N). Seeded.
  */
-export function dcorTest(x: tf.Tensor2D, y: tf.Tensor2D, opts: { permutations?: number; seed?: number } = {}): DcorTestResult {
+export function dcorTest(
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  opts: { permutations?: number; seed?: number } = {},
+): DcorTestResult {
   const n = checkRows('dcorTest', { x, y }, 2);
   if (n > FULL_PATH_MAX_N) throw new Error(`dcorTest: n = ${n} exceeds ${FULL_PATH_MAX_N}; subsample first`);
   const permutations = opts.permutations ?? 999;
-  if (!Number.isInteger(permutations) || permutations < 1) throw new Error(`dcorTest: permutations must be a positive integer, got ${permutations}`);
+  if (!Number.isInteger(permutations) || permutations < 1)
+    throw new Error(`dcorTest: permutations must be a positive integer, got ${permutations}`);
   const rng = new Rng(opts.seed ?? 0);
   const statistic = tf.tidy(() => dcor(x, y).dataSync()[0]);
   // double-centring commutes with permuting rows and columns together: dCov²(x, y∘π) = mean(A ∘ B[π, π])

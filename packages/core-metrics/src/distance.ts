@@ -55,9 +55,9 @@ export function squaredDistances(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
       const ak = tf.slice(a, [0, k], [-1, 1]); // [m, 1]
       const bk = tf.reshape(tf.slice(b, [0, k], [-1, 1]), [1, -1]); // [1, n]
       const d = tf.square(tf.sub(ak, bk)) as tf.Tensor2D;
-      acc = acc ? (tf.add<tf.Tensor2D>(acc, d)) : d;
+      acc = acc ? tf.add<tf.Tensor2D>(acc, d) : d;
     }
-    return acc ?? (tf.zeros<tf.Rank.R2>([a.shape[0], b.shape[0]]));
+    return acc ?? tf.zeros<tf.Rank.R2>([a.shape[0], b.shape[0]]);
   }
   const na = tf.sum(tf.square(a), 1, true); // [m, 1]
   const nb = tf.reshape(tf.sum(tf.square(b), 1), [1, -1]); // [1, n]
@@ -91,7 +91,13 @@ export function euclideanDistances(x: tf.Tensor2D): tf.Tensor2D {
  * `rowSums` [m] of the block's rows, `colSums` [n] of all rows and the total; `a` may be a row block
  * [m, n] of a symmetric matrix (then colSums are the full matrix's row sums).
  */
-export function doubleCentre(a: tf.Tensor2D, rowSums: tf.Tensor1D, colSums: tf.Tensor1D, total: tf.Scalar | number, n: number): tf.Tensor2D {
+export function doubleCentre(
+  a: tf.Tensor2D,
+  rowSums: tf.Tensor1D,
+  colSums: tf.Tensor1D,
+  total: tf.Scalar | number,
+  n: number,
+): tf.Tensor2D {
   return tf.tidy(() =>
     tf.add<tf.Tensor2D>(
       tf.sub(tf.sub(a, tf.div(tf.reshape(rowSums, [-1, 1]), n)), tf.div(tf.reshape(colSums, [1, -1]), n)),
@@ -104,7 +110,14 @@ export function doubleCentre(a: tf.Tensor2D, rowSums: tf.Tensor1D, colSums: tf.T
  * U-centred distance matrix (Székely & Rizzo 2014): Ãij = aij − ai·/(n−2) − a·j/(n−2) + a··/((n−1)(n−2))
  * off the diagonal, 0 on it (`offset`: the first row's index when `a` is a row block).
  */
-export function uCentre(a: tf.Tensor2D, rowSums: tf.Tensor1D, colSums: tf.Tensor1D, total: tf.Scalar | number, n: number, offset = 0): tf.Tensor2D {
+export function uCentre(
+  a: tf.Tensor2D,
+  rowSums: tf.Tensor1D,
+  colSums: tf.Tensor1D,
+  total: tf.Scalar | number,
+  n: number,
+  offset = 0,
+): tf.Tensor2D {
   return tf.tidy(() =>
     zeroBlockDiagonal(
       tf.add<tf.Tensor2D>(

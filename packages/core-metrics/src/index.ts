@@ -1,6 +1,27 @@
-export { dcov2, dcor, dcor2, dcovU, bcdcor, pdcov, pdcor, semipartialDcor, dcorTest, FULL_PATH_MAX_N, COLLINEAR_EPS } from './dcor';
+export {
+  dcov2,
+  dcor,
+  dcor2,
+  dcovU,
+  bcdcor,
+  pdcov,
+  pdcor,
+  semipartialDcor,
+  dcorTest,
+  FULL_PATH_MAX_N,
+  COLLINEAR_EPS,
+} from './dcor';
 export type { DcorOptions, DcorTestResult } from './dcor';
-export { hsic, linearCka, rbfCka, MinibatchCka, gram, hsicBiasedFromGrams, hsicUnbiasedFromGrams, uCentreGram } from './cka';
+export {
+  hsic,
+  linearCka,
+  rbfCka,
+  MinibatchCka,
+  gram,
+  hsicBiasedFromGrams,
+  hsicUnbiasedFromGrams,
+  uCentreGram,
+} from './cka';
 export type { HsicOptions, KernelKind, HsicEstimator, MinibatchCkaOptions } from './cka';
 export { mine, infoNce } from './mine';
 export type { NeuralMiOptions, NeuralMiResult, InfoNceResult, ConvergenceVerdict } from './mine';

@@ -61,14 +61,20 @@ export interface InfoNceResult extends NeuralMiResult {
 function mlp(inputDim: number, hidden: number, layers: number, outDim: number, rng: Rng, name: string): tf.Sequential {
   const model = tf.sequential({ name });
   for (let l = 0; l < layers; l++) {
-    model.add(tf.layers.dense({
-      units: hidden, activation: 'relu', ...(l === 0 ? { inputShape: [inputDim] } : {}),
-      // mine.py: hidden weights N(0, 0.02), zero bias; the output layer keeps its default init
-      kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: rng.seedInt() }),
-      biasInitializer: 'zeros',
-    }));
+    model.add(
+      tf.layers.dense({
+        units: hidden,
+        activation: 'relu',
+        ...(l === 0 ? { inputShape: [inputDim] } : {}),
+        // mine.py: hidden weights N(0, 0.02), zero bias; the output layer keeps its default init
+        kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: rng.seedInt() }),
+        biasInitializer: 'zeros',
+      }),
+    );
   }
-  model.add(tf.layers.dense({ units: outDim, kernelInitializer: tf.initializers.glorotUniform({ seed: rng.seedInt() }) }));
+  model.add(
+    tf.layers.dense({ units: outDim, kernelInitializer: tf.initializers.glorotUniform({ seed: rng.seedInt() }) }),
+  );
   return model;
 }
 
@@ -89,7 +95,12 @@ function plateau(history: number[], estimate: number): ConvergenceVerdict {
 }
 
 interface Split {
-  xTrain: tf.Tensor2D; yTrain: tf.Tensor2D; xHeld: tf.Tensor2D; yHeld: tf.Tensor2D; nTrain: number; nHeld: number;
+  xTrain: tf.Tensor2D;
+  yTrain: tf.Tensor2D;
+  xHeld: tf.Tensor2D;
+  yHeld: tf.Tensor2D;
+  nTrain: number;
+  nHeld: number;
 }
 
 function split(x: tf.Tensor2D, y: tf.Tensor2D, fraction: number, rng: Rng): Split {
@@ -102,7 +113,12 @@ function split(x: tf.Tensor2D, y: tf.Tensor2D, fraction: number, rng: Rng): Spli
     const tr = tf.tensor1d(perm.slice(0, nTrain), 'int32');
     const he = tf.tensor1d(perm.slice(nTrain), 'int32');
     return {
-      xTrain: tf.gather(x, tr), yTrain: tf.gather(y, tr), xHeld: tf.gather(x, he), yHeld: tf.gather(y, he), nTrain, nHeld,
+      xTrain: tf.gather(x, tr),
+      yTrain: tf.gather(y, tr),
+      xHeld: tf.gather(x, he),
+      yHeld: tf.gather(y, he),
+      nTrain,
+      nHeld,
     };
   });
 }
@@ -145,10 +161,13 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
       let stats: Float32Array | undefined;
       const cost = optimizer.minimize(() => {
         // one forward pass over [joint; marginal] rows
-        const inp = tf.concat([
-          tf.concat([tf.gather(s.xTrain, joint), tf.gather(s.yTrain, joint)], 1),
-          tf.concat([tf.gather(s.xTrain, mx), tf.gather(s.yTrain, my)], 1),
-        ], 0);
+        const inp = tf.concat(
+          [
+            tf.concat([tf.gather(s.xTrain, joint), tf.gather(s.yTrain, joint)], 1),
+            tf.concat([tf.gather(s.xTrain, mx), tf.gather(s.yTrain, my)], 1),
+          ],
+          0,
+        );
         const t = net.apply(inp) as tf.Tensor2D;
         const tJ = tf.slice(t, [0, 0], [batch, 1]);
         const tM = tf.slice(t, [batch, 0], [batch, 1]);
@@ -186,7 +205,14 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
       }
       return dvBound(tJ, tf.concat(margs, 0)).dataSync()[0];
     });
-    return { estimate, heldOut, history, verdict: plateau(finite, estimate), overfitGap: estimate - heldOut, iterations };
+    return {
+      estimate,
+      heldOut,
+      history,
+      verdict: plateau(finite, estimate),
+      overfitGap: estimate - heldOut,
+      iterations,
+    };
   } finally {
     net.dispose();
     optimizer.dispose();
@@ -207,7 +233,11 @@ function infoNceBound(gx: tf.Tensor2D, hy: tf.Tensor2D): tf.Scalar {
  * q→hidden→64; default hidden 128), trained with Adam on batches of N = batchSize pairs.
  * The bound can never exceed log N (`cap`); `atCap` says when the estimate is pinned there.
  */
-export function infoNce(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions & { embedding?: number } = {}): InfoNceResult {
+export function infoNce(
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  opts: NeuralMiOptions & { embedding?: number } = {},
+): InfoNceResult {
   checkRows('infoNce', { x, y }, 4);
   const rng = new Rng(opts.seed ?? 0);
   const iterations = opts.iterations ?? 1000;
@@ -254,8 +284,14 @@ export function infoNce(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions & 
     });
     const cap = Math.log(batch);
     return {
-      estimate, heldOut, history, verdict: plateau(finite, estimate), overfitGap: estimate - heldOut, iterations,
-      cap, atCap: estimate > cap - 0.05,
+      estimate,
+      heldOut,
+      history,
+      verdict: plateau(finite, estimate),
+      overfitGap: estimate - heldOut,
+      iterations,
+      cap,
+      atCap: estimate > cap - 0.05,
     };
   } finally {
     g.dispose();

@@ -22,13 +22,16 @@ export function checkFinite(fn: string, name: string, t: tf.Tensor): void {
   }
   const cols = t.rank >= 2 ? t.size / t.shape[0] : 1;
   const where = t.rank >= 2 ? `row ${Math.floor(first / cols)}, column ${first % cols}` : `index ${first}`;
-  throw new Error(`${fn}: ${name} contains ${v[first]} at ${where} (${count} non-finite of ${t.size} entries); inputs must be finite`);
+  throw new Error(
+    `${fn}: ${name} contains ${v[first]} at ${where} (${count} non-finite of ${t.size} entries); inputs must be finite`,
+  );
 }
 
 /** Rejects a non-finite number in a plain array (per-batch accuracies and the like). */
 export function checkFiniteArray(fn: string, name: string, values: ArrayLike<number>): void {
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw new Error(`${fn}: ${name}[${i}] is ${values[i]}; inputs must be finite numbers`);
+    if (!Number.isFinite(values[i]))
+      throw new Error(`${fn}: ${name}[${i}] is ${values[i]}; inputs must be finite numbers`);
   }
 }
 
@@ -41,7 +44,8 @@ export function checkRows(fn: string, inputs: Record<string, tf.Tensor>, minRows
   let first = '';
   for (const [name, t] of Object.entries(inputs)) {
     if (!(t instanceof tf.Tensor)) throw new Error(`${fn}: ${name} must be a tf.Tensor2D [n, p], got ${typeof t}`);
-    if (t.rank !== 2) throw new Error(`${fn}: ${name} must be 2-D [n, p] (one example per row), got shape [${t.shape.join(', ')}]`);
+    if (t.rank !== 2)
+      throw new Error(`${fn}: ${name} must be 2-D [n, p] (one example per row), got shape [${t.shape.join(', ')}]`);
     if (t.isDisposed) throw new Error(`${fn}: ${name} is disposed`);
     if (n === undefined) {
       n = t.shape[0];

@@ -9,7 +9,12 @@ beforeAll(async () => {
 
 describe('accuracy', () => {
   it('is Σcorrect / n', () => {
-    const logits = tf.tensor2d([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]]);
+    const logits = tf.tensor2d([
+      [0.1, 0.9],
+      [0.8, 0.2],
+      [0.3, 0.7],
+      [0.6, 0.4],
+    ]);
     const labels = tf.tensor1d([1, 0, 0, 0], 'int32');
     const a = accuracy(logits, labels);
     expect(a.dataSync()[0]).toBeCloseTo(0.75, 7);
@@ -21,7 +26,14 @@ describe('accuracy', () => {
 });
 
 describe('smoothedAccuracy (PNN original Monitor)', () => {
-  const g = loadGolden<{ smoothed_accuracy_case: { batch_acc_pct: number[]; ema_trace_pct: number[]; smoothed_reported_pct: number; true_pct: number } }>('pnn.json').smoothed_accuracy_case;
+  const g = loadGolden<{
+    smoothed_accuracy_case: {
+      batch_acc_pct: number[];
+      ema_trace_pct: number[];
+      smoothed_reported_pct: number;
+      true_pct: number;
+    };
+  }>('pnn.json').smoothed_accuracy_case;
 
   it('reproduces the golden EMA trace and the reported value', () => {
     const trace = smoothedAccuracyTrace(g.batch_acc_pct, { smoothness: 0.7 });
@@ -32,7 +44,10 @@ describe('smoothedAccuracy (PNN original Monitor)', () => {
   });
 
   it('skips incomplete batches and continues from a carried-over EMA', () => {
-    expect(smoothedAccuracy([50, 100, 0], { batchSizes: [10, 10, 3], batchSize: 10 })).toBeCloseTo(0.7 * 15 + 0.3 * 100, 10);
+    expect(smoothedAccuracy([50, 100, 0], { batchSizes: [10, 10, 3], batchSize: 10 })).toBeCloseTo(
+      0.7 * 15 + 0.3 * 100,
+      10,
+    );
     expect(smoothedAccuracy([100], { initial: 50 })).toBeCloseTo(65, 10);
     expect(() => smoothedAccuracy([1], { smoothness: 1 })).toThrow(/smoothness must be in \[0, 1\)/);
   });

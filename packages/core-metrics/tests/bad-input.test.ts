@@ -6,8 +6,28 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@repro/runtime';
 import {
-  MinibatchCka, accuracy, bcdcor, dcor, dcor2, dcorTest, dcov2, dcovU, distanceMatrix, gram, hsic, hsicBiasedFromGrams,
-  hsicUnbiasedFromGrams, infoNce, linearCka, mine, pdcor, pdcov, rbfCka, semipartialDcor, smoothedAccuracy, smoothedAccuracyTrace,
+  MinibatchCka,
+  accuracy,
+  bcdcor,
+  dcor,
+  dcor2,
+  dcorTest,
+  dcov2,
+  dcovU,
+  distanceMatrix,
+  gram,
+  hsic,
+  hsicBiasedFromGrams,
+  hsicUnbiasedFromGrams,
+  infoNce,
+  linearCka,
+  mine,
+  pdcor,
+  pdcov,
+  rbfCka,
+  semipartialDcor,
+  smoothedAccuracy,
+  smoothedAccuracyTrace,
   uCentreGram,
 } from '../src';
 
@@ -46,16 +66,29 @@ const STATS: Stat[] = [
   { name: 'pdcov', args: 3, argNames: ['x', 'y', 'z'], call: ([x, y, z]) => pdcov(x, y, z) },
   { name: 'pdcor', args: 3, argNames: ['x', 'y', 'z'], call: ([x, y, z]) => pdcor(x, y, z) },
   { name: 'semipartialDcor', args: 3, argNames: ['x', 'y', 'z'], call: ([x, y, z]) => semipartialDcor(x, y, z) },
-  { name: 'dcorTest', args: 2, argNames: ['x', 'y'], call: ([x, y]) => dcorTest(x, y, { permutations: 5, seed: 1 }).statistic },
+  {
+    name: 'dcorTest',
+    args: 2,
+    argNames: ['x', 'y'],
+    call: ([x, y]) => dcorTest(x, y, { permutations: 5, seed: 1 }).statistic,
+  },
   { name: 'hsic', args: 2, argNames: ['x', 'y'], call: ([x, y]) => hsic(x, y) },
-  { name: 'hsic', args: 2, argNames: ['x', 'y'], call: ([x, y]) => hsic(x, y, { kernel: 'rbf', estimator: 'unbiased' }) },
+  {
+    name: 'hsic',
+    args: 2,
+    argNames: ['x', 'y'],
+    call: ([x, y]) => hsic(x, y, { kernel: 'rbf', estimator: 'unbiased' }),
+  },
   { name: 'linearCka', args: 2, argNames: ['x', 'y'], call: ([x, y]) => linearCka(x, y) },
   { name: 'linearCka', args: 2, argNames: ['x', 'y'], call: ([x, y]) => linearCka(x, y, { debiased: true }) },
   { name: 'rbfCka', args: 2, argNames: ['x', 'y'], call: ([x, y]) => rbfCka(x, y) },
   { name: 'gram', args: 1, argNames: ['x'], call: ([x]) => tf.tidy(() => tf.sum(gram(x, 'rbf'))) },
   { name: 'distanceMatrix', args: 1, argNames: ['x'], call: ([x]) => tf.tidy(() => tf.sum(distanceMatrix(x))) },
   {
-    name: 'MinibatchCka.update', args: 2, argNames: ['featuresA[0]', 'featuresB[0]'], call: ([x, y]) => {
+    name: 'MinibatchCka.update',
+    args: 2,
+    argNames: ['featuresA[0]', 'featuresB[0]'],
+    call: ([x, y]) => {
       const m = new MinibatchCka();
       m.update([x], [y]);
       return m.result()[0][0];
@@ -90,7 +123,9 @@ describe.each([...STATS, ...GRAM_STATS].map((s, i) => [`${s.name} #${i}`, s] as 
         return tf.tensor2d(d);
       });
       const before = tf.memory().numTensors;
-      expect(() => s.call(args)).toThrow(new RegExp(`${s.name.replace('.', '\\.')}: ${s.argNames[pos].replace(/[[\]]/g, '\\$&')} contains ${bad}`));
+      expect(() => s.call(args)).toThrow(
+        new RegExp(`${s.name.replace('.', '\\.')}: ${s.argNames[pos].replace(/[[\]]/g, '\\$&')} contains ${bad}`),
+      );
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose(args);
     }
@@ -111,10 +146,14 @@ describe.each([...STATS, ...GRAM_STATS].map((s, i) => [`${s.name} #${i}`, s] as 
 
   it('rejects empty input', () => {
     const empty = isGram ? tf.zeros<tf.Rank.R2>([0, 0]) : tf.zeros<tf.Rank.R2>([0, 3]);
-    expect(() => s.call(Array.from({ length: s.args }, () => empty))).toThrow(new RegExp(`${s.name.replace('.', '\\.')}.*(too small|no examples)`));
+    expect(() => s.call(Array.from({ length: s.args }, () => empty))).toThrow(
+      new RegExp(`${s.name.replace('.', '\\.')}.*(too small|no examples)`),
+    );
     if (!isGram) {
       const noColumns = tf.zeros<tf.Rank.R2>([N, 0]);
-      expect(() => s.call(Array.from({ length: s.args }, () => noColumns))).toThrow(/0 columns|no features|shape \[12,0\]/);
+      expect(() => s.call(Array.from({ length: s.args }, () => noColumns))).toThrow(
+        /0 columns|no features|shape \[12,0\]/,
+      );
       noColumns.dispose();
     }
     empty.dispose();
@@ -135,7 +174,9 @@ describe('accuracy and the smoothed metric', () => {
 
   it('smoothedAccuracy rejects non-finite batch accuracies and initial values', () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
-      expect(() => smoothedAccuracy([80, bad, 70])).toThrow(new RegExp(`smoothedAccuracy: batchAccuracies\\[1\\] is ${bad}`));
+      expect(() => smoothedAccuracy([80, bad, 70])).toThrow(
+        new RegExp(`smoothedAccuracy: batchAccuracies\\[1\\] is ${bad}`),
+      );
       expect(() => smoothedAccuracyTrace([80, 70], { initial: bad })).toThrow(/initial/);
     }
     expect(smoothedAccuracy([])).toBe(0);

@@ -7,11 +7,22 @@ import { initBackend } from '@repro/runtime';
 import { hsic, linearCka, MinibatchCka, rbfCka } from '../src';
 import { expectClose, expectNoLeak, loadGolden, randn, value } from './helpers';
 
-interface Triple { xy: number; xx: number; yy: number }
+interface Triple {
+  xy: number;
+  xx: number;
+  yy: number;
+}
 interface Case {
-  name: string; n: number; X: number[][]; Y: number[][];
-  linear_cka: number; linear_cka_debiased: number; rbf_cka_0p5: number; rbf_cka_0p5_debiased: number;
-  hsic_biased_linear: Triple; hsic_unbiased_linear: Triple;
+  name: string;
+  n: number;
+  X: number[][];
+  Y: number[][];
+  linear_cka: number;
+  linear_cka_debiased: number;
+  rbf_cka_0p5: number;
+  rbf_cka_0p5_debiased: number;
+  hsic_biased_linear: Triple;
+  hsic_unbiased_linear: Triple;
   minibatch?: { batch_sizes: number[]; minibatch_cka_equal_weights: number; minibatch_cka_pair_weights: number };
 }
 const golden = loadGolden<{ cases: Case[] }>('cka.json');
@@ -36,30 +47,73 @@ describe.each(golden.cases.map((c) => [c.name, c] as const))('golden %s', (_n, c
   afterAll(() => tf.dispose([x, y]));
 
   it('linear CKA, biased and debiased', () => {
-    expectClose(value(() => linearCka(x, y)), c.linear_cka, TOL, 'linearCka');
-    expectClose(value(() => linearCka(x, y, { debiased: true })), c.linear_cka_debiased, TOL, 'linearCka debiased');
+    expectClose(
+      value(() => linearCka(x, y)),
+      c.linear_cka,
+      TOL,
+      'linearCka',
+    );
+    expectClose(
+      value(() => linearCka(x, y, { debiased: true })),
+      c.linear_cka_debiased,
+      TOL,
+      'linearCka debiased',
+    );
   });
 
   it('RBF CKA (threshold 0.5), biased and debiased', () => {
-    expectClose(value(() => rbfCka(x, y)), c.rbf_cka_0p5, TOL, 'rbfCka');
-    expectClose(value(() => rbfCka(x, y, { debiased: true })), c.rbf_cka_0p5_debiased, TOL, 'rbfCka debiased');
+    expectClose(
+      value(() => rbfCka(x, y)),
+      c.rbf_cka_0p5,
+      TOL,
+      'rbfCka',
+    );
+    expectClose(
+      value(() => rbfCka(x, y, { debiased: true })),
+      c.rbf_cka_0p5_debiased,
+      TOL,
+      'rbfCka debiased',
+    );
   });
 
   it('linear HSIC, biased and unbiased', () => {
     const hb = c.hsic_biased_linear;
     const hu = c.hsic_unbiased_linear;
-    expectClose(value(() => hsic(x, y, { kernel: 'linear' })), hb.xy, TOL_HSIC, 'hsic biased xy');
-    expectClose(value(() => hsic(x, x, { kernel: 'linear' })), hb.xx, TOL_HSIC, 'hsic biased xx');
-    expectClose(value(() => hsic(y, y, { kernel: 'linear', estimator: 'unbiased' })), hu.yy, TOL_HSIC, 'hsic unbiased yy');
+    expectClose(
+      value(() => hsic(x, y, { kernel: 'linear' })),
+      hb.xy,
+      TOL_HSIC,
+      'hsic biased xy',
+    );
+    expectClose(
+      value(() => hsic(x, x, { kernel: 'linear' })),
+      hb.xx,
+      TOL_HSIC,
+      'hsic biased xx',
+    );
+    expectClose(
+      value(() => hsic(y, y, { kernel: 'linear', estimator: 'unbiased' })),
+      hu.yy,
+      TOL_HSIC,
+      'hsic unbiased yy',
+    );
     // unbiased xy cancels: absolute slack relative to the self terms
     const scale = Math.sqrt(Math.abs(hu.xx * hu.yy));
-    expectClose(value(() => hsic(x, y, { kernel: 'linear', estimator: 'unbiased' })), hu.xy, { abs: 1e-5 * scale, rel: 2e-4 }, 'hsic unbiased xy');
+    expectClose(
+      value(() => hsic(x, y, { kernel: 'linear', estimator: 'unbiased' })),
+      hu.xy,
+      { abs: 1e-5 * scale, rel: 2e-4 },
+      'hsic unbiased xy',
+    );
   });
 
   if (c.minibatch) {
     const mb = c.minibatch;
     it('MinibatchCka over contiguous batches, equal and size weighting', () => {
-      for (const [weighting, expected] of [['equal', mb.minibatch_cka_equal_weights], ['size', mb.minibatch_cka_pair_weights]] as const) {
+      for (const [weighting, expected] of [
+        ['equal', mb.minibatch_cka_equal_weights],
+        ['size', mb.minibatch_cka_pair_weights],
+      ] as const) {
         const m = new MinibatchCka({ weighting });
         let start = 0;
         for (const size of mb.batch_sizes) {
@@ -90,9 +144,24 @@ describe('properties', () => {
       ['linear debiased', (a: tf.Tensor2D, b: tf.Tensor2D) => linearCka(a, b, { debiased: true })],
       ['rbf', (a: tf.Tensor2D, b: tf.Tensor2D) => rbfCka(a, b)],
     ] as const) {
-      expectClose(value(() => f(x, x)), 1, { abs: 1e-5, rel: 0 }, `${name} self`);
-      expectClose(value(() => f(y, x)), value(() => f(x, y)), { abs: 1e-6, rel: 1e-5 }, `${name} symmetric`);
-      expectClose(value(() => f(xt, y)), value(() => f(x, y)), { abs: 1e-5, rel: 1e-4 }, `${name} invariant`);
+      expectClose(
+        value(() => f(x, x)),
+        1,
+        { abs: 1e-5, rel: 0 },
+        `${name} self`,
+      );
+      expectClose(
+        value(() => f(y, x)),
+        value(() => f(x, y)),
+        { abs: 1e-6, rel: 1e-5 },
+        `${name} symmetric`,
+      );
+      expectClose(
+        value(() => f(xt, y)),
+        value(() => f(x, y)),
+        { abs: 1e-5, rel: 1e-4 },
+        `${name} invariant`,
+      );
     }
     tf.dispose([x, y, q, xt]);
   });
@@ -114,9 +183,19 @@ describe('properties', () => {
     const r = m.result();
     expect(r.length).toBe(2);
     expect(r[0].length).toBe(1);
-    expectClose(r[0][0], value(() => linearCka(a1, b1, { debiased: true })), { abs: 1e-5, rel: 1e-4 }, 'pair 0');
+    expectClose(
+      r[0][0],
+      value(() => linearCka(a1, b1, { debiased: true })),
+      { abs: 1e-5, rel: 1e-4 },
+      'pair 0',
+    );
     const a2flat = tf.reshape<tf.Rank.R2>(a2, [32, -1]);
-    expectClose(r[1][0], value(() => linearCka(a2flat, b1, { debiased: true })), { abs: 1e-5, rel: 1e-4 }, 'pair 1');
+    expectClose(
+      r[1][0],
+      value(() => linearCka(a2flat, b1, { debiased: true })),
+      { abs: 1e-5, rel: 1e-4 },
+      'pair 1',
+    );
     expectNoLeak(() => m.update([a1, a2], [b1]));
     tf.dispose([a1, a2, b1, a2flat]);
   });
@@ -149,9 +228,13 @@ describe('errors and memory', () => {
     const a = randn(1, 20, 5);
     const b = randn(2, 20, 4);
     for (const f of [
-      () => linearCka(a, b), () => linearCka(a, b, { debiased: true }), () => rbfCka(a, b), () => rbfCka(a, b, { debiased: true }),
+      () => linearCka(a, b),
+      () => linearCka(a, b, { debiased: true }),
+      () => rbfCka(a, b),
+      () => rbfCka(a, b, { debiased: true }),
       () => hsic(a, b, { kernel: 'rbf', estimator: 'unbiased' }),
-    ]) expectNoLeak(f);
+    ])
+      expectNoLeak(f);
     tf.dispose([a, b]);
   });
 });

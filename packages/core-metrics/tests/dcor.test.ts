@@ -8,7 +8,11 @@ import { bcdcor, dcor, dcor2, dcorTest, dcov2, dcovU, pdcor, pdcov, semipartialD
 import { expectClose, expectNoLeak, loadGolden, randn, value } from './helpers';
 
 interface Case {
-  id: string; n: number; x: number[][]; y: number[][]; z: number[][];
+  id: string;
+  n: number;
+  x: number[][];
+  y: number[][];
+  z: number[][];
   energy: Record<string, number | null>;
   official_float64: Record<string, number | null>;
 }
@@ -36,29 +40,74 @@ describe.each(golden.cases.map((c) => [c.id, c] as const))('golden %s', (_id, c)
   const e = c.energy;
 
   it('dcov2 = energy dcov^2, dcor = energy dcor, dcor2 = dcor^2', () => {
-    expectClose(value(() => dcov2(x, y)), e.dcov2!, TOL, 'dcov2');
-    expectClose(value(() => dcor(x, y)), e.dcor!, TOL, 'dcor');
-    expectClose(value(() => dcor2(x, y)), e.dcor2!, TOL, 'dcor2');
+    expectClose(
+      value(() => dcov2(x, y)),
+      e.dcov2!,
+      TOL,
+      'dcov2',
+    );
+    expectClose(
+      value(() => dcor(x, y)),
+      e.dcor!,
+      TOL,
+      'dcor',
+    );
+    expectClose(
+      value(() => dcor2(x, y)),
+      e.dcor2!,
+      TOL,
+      'dcor2',
+    );
   });
 
   it('dcovU = energy dcovU, bcdcor = energy bcdcor', () => {
-    expectClose(value(() => dcovU(x, y)), e.dcovU!, TOL_U, 'dcovU');
-    expectClose(value(() => bcdcor(x, y)), e.bcdcor!, TOL_U, 'bcdcor');
+    expectClose(
+      value(() => dcovU(x, y)),
+      e.dcovU!,
+      TOL_U,
+      'dcovU',
+    );
+    expectClose(
+      value(() => bcdcor(x, y)),
+      e.bcdcor!,
+      TOL_U,
+      'bcdcor',
+    );
   });
 
   it('pdcov, pdcor = energy; semipartialDcor = official P_DC(x, z, y)', () => {
-    expectClose(value(() => pdcov(x, y, z)), e.pdcov!, TOL_U, 'pdcov');
-    expectClose(value(() => pdcor(x, y, z)), e.pdcor!, TOL_U, 'pdcor');
+    expectClose(
+      value(() => pdcov(x, y, z)),
+      e.pdcov!,
+      TOL_U,
+      'pdcov',
+    );
+    expectClose(
+      value(() => pdcor(x, y, z)),
+      e.pdcor!,
+      TOL_U,
+      'pdcor',
+    );
     const official = c.official_float64.official_P_DC_x_minus_z_vs_y;
     // official P_DC has no zero guard: it is NaN/null for a constant or collinear z; ours is 0 there
     const expected = official ?? 0;
-    expectClose(value(() => semipartialDcor(x, y, z)), expected, TOL_U, 'semipartialDcor');
+    expectClose(
+      value(() => semipartialDcor(x, y, z)),
+      expected,
+      TOL_U,
+      'semipartialDcor',
+    );
   });
 
   it('dcor2 with rowNormalize = official Diverge_Training Distance_Correlation', () => {
     const official = c.official_float64.official_DC_rownorm!;
     // the official code adds 1e-12 inside sqrt and 1e-9 in the denominator: ~1e-6 relative effects
-    expectClose(value(() => dcor2(x, y, { rowNormalize: true })), official, { abs: 1e-5, rel: 1e-4 }, 'rownorm');
+    expectClose(
+      value(() => dcor2(x, y, { rowNormalize: true })),
+      official,
+      { abs: 1e-5, rel: 1e-4 },
+      'rownorm',
+    );
   });
 });
 
@@ -68,8 +117,18 @@ describe('properties', () => {
   afterAll(() => tf.dispose([x, z]));
 
   it('dcor(x, x) = 1 and pdcor(x, x; z) = 1', () => {
-    expectClose(value(() => dcor(x, x)), 1, { abs: 1e-5, rel: 0 }, 'dcor(x,x)');
-    expectClose(value(() => pdcor(x, x, z)), 1, { abs: 1e-5, rel: 0 }, 'pdcor(x,x,z)');
+    expectClose(
+      value(() => dcor(x, x)),
+      1,
+      { abs: 1e-5, rel: 0 },
+      'dcor(x,x)',
+    );
+    expectClose(
+      value(() => pdcor(x, x, z)),
+      1,
+      { abs: 1e-5, rel: 0 },
+      'pdcor(x,x,z)',
+    );
   });
 
   it('is invariant to rotation, scaling and translation of either input', () => {
@@ -87,9 +146,19 @@ describe('properties', () => {
     });
     const xt = tf.tidy(() => tf.add<tf.Tensor2D>(tf.mul(tf.matMul(x, q), 3.7), 50));
     for (const f of [dcor, bcdcor]) {
-      expectClose(value(() => f(xt, y)), value(() => f(x, y)), { abs: 2e-5, rel: 1e-4 }, f.name);
+      expectClose(
+        value(() => f(xt, y)),
+        value(() => f(x, y)),
+        { abs: 2e-5, rel: 1e-4 },
+        f.name,
+      );
     }
-    expectClose(value(() => pdcor(xt, y, z)), value(() => pdcor(x, y, z)), { abs: 2e-5, rel: 1e-4 }, 'pdcor');
+    expectClose(
+      value(() => pdcor(xt, y, z)),
+      value(() => pdcor(x, y, z)),
+      { abs: 2e-5, rel: 1e-4 },
+      'pdcor',
+    );
     tf.dispose([y, q, xt]);
   });
 
@@ -154,7 +223,12 @@ describe('dcorTest', () => {
     const ind = randn(15, 80, 2);
     const r1 = dcorTest(a, dep, { permutations: 99, seed: 1 });
     expect(r1.pValue).toBeLessThanOrEqual(0.02);
-    expectClose(r1.statistic, value(() => dcor(a, dep)), { abs: 1e-6, rel: 0 }, 'statistic');
+    expectClose(
+      r1.statistic,
+      value(() => dcor(a, dep)),
+      { abs: 1e-6, rel: 0 },
+      'statistic',
+    );
     const r2 = dcorTest(a, ind, { permutations: 99, seed: 1 });
     expect(r2.pValue).toBeGreaterThan(0.05);
     expect(dcorTest(a, ind, { permutations: 99, seed: 1 })).toEqual(r2);
@@ -180,9 +254,16 @@ describe('errors and memory', () => {
     const b = randn(2, 30, 3);
     const c = randn(3, 30, 2);
     for (const f of [
-      () => dcov2(a, b), () => dcor(a, b), () => dcor2(a, b, { rowNormalize: true }), () => dcovU(a, b),
-      () => bcdcor(a, b), () => pdcov(a, b, c), () => pdcor(a, b, c), () => semipartialDcor(a, b, c),
-    ]) expectNoLeak(f);
+      () => dcov2(a, b),
+      () => dcor(a, b),
+      () => dcor2(a, b, { rowNormalize: true }),
+      () => dcovU(a, b),
+      () => bcdcor(a, b),
+      () => pdcov(a, b, c),
+      () => pdcor(a, b, c),
+      () => semipartialDcor(a, b, c),
+    ])
+      expectNoLeak(f);
     tf.dispose([a, b, c]);
   });
 });

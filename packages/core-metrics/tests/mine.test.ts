@@ -11,7 +11,13 @@ import { initBackend } from '@repro/runtime';
 import { infoNce, mine } from '../src';
 import { loadGolden } from './helpers';
 
-interface Case { seed: number; d: number; rho: number; n: number; true_mi_nats: number }
+interface Case {
+  seed: number;
+  d: number;
+  rho: number;
+  n: number;
+  true_mi_nats: number;
+}
 const golden = loadGolden<{ cases: Case[] }>('mine.json');
 const seen = new Set<string>();
 const CASES = golden.cases.filter((c) => {

@@ -51,7 +51,8 @@ export function batchShape(ds: ImageDataset, opts: Pick<BatchOptions, 'padTo' | 
     throw new Error(`padTo ${opts.padTo} is smaller than the ${h}x${w} images of ${ds.name}`);
   }
   const outC = opts.channels ?? c;
-  if (outC !== c && !(c === 1 && outC === 3)) throw new Error(`cannot turn ${c}-channel ${ds.name} images into ${outC} channels`);
+  if (outC !== c && !(c === 1 && outC === 3))
+    throw new Error(`cannot turn ${c}-channel ${ds.name} images into ${outC} channels`);
   return [Math.max(h, size), Math.max(w, size), outC];
 }
 
@@ -101,7 +102,8 @@ export function fillBatch(ds: ImageDataset, idx: ArrayLike<number>, opts: BatchO
 
 /** Yields batches of tensors; the caller disposes `x` and `y` of each batch. */
 export function* batches(ds: ImageDataset, opts: BatchOptions): Generator<Batch> {
-  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
+  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1)
+    throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
   const order = opts.shuffle ? opts.shuffle.permutation(ds.size) : Int32Array.from({ length: ds.size }, (_, i) => i);
   const [H, W, C] = batchShape(ds, opts);
   const count = batchCount(ds, opts);

@@ -20,7 +20,11 @@ function readBinary(file: string): Buffer {
 
 function readNames(file: string, expected: number): string[] | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const names = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0);
+  const names = fs
+    .readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (names.length !== expected) throw new Error(`${file}: ${names.length} class names, expected ${expected}`);
   return names;
 }
@@ -34,7 +38,9 @@ function decodeRecords(
   const rec = labelBytes + PIXELS;
   for (const { file, buf } of bufs) {
     if (buf.length === 0 || buf.length % rec !== 0) {
-      throw new Error(`${file}: ${buf.length} bytes is not a whole number of ${rec}-byte CIFAR records (truncated or not CIFAR binary)`);
+      throw new Error(
+        `${file}: ${buf.length} bytes is not a whole number of ${rec}-byte CIFAR records (truncated or not CIFAR binary)`,
+      );
     }
   }
   const size = bufs.reduce((a, b) => a + b.buf.length / rec, 0);
@@ -46,7 +52,9 @@ function decodeRecords(
       for (let b = 0; b < labelBytes; b++) {
         const l = buf[off + b];
         if (l >= labelLimits[b]) {
-          throw new Error(`${file}: record ${(off / rec) | 0} has label ${l}, outside [0, ${labelLimits[b]}) (corrupt file?)`);
+          throw new Error(
+            `${file}: record ${(off / rec) | 0} has label ${l}, outside [0, ${labelLimits[b]}) (corrupt file?)`,
+          );
         }
         labels[b][k] = l;
       }
@@ -70,8 +78,15 @@ export function readCifar10(dir: string, split: 'train' | 'test'): ImageDataset 
   const { images, labels, size } = decodeRecords(bufs, 1, [10]);
   const names = readNames(path.join(root, 'batches.meta.txt'), 10) ?? CIFAR10_NAMES;
   return validateDataset({
-    name: 'cifar10', split, size, shape: [32, 32, 3], numClasses: 10, classNames: names,
-    images, labels: labels[0], source: root,
+    name: 'cifar10',
+    split,
+    size,
+    shape: [32, 32, 3],
+    numClasses: 10,
+    classNames: names,
+    images,
+    labels: labels[0],
+    source: root,
   });
 }
 
@@ -80,11 +95,22 @@ export function readCifar100(dir: string, split: 'train' | 'test'): ImageDataset
   const root = fs.existsSync(path.join(dir, 'cifar-100-binary')) ? path.join(dir, 'cifar-100-binary') : dir;
   const file = path.join(root, `${split}.bin`);
   const { images, labels, size } = decodeRecords([{ file, buf: readBinary(file) }], 2, [20, 100]);
-  const fine = readNames(path.join(root, 'fine_label_names.txt'), 100) ?? Array.from({ length: 100 }, (_, i) => `class${i}`);
-  const coarse = readNames(path.join(root, 'coarse_label_names.txt'), 20) ?? Array.from({ length: 20 }, (_, i) => `superclass${i}`);
+  const fine =
+    readNames(path.join(root, 'fine_label_names.txt'), 100) ?? Array.from({ length: 100 }, (_, i) => `class${i}`);
+  const coarse =
+    readNames(path.join(root, 'coarse_label_names.txt'), 20) ?? Array.from({ length: 20 }, (_, i) => `superclass${i}`);
   return validateDataset({
-    name: 'cifar100', split, size, shape: [32, 32, 3], numClasses: 100, classNames: fine,
-    images, labels: labels[1], coarseLabels: labels[0], coarseClassNames: coarse, source: root,
+    name: 'cifar100',
+    split,
+    size,
+    shape: [32, 32, 3],
+    numClasses: 100,
+    classNames: fine,
+    images,
+    labels: labels[1],
+    coarseLabels: labels[0],
+    coarseClassNames: coarse,
+    source: root,
   });
 }
 

@@ -40,7 +40,8 @@ export function validateDataset(ds: ImageDataset): ImageDataset {
   }
   for (let i = 0; i < ds.size; i++) {
     const l = ds.labels[i];
-    if (l < 0 || l >= ds.numClasses) throw new Error(`${where}: label ${l} of example ${i} is outside [0, ${ds.numClasses})`);
+    if (l < 0 || l >= ds.numClasses)
+      throw new Error(`${where}: label ${l} of example ${i} is outside [0, ${ds.numClasses})`);
   }
   return ds;
 }
@@ -53,7 +54,8 @@ export function takeIndices(ds: ImageDataset, indices: ArrayLike<number>, split 
   const coarse = ds.coarseLabels ? new Int32Array(indices.length) : undefined;
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k];
-    if (i < 0 || i >= ds.size) throw new Error(`takeIndices: index ${i} outside [0, ${ds.size}) of ${ds.name}/${ds.split}`);
+    if (i < 0 || i >= ds.size)
+      throw new Error(`takeIndices: index ${i} outside [0, ${ds.size}) of ${ds.name}/${ds.split}`);
     images.set(ds.images.subarray(i * e, (i + 1) * e), k * e);
     labels[k] = ds.labels[i]!;
     if (coarse) coarse[k] = ds.coarseLabels![i]!;

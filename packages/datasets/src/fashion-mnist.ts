@@ -11,13 +11,31 @@ import { ImageDataset, validateDataset } from './dataset';
 import { readIdx } from './idx';
 
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
-export const USER_CACHE_FASHION_MNIST_DIR = path.join(os.homedir(), '.cache', 'repro', 'fashion-mnist', 'usr', 'share', 'datasets', 'fashion-mnist');
+export const USER_CACHE_FASHION_MNIST_DIR = path.join(
+  os.homedir(),
+  '.cache',
+  'repro',
+  'fashion-mnist',
+  'usr',
+  'share',
+  'datasets',
+  'fashion-mnist',
+);
 export const FASHION_MNIST_INSTALL_HINT =
   'Install it with `bash tools/install-fashion-mnist.sh` (as root this runs `apt-get install -y dataset-fashion-mnist`), ' +
   'or pass --data-dir / set REPRO_DATA_DIR to a folder holding train-images-idx3-ubyte.gz and the other three IDX files.';
 
 export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ];
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
@@ -51,7 +69,8 @@ export function readIdxPair(
 ): ImageDataset {
   const im = readIdx(imagesFile);
   const lb = readIdx(labelsFile);
-  if (im.dims.length !== 3) throw new Error(`${imagesFile}: expected 3 dimensions (n, rows, cols), header has ${im.dims.length}`);
+  if (im.dims.length !== 3)
+    throw new Error(`${imagesFile}: expected 3 dimensions (n, rows, cols), header has ${im.dims.length}`);
   if (lb.dims.length !== 1) throw new Error(`${labelsFile}: expected 1 dimension (n), header has ${lb.dims.length}`);
   if (im.dims[0] !== lb.dims[0]) {
     throw new Error(`${imagesFile} has ${im.dims[0]} images but ${labelsFile} has ${lb.dims[0]} labels`);
@@ -62,9 +81,15 @@ export function readIdxPair(
     }
   }
   return validateDataset({
-    name: meta.name, split: meta.split, size: im.dims[0], shape: [im.dims[1], im.dims[2], 1],
-    numClasses: meta.classNames.length, classNames: meta.classNames, images: im.data,
-    labels: Int32Array.from(lb.data), source: path.dirname(imagesFile),
+    name: meta.name,
+    split: meta.split,
+    size: im.dims[0],
+    shape: [im.dims[1], im.dims[2], 1],
+    numClasses: meta.classNames.length,
+    classNames: meta.classNames,
+    images: im.data,
+    labels: Int32Array.from(lb.data),
+    source: path.dirname(imagesFile),
   });
 }
 
@@ -83,7 +108,9 @@ function loadMnistFamily(
     const labels = idxFile(dir, `${prefix}-labels-idx1-ubyte`);
     if (images && labels) return readIdxPair(images, labels, { name, split, classNames });
     if (images || labels) {
-      throw new Error(`${dir}: has ${images ?? labels} but not its ${images ? 'labels' : 'images'} file (${prefix}-*-idx*-ubyte[.gz])`);
+      throw new Error(
+        `${dir}: has ${images ?? labels} but not its ${images ? 'labels' : 'images'} file (${prefix}-*-idx*-ubyte[.gz])`,
+      );
     }
   }
   throw new Error(`${name} (${split}) not found; looked in: ${candidates.join(', ') || '(nowhere)'}. ${hint}`);
@@ -91,12 +118,24 @@ function loadMnistFamily(
 
 /** Fashion-MNIST (Xiao et al. 2017): 60,000 train / 10,000 test 28x28 grey images, 10 classes. */
 export function loadFashionMnist(split: 'train' | 'test', opts: LocateOptions = {}): ImageDataset {
-  return loadMnistFamily('fashion-mnist', split, opts, [DEBIAN_FASHION_MNIST_DIR, USER_CACHE_FASHION_MNIST_DIR],
-    FASHION_MNIST_CLASSES, FASHION_MNIST_INSTALL_HINT);
+  return loadMnistFamily(
+    'fashion-mnist',
+    split,
+    opts,
+    [DEBIAN_FASHION_MNIST_DIR, USER_CACHE_FASHION_MNIST_DIR],
+    FASHION_MNIST_CLASSES,
+    FASHION_MNIST_INSTALL_HINT,
+  );
 }
 
 /** MNIST, from --data-dir or REPRO_DATA_DIR only (no Debian package ships it in IDX form). */
 export function loadMnist(split: 'train' | 'test', opts: LocateOptions = {}): ImageDataset {
-  return loadMnistFamily('mnist', split, opts, [], MNIST_CLASSES,
-    'Pass --data-dir (or set REPRO_DATA_DIR) to a folder holding train-images-idx3-ubyte[.gz] and the other three IDX files.');
+  return loadMnistFamily(
+    'mnist',
+    split,
+    opts,
+    [],
+    MNIST_CLASSES,
+    'Pass --data-dir (or set REPRO_DATA_DIR) to a folder holding train-images-idx3-ubyte[.gz] and the other three IDX files.',
+  );
 }

@@ -15,7 +15,9 @@ export function readFileMaybeGzip(file: string): Buffer {
   try {
     raw = fs.readFileSync(file);
   } catch (err) {
-    throw new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    throw new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+      cause: err,
+    });
   }
   if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
     try {
@@ -31,7 +33,9 @@ export function readFileMaybeGzip(file: string): Buffer {
 export function parseIdx(buf: Buffer, file: string): IdxArray {
   if (buf.length < 4) throw new Error(`${file}: not an IDX file (only ${buf.length} bytes)`);
   if (buf[0] !== 0 || buf[1] !== 0) {
-    throw new Error(`${file}: not an IDX file (bad magic number 0x${buf.readUInt32BE(0).toString(16).padStart(8, '0')})`);
+    throw new Error(
+      `${file}: not an IDX file (bad magic number 0x${buf.readUInt32BE(0).toString(16).padStart(8, '0')})`,
+    );
   }
   if (buf[2] !== 0x08) throw new Error(`${file}: IDX data type 0x${buf[2].toString(16)} is not unsigned byte (0x08)`);
   const ndim = buf[3];

@@ -8,17 +8,28 @@ import * as path from 'path';
 import { PNG } from 'pngjs';
 import { ImageDataset, validateDataset } from './dataset';
 
-export function readImageFolder(root: string, split: string, opts: { name?: string; channels?: 1 | 3 } = {}): ImageDataset {
+export function readImageFolder(
+  root: string,
+  split: string,
+  opts: { name?: string; channels?: 1 | 3 } = {},
+): ImageDataset {
   const dir = path.join(root, split);
   if (!fs.existsSync(dir)) throw new Error(`${dir}: missing split folder (expected <root>/${split}/<class>/*.png)`);
-  const classNames = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const classNames = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   if (classNames.length === 0) throw new Error(`${dir}: no class folders`);
   const channels = opts.channels ?? 3;
   const chunks: Uint8Array[] = [];
   const labels: number[] = [];
   let shape: [number, number, number] | undefined;
   classNames.forEach((cls, label) => {
-    const files = fs.readdirSync(path.join(dir, cls)).filter((f) => f.toLowerCase().endsWith('.png')).sort();
+    const files = fs
+      .readdirSync(path.join(dir, cls))
+      .filter((f) => f.toLowerCase().endsWith('.png'))
+      .sort();
     for (const f of files) {
       const file = path.join(dir, cls, f);
       let png: PNG;
@@ -55,7 +66,14 @@ export function readImageFolder(root: string, split: string, opts: { name?: stri
   const images = new Uint8Array(chunks.length * e);
   chunks.forEach((c, i) => images.set(c, i * e));
   return validateDataset({
-    name: opts.name ?? path.basename(path.resolve(root)), split, size: chunks.length, shape,
-    numClasses: classNames.length, classNames, images, labels: Int32Array.from(labels), source: dir,
+    name: opts.name ?? path.basename(path.resolve(root)),
+    split,
+    size: chunks.length,
+    shape,
+    numClasses: classNames.length,
+    classNames,
+    images,
+    labels: Int32Array.from(labels),
+    source: dir,
   });
 }

@@ -5,8 +5,15 @@ export type { IdxArray } from './idx';
 export { readCifar10, readCifar100, encodeCifarRecords } from './cifar';
 export { readImageFolder } from './image-folder';
 export {
-  loadFashionMnist, loadMnist, readIdxPair, dataDirCandidates, FASHION_MNIST_CLASSES, MNIST_CLASSES,
-  DEBIAN_FASHION_MNIST_DIR, USER_CACHE_FASHION_MNIST_DIR, FASHION_MNIST_INSTALL_HINT,
+  loadFashionMnist,
+  loadMnist,
+  readIdxPair,
+  dataDirCandidates,
+  FASHION_MNIST_CLASSES,
+  MNIST_CLASSES,
+  DEBIAN_FASHION_MNIST_DIR,
+  USER_CACHE_FASHION_MNIST_DIR,
+  FASHION_MNIST_INSTALL_HINT,
 } from './fashion-mnist';
 export type { LocateOptions } from './fashion-mnist';
 export { batches, batchCount, batchShape, fillBatch } from './batches';

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, Rng } from '@repro/runtime';
-import { batchCount, batches, channelStats, firstKPerClass, loadFashionMnist, selectClasses, ImageDataset } from '../src';
+import {
+  batchCount,
+  batches,
+  channelStats,
+  firstKPerClass,
+  loadFashionMnist,
+  selectClasses,
+  ImageDataset,
+} from '../src';
 import { FIXTURE_DIR } from './helpers';
 
 let ds: ImageDataset;
@@ -52,7 +60,8 @@ describe('batches', () => {
     const run = (seed: number) => {
       const rng = new Rng(seed);
       const [b] = batches(ds, {
-        batchSize: 16, shuffle: rng.fork('shuffle'),
+        batchSize: 16,
+        shuffle: rng.fork('shuffle'),
         augment: { cropPadding: 4, horizontalFlip: true, rng: rng.fork('augment') },
       });
       const out = { x: Array.from(b.x.dataSync()), i: Array.from(b.indices) };
@@ -71,7 +80,9 @@ describe('batches', () => {
     // a generator whose draws are < 0.5 always flips
     const always = new Rng(0);
     always.next = () => 0.1;
-    const flipped = [...batches(firstKPerClass(ds, 30), { batchSize: 1, augment: { horizontalFlip: true, rng: always } })][0];
+    const flipped = [
+      ...batches(firstKPerClass(ds, 30), { batchSize: 1, augment: { horizontalFlip: true, rng: always } }),
+    ][0];
     const p = plain.x.arraySync()[0];
     const f = flipped.x.arraySync()[0];
     expect(f[5][0]).toEqual(p[5][27]);

@@ -38,7 +38,9 @@ describe('CIFAR binary readers', () => {
     const root = tmpDir('cifar');
     const buf = encodeCifarRecords(fakeImages(2, 1), [[1], [2]]);
     fs.writeFileSync(path.join(root, 'test_batch.bin'), buf.subarray(0, buf.length - 10));
-    expect(() => readCifar10(root, 'test')).toThrow(new RegExp(`${path.join(root, 'test_batch.bin')}: .* not a whole number of 3073-byte`));
+    expect(() => readCifar10(root, 'test')).toThrow(
+      new RegExp(`${path.join(root, 'test_batch.bin')}: .* not a whole number of 3073-byte`),
+    );
   });
 
   it('a CIFAR-10 label above 9 fails', () => {
@@ -55,7 +57,14 @@ describe('CIFAR binary readers', () => {
   it('reads CIFAR-100 fine and coarse labels', () => {
     const root = path.join(tmpDir('cifar'), 'cifar-100-binary');
     fs.mkdirSync(root);
-    fs.writeFileSync(path.join(root, 'train.bin'), encodeCifarRecords(fakeImages(3, 2), [[4, 99], [19, 0], [0, 42]]));
+    fs.writeFileSync(
+      path.join(root, 'train.bin'),
+      encodeCifarRecords(fakeImages(3, 2), [
+        [4, 99],
+        [19, 0],
+        [0, 42],
+      ]),
+    );
     const ds = readCifar100(path.dirname(root), 'train');
     expect(ds.numClasses).toBe(100);
     expect(Array.from(ds.labels)).toEqual([99, 0, 42]);

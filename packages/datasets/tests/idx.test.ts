@@ -35,7 +35,8 @@ describe('IDX reader', () => {
   it('finds the files through REPRO_DATA_DIR and a fashion-mnist/ subfolder', () => {
     const dir = tmpDir('idx');
     fs.mkdirSync(path.join(dir, 'fashion-mnist'));
-    for (const f of fs.readdirSync(FIXTURE_DIR)) fs.copyFileSync(path.join(FIXTURE_DIR, f), path.join(dir, 'fashion-mnist', f));
+    for (const f of fs.readdirSync(FIXTURE_DIR))
+      fs.copyFileSync(path.join(FIXTURE_DIR, f), path.join(dir, 'fashion-mnist', f));
     const old = process.env.REPRO_DATA_DIR;
     process.env.REPRO_DATA_DIR = dir;
     try {
@@ -93,7 +94,9 @@ describe('IDX reader', () => {
 
   it('missing data fails with the install command', () => {
     const dir = tmpDir('idx');
-    expect(() => loadFashionMnist('train', { dataDir: dir })).toThrow(/not found; looked in: .*tools\/install-fashion-mnist\.sh/);
+    expect(() => loadFashionMnist('train', { dataDir: dir })).toThrow(
+      /not found; looked in: .*tools\/install-fashion-mnist\.sh/,
+    );
   });
 
   it('an images file without its labels file fails naming the gap', () => {

@@ -22,15 +22,33 @@ export interface CheckpointState {
   extra?: Record<string, unknown>;
 }
 
-interface TensorEntry { group: string; name: string; shape: number[]; dtype: 'float32' | 'int32'; offset: number; length: number }
-interface CheckpointIndex extends CheckpointState { version: 1; file: string; tensors: TensorEntry[] }
+interface TensorEntry {
+  group: string;
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  offset: number;
+  length: number;
+}
+interface CheckpointIndex extends CheckpointState {
+  version: 1;
+  file: string;
+  tensors: TensorEntry[];
+}
 
 const INDEX = 'checkpoint.json';
 const DATA = 'checkpoint.bin';
 
-export async function saveCheckpoint(dir: string, models: tf.LayersModel[], optimizers: Optimizer[], state: CheckpointState): Promise<void> {
+export async function saveCheckpoint(
+  dir: string,
+  models: tf.LayersModel[],
+  optimizers: Optimizer[],
+  state: CheckpointState,
+): Promise<void> {
   const groups: Array<[string, NamedTensor[]]> = [];
-  models.forEach((m, i) => groups.push([`model${i}`, m.weights.map((w, k) => ({ name: `${k}:${w.name}`, tensor: w.read() }))]));
+  models.forEach((m, i) =>
+    groups.push([`model${i}`, m.weights.map((w, k) => ({ name: `${k}:${w.name}`, tensor: w.read() }))]),
+  );
   for (let i = 0; i < optimizers.length; i++) groups.push([`optimizer${i}`, await optimizers[i].getWeights()]);
   const entries: TensorEntry[] = [];
   const chunks: Buffer[] = [];
@@ -66,7 +84,12 @@ export function checkpointConfigKey(dir: string): string | undefined {
 }
 
 /** Restores models and optimizers from `dir`; returns the loop state. Errors name the problem. */
-export async function loadCheckpoint(dir: string, models: tf.LayersModel[], optimizers: Optimizer[], configKey: string): Promise<CheckpointState> {
+export async function loadCheckpoint(
+  dir: string,
+  models: tf.LayersModel[],
+  optimizers: Optimizer[],
+  configKey: string,
+): Promise<CheckpointState> {
   const indexPath = path.join(dir, INDEX);
   if (!fs.existsSync(indexPath)) throw new Error(`${indexPath}: no checkpoint to resume from`);
   let index: CheckpointIndex;
@@ -76,7 +99,9 @@ export async function loadCheckpoint(dir: string, models: tf.LayersModel[], opti
     throw new Error(`${indexPath}: corrupt checkpoint index (${(err as Error).message})`, { cause: err });
   }
   if (index.configKey !== configKey) {
-    throw new Error(`${indexPath}: written by a different configuration (${index.configKey} vs ${configKey}); remove it or drop --resume`);
+    throw new Error(
+      `${indexPath}: written by a different configuration (${index.configKey} vs ${configKey}); remove it or drop --resume`,
+    );
   }
   const dataPath = path.join(dir, index.file);
   const data = fs.readFileSync(dataPath);
@@ -94,15 +119,26 @@ export async function loadCheckpoint(dir: string, models: tf.LayersModel[], opti
     }
     m.weights.forEach((w, k) => {
       const t = read(entries[k]);
-      if (t.shape.join() !== w.shape.join()) throw new Error(`${indexPath}: weight ${w.name} is [${w.shape.join(', ')}] but the checkpoint has [${t.shape.join(', ')}]`);
+      if (t.shape.join() !== w.shape.join())
+        throw new Error(
+          `${indexPath}: weight ${w.name} is [${w.shape.join(', ')}] but the checkpoint has [${t.shape.join(', ')}]`,
+        );
       w.write(t);
       t.dispose();
     });
   });
   for (let i = 0; i < optimizers.length; i++) {
-    const named = index.tensors.filter((t) => t.group === `optimizer${i}`).map((t) => ({ name: t.name, tensor: read(t) }));
+    const named = index.tensors
+      .filter((t) => t.group === `optimizer${i}`)
+      .map((t) => ({ name: t.name, tensor: read(t) }));
     await optimizers[i].setWeights(named);
     tf.dispose(named.map((t) => t.tensor));
   }
-  return { epoch: index.epoch, globalStep: index.globalStep, history: index.history, configKey: index.configKey, extra: index.extra };
+  return {
+    epoch: index.epoch,
+    globalStep: index.globalStep,
+    history: index.history,
+    configKey: index.configKey,
+    extra: index.extra,
+  };
 }

@@ -39,8 +39,10 @@ export interface ClaimRule {
 
 function lnGamma(z: number): number {
   // Lanczos approximation (g = 7, n = 9), |relative error| < 1e-13 for z > 0
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - lnGamma(1 - z);
   z -= 1;
   let x = c[0];
@@ -84,7 +86,9 @@ function regularizedBeta(x: number, a: number, b: number): number {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
   const front = Math.exp(lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
-  return x < (a + 1) / (a + b + 2) ? (front * betaContinuedFraction(a, b, x)) / a : 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b;
+  return x < (a + 1) / (a + b + 2)
+    ? (front * betaContinuedFraction(a, b, x)) / a
+    : 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b;
 }
 
 /** CDF of Student's t with `df` degrees of freedom (df > 0, not necessarily an integer). */
@@ -134,7 +138,8 @@ export function meanInterval(values: number[], level = 0.95): Interval {
 
 /** Welch interval of mean(a) − mean(b) (bounds NaN when either group has fewer than 2 seeds). */
 export function differenceInterval(a: number[], b: number[], level = 0.95): Interval {
-  if (a.length === 0 || b.length === 0) throw new Error(`differenceInterval: a group has no values (${a.length} and ${b.length})`);
+  if (a.length === 0 || b.length === 0)
+    throw new Error(`differenceInterval: a group has no values (${a.length} and ${b.length})`);
   checkValues('differenceInterval', a);
   checkValues('differenceInterval', b);
   const ma = meanSd(a);
@@ -147,7 +152,15 @@ export function differenceInterval(a: number[], b: number[], level = 0.95): Inte
   if (!Number.isFinite(df)) df = NaN;
   // identical values in both groups (se = 0): the interval is the point itself
   const half = se === 0 ? 0 : Number.isFinite(df) ? tQuantile(1 - (1 - level) / 2, df) * se : NaN;
-  return { n: `${a.length}+${b.length}`, estimate, lo: estimate - half, hi: estimate + half, level, method: 'welch-t', df };
+  return {
+    n: `${a.length}+${b.length}`,
+    estimate,
+    lo: estimate - half,
+    hi: estimate + half,
+    level,
+    method: 'welch-t',
+    df,
+  };
 }
 
 /** holds / fails / inconclusive: where the interval lies relative to the threshold. */
@@ -170,5 +183,10 @@ export function describeInterval(iv: Interval, rule: ClaimRule): string {
 
 /** A claim's outcome from its interval: the verdict, the estimate as the row's value, and the note. */
 export function claimFromInterval(iv: Interval, rule: ClaimRule, what: string): ClaimOutcome {
-  return { value: iv.estimate, verdict: decideClaim(iv, rule), interval: iv, note: `${what}: ${describeInterval(iv, rule)}` };
+  return {
+    value: iv.estimate,
+    verdict: decideClaim(iv, rule),
+    interval: iv,
+    note: `${what}: ${describeInterval(iv, rule)}`,
+  };
 }

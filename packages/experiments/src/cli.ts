@@ -47,8 +47,13 @@ export interface PaperCliSpec {
 }
 
 export function parseSeeds(value: string): number[] {
-  const seeds = value.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds: expected non-negative integers like 1,2,3, got '${value}'`);
+  const seeds = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0))
+    throw new Error(`--seeds: expected non-negative integers like 1,2,3, got '${value}'`);
   return seeds;
 }
 
@@ -58,32 +63,78 @@ export function checkRunIds(ids: string[] | undefined, valid: string[]): void {
   }
 }
 
-function addCommon(cmd: Command, spec: PaperCliSpec, runRequired: boolean, kind: 'train' | 'reproduce' | 'other'): Command {
+function addCommon(
+  cmd: Command,
+  spec: PaperCliSpec,
+  runRequired: boolean,
+  kind: 'train' | 'reproduce' | 'other',
+): Command {
   if (kind === 'reproduce') {
-    cmd.option('--fresh', 'retrain every selected run from scratch (default: continue: skip finished runs, resume partial ones)', false);
+    cmd.option(
+      '--fresh',
+      'retrain every selected run from scratch (default: continue: skip finished runs, resume partial ones)',
+      false,
+    );
   }
   if (kind === 'train') cmd.option('--resume', 'continue each run from its last checkpoint', false);
-  if (kind === 'train') cmd.addOption(new Option('--resume-if-compatible', 'resume where the checkpoint has this configuration, else start over (used by reproduce)').hideHelp());
+  if (kind === 'train')
+    cmd.addOption(
+      new Option(
+        '--resume-if-compatible',
+        'resume where the checkpoint has this configuration, else start over (used by reproduce)',
+      ).hideHelp(),
+    );
   return cmd
-    .addOption(new Option('--scale <scale>', 'smoke (seconds, tests) | cpu (Fashion-MNIST here) | paper (the papers\' data and recipes)').choices([...SCALES]).default(spec.defaultScale))
+    .addOption(
+      new Option(
+        '--scale <scale>',
+        "smoke (seconds, tests) | cpu (Fashion-MNIST here) | paper (the papers' data and recipes)",
+      )
+        .choices([...SCALES])
+        .default(spec.defaultScale),
+    )
     .addOption(new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]))
     .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR); default: the Debian Fashion-MNIST location')
-    .option('--seeds <list>', 'comma-separated seeds (default: each run\'s own)')
+    .option('--seeds <list>', "comma-separated seeds (default: each run's own)")
     .option('--out <dir>', 'results folder (CSV, plots, runs/)', spec.defaultOut)
-    .option('--run <ids>', `comma-separated run ids${runRequired ? ' (required)' : ' (default: all)'}: ${spec.runIds.map((r) => r.id).join(', ')}`);
+    .option(
+      '--run <ids>',
+      `comma-separated run ids${runRequired ? ' (required)' : ' (default: all)'}: ${spec.runIds.map((r) => r.id).join(', ')}`,
+    );
 }
 
-function toCommon(raw: Record<string, unknown>, spec: PaperCliSpec, runRequired: boolean, kind: 'train' | 'reproduce' | 'other'): CommonOptions {
-  const runs = typeof raw.run === 'string' ? raw.run.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-  if (runRequired && !runs?.length) throw new Error(`--run is required; valid run ids: ${spec.runIds.map((r) => r.id).join(', ')}`);
-  checkRunIds(runs, spec.runIds.map((r) => r.id));
+function toCommon(
+  raw: Record<string, unknown>,
+  spec: PaperCliSpec,
+  runRequired: boolean,
+  kind: 'train' | 'reproduce' | 'other',
+): CommonOptions {
+  const runs =
+    typeof raw.run === 'string'
+      ? raw.run
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
+  if (runRequired && !runs?.length)
+    throw new Error(`--run is required; valid run ids: ${spec.runIds.map((r) => r.id).join(', ')}`);
+  checkRunIds(
+    runs,
+    spec.runIds.map((r) => r.id),
+  );
   return {
     scale: raw.scale as Scale,
     backend: parseBackendPreference(raw.backend as string | undefined),
     dataDir: raw.dataDir as string | undefined,
     seeds: raw.seeds ? parseSeeds(raw.seeds as string) : undefined,
     out: path.resolve(raw.out as string),
-    resume: raw.resumeIfCompatible ? 'if-compatible' : kind === 'reproduce' ? (raw.fresh ? false : 'if-compatible') : Boolean(raw.resume),
+    resume: raw.resumeIfCompatible
+      ? 'if-compatible'
+      : kind === 'reproduce'
+        ? raw.fresh
+          ? false
+          : 'if-compatible'
+        : Boolean(raw.resume),
     fresh: Boolean(raw.fresh),
     runs,
   };
@@ -92,7 +143,12 @@ function toCommon(raw: Record<string, unknown>, spec: PaperCliSpec, runRequired:
 export function buildPaperCli(spec: PaperCliSpec): Command {
   const program = new Command().name(spec.name).description(spec.description).showHelpAfterError();
   if (spec.epilog) program.addHelpText('after', `\n${spec.epilog}`);
-  const sub = (name: string, description: string, runRequired: boolean, action: (o: CommonOptions) => Promise<void>) => {
+  const sub = (
+    name: string,
+    description: string,
+    runRequired: boolean,
+    action: (o: CommonOptions) => Promise<void>,
+  ) => {
     const kind = name === 'train' || name === 'reproduce' ? name : 'other';
     const cmd = addCommon(new Command(name).description(description), spec, runRequired, kind);
     cmd.action(async (raw: Record<string, unknown>) => action(toCommon(raw, spec, runRequired, kind)));
@@ -100,8 +156,15 @@ export function buildPaperCli(spec: PaperCliSpec): Command {
   };
   sub('train', 'train the given runs (one record per run and seed under <out>/runs)', true, (o) => spec.train(o));
   sub('eval', 'evaluate the saved final models of the given runs', true, (o) => spec.evaluate(o));
-  sub('reproduce', 'train every run of the scale (continuing where a previous reproduce stopped), then write the table and plots', false, (o) => spec.reproduce(o));
-  sub('table', 'regenerate <out>/<package>.csv and the plots from the run records (no training)', false, (o) => spec.table(o));
+  sub(
+    'reproduce',
+    'train every run of the scale (continuing where a previous reproduce stopped), then write the table and plots',
+    false,
+    (o) => spec.reproduce(o),
+  );
+  sub('table', 'regenerate <out>/<package>.csv and the plots from the run records (no training)', false, (o) =>
+    spec.table(o),
+  );
   return program;
 }
 

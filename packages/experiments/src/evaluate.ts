@@ -19,7 +19,11 @@ export interface ClassifierEval {
 }
 
 /** Runs the model in inference mode over the whole dataset (unshuffled). */
-export function evaluateClassifier(model: tf.LayersModel, ds: ImageDataset, opts: Omit<BatchOptions, 'shuffle' | 'augment' | 'dropLast'>): ClassifierEval {
+export function evaluateClassifier(
+  model: tf.LayersModel,
+  ds: ImageDataset,
+  opts: Omit<BatchOptions, 'shuffle' | 'augment' | 'dropLast'>,
+): ClassifierEval {
   const correct = new Uint8Array(ds.size);
   let lossSum = 0;
   for (const b of batches(ds, opts)) {
@@ -54,22 +58,33 @@ export function batchAccuraciesPct(correct: ArrayLike<number>, batchSize: number
  * unshuffled test set, carried over from epoch to epoch (the original Monitor never resets it).
  * @param correctPerEpoch correctness vectors, one per epoch. @returns the smoothed value after each epoch (%).
  */
-export function smoothedPerEpoch(correctPerEpoch: ArrayLike<number>[], opts: { batchSize?: number; smoothness?: number } = {}): number[] {
+export function smoothedPerEpoch(
+  correctPerEpoch: ArrayLike<number>[],
+  opts: { batchSize?: number; smoothness?: number } = {},
+): number[] {
   let ema = 0;
   return correctPerEpoch.map((c) => {
-    const trace = smoothedAccuracyTrace(batchAccuraciesPct(c, opts.batchSize ?? 10), { smoothness: opts.smoothness ?? 0.7, initial: ema });
+    const trace = smoothedAccuracyTrace(batchAccuraciesPct(c, opts.batchSize ?? 10), {
+      smoothness: opts.smoothness ?? 0.7,
+      initial: ema,
+    });
     ema = trace.at(-1) ?? ema;
     return ema;
   });
 }
 
 /** Mean and standard deviation of the smoothed value (from EMA 0) over random test orders. */
-export function smoothedOverOrders(correct: ArrayLike<number>, opts: { draws?: number; batchSize?: number; smoothness?: number; seed?: number } = {}): { mean: number; std: number; values: number[] } {
+export function smoothedOverOrders(
+  correct: ArrayLike<number>,
+  opts: { draws?: number; batchSize?: number; smoothness?: number; seed?: number } = {},
+): { mean: number; std: number; values: number[] } {
   const rng = new Rng(opts.seed ?? 0);
   const values: number[] = [];
   for (let d = 0; d < (opts.draws ?? 200); d++) {
     const order = rng.permutation(correct.length);
-    const trace = smoothedAccuracyTrace(batchAccuraciesPct(correct, opts.batchSize ?? 10, order), { smoothness: opts.smoothness ?? 0.7 });
+    const trace = smoothedAccuracyTrace(batchAccuraciesPct(correct, opts.batchSize ?? 10, order), {
+      smoothness: opts.smoothness ?? 0.7,
+    });
     values.push(trace.at(-1) ?? 0);
   }
   const mean = values.reduce((a, v) => a + v, 0) / values.length;
@@ -81,14 +96,22 @@ export type Attack = (model: tf.LayersModel, x: tf.Tensor4D, y: tf.Tensor1D, num
 
 /** Fast gradient sign method (Goodfellow et al. 2015): x + eps·sign(∇x CE). */
 export function fgsm(eps: number): Attack {
-  return (model, x, y, numClasses) => tf.tidy(() => {
-    const g = tf.grad((xx: tf.Tensor) => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(y, numClasses), model.predict(xx) as tf.Tensor))(x);
-    return tf.add<tf.Tensor4D>(x, tf.mul(tf.sign(g), eps));
-  });
+  return (model, x, y, numClasses) =>
+    tf.tidy(() => {
+      const g = tf.grad((xx: tf.Tensor) =>
+        tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(y, numClasses), model.predict(xx) as tf.Tensor),
+      )(x);
+      return tf.add<tf.Tensor4D>(x, tf.mul(tf.sign(g), eps));
+    });
 }
 
 /** Accuracy on adversarial examples made by `attack` from each batch. */
-export function robustAccuracy(model: tf.LayersModel, ds: ImageDataset, attack: Attack, opts: Omit<BatchOptions, 'shuffle' | 'augment' | 'dropLast'>): number {
+export function robustAccuracy(
+  model: tf.LayersModel,
+  ds: ImageDataset,
+  attack: Attack,
+  opts: Omit<BatchOptions, 'shuffle' | 'augment' | 'dropLast'>,
+): number {
   let correct = 0;
   for (const b of batches(ds, opts)) {
     correct += tf.tidy(() => {

@@ -6,7 +6,14 @@ export { train } from './train';
 export type { TrainTask, TrainResult, StepContext } from './train';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint } from './checkpoint';
 export type { CheckpointState } from './checkpoint';
-export { evaluateClassifier, batchAccuraciesPct, smoothedPerEpoch, smoothedOverOrders, fgsm, robustAccuracy } from './evaluate';
+export {
+  evaluateClassifier,
+  batchAccuraciesPct,
+  smoothedPerEpoch,
+  smoothedOverOrders,
+  fgsm,
+  robustAccuracy,
+} from './evaluate';
 export type { ClassifierEval, Attack } from './evaluate';
 export { writeRunRecord, readRunRecords, runRecordPath, gitCommit, SCALES, RUN_RECORD_SCHEMA } from './record';
 export type { RunRecord, Scale } from './record';
@@ -20,7 +27,15 @@ export { resultsReadme, writeResultsReadme } from './results-readme';
 export { hardwareDescription } from './record';
 export { runChildJobs, defaultParallelism } from './jobs';
 export type { ChildJob } from './jobs';
-export { meanInterval, differenceInterval, decideClaim, describeInterval, claimFromInterval, tQuantile, tCdf } from './claims';
+export {
+  meanInterval,
+  differenceInterval,
+  decideClaim,
+  describeInterval,
+  claimFromInterval,
+  tQuantile,
+  tCdf,
+} from './claims';
 export type { Interval, ClaimVerdict, ClaimRule } from './claims';
 export { planReproduce, describePlan, checkpointDir } from './reproduce';
 export type { ReproduceJob, ReproducePlan } from './reproduce';

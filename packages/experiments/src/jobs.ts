@@ -35,12 +35,16 @@ export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<
     while (next < jobs.length && !failed) {
       const job = jobs[next++];
       await new Promise<void>((resolve) => {
-        const child = spawn(process.execPath, [...process.execArgv, ...job.args], { stdio: ['ignore', 'inherit', 'pipe'], env });
+        const child = spawn(process.execPath, [...process.execArgv, ...job.args], {
+          stdio: ['ignore', 'inherit', 'pipe'],
+          env,
+        });
         let tail = '';
         child.stderr.on('data', (d: Buffer) => {
           const text = d.toString();
           tail = (tail + text).slice(-2000);
-          for (const line of text.split('\n').filter((l) => l.trim() && !l.includes('nodedir'))) process.stderr.write(`  ${line.replace(/\r/g, '')}\n`);
+          for (const line of text.split('\n').filter((l) => l.trim() && !l.includes('nodedir')))
+            process.stderr.write(`  ${line.replace(/\r/g, '')}\n`);
         });
         child.on('error', (err) => {
           failed = `${job.label}: ${err.message}`;

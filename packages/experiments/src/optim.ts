@@ -80,7 +80,9 @@ export class Optimizer {
   async getWeights(): Promise<NamedTensor[]> {
     const weights = await this.inner.getWeights();
     const adam = this.adamPowers();
-    const all = adam ? [...weights, { name: ADAM_POWER_1, tensor: adam.accBeta1 }, { name: ADAM_POWER_2, tensor: adam.accBeta2 }] : weights;
+    const all = adam
+      ? [...weights, { name: ADAM_POWER_1, tensor: adam.accBeta1 }, { name: ADAM_POWER_2, tensor: adam.accBeta2 }]
+      : weights;
     // the caller owns what it gets: clones of the state variables, and tfjs's fresh step-counter scalar
     return all.map((w) => (w.name === 'iter' ? w : { name: w.name, tensor: tf.clone(w.tensor) }));
   }
@@ -97,7 +99,10 @@ export class Optimizer {
   private adamPowers(): { accBeta1: tf.Variable; accBeta2: tf.Variable } | undefined {
     if (this.config.kind !== 'adam') return undefined;
     const inner = this.inner as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
-    if (!inner.accBeta1 || !inner.accBeta2) throw new Error('optimizer: tfjs AdamOptimizer no longer has accBeta1/accBeta2; checkpoints cannot restore it exactly');
+    if (!inner.accBeta1 || !inner.accBeta2)
+      throw new Error(
+        'optimizer: tfjs AdamOptimizer no longer has accBeta1/accBeta2; checkpoints cannot restore it exactly',
+      );
     return { accBeta1: inner.accBeta1, accBeta2: inner.accBeta2 };
   }
 

@@ -8,11 +8,16 @@ import * as path from 'path';
 import { writeFileAtomic } from '@repro/runtime';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const vega = require('vega') as { parse(spec: object): object; View: new (rt: object, opts: object) => { toSVG(): Promise<string>; finalize(): void } };
+const vega = require('vega') as {
+  parse(spec: object): object;
+  View: new (rt: object, opts: object) => { toSVG(): Promise<string>; finalize(): void };
+};
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const vegaLite = require('vega-lite') as { compile(spec: object): { spec: object } };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Resvg } = require('@resvg/resvg-js') as { Resvg: new (svg: string, opts: object) => { render(): { asPng(): Buffer } } };
+const { Resvg } = require('@resvg/resvg-js') as {
+  Resvg: new (svg: string, opts: object) => { render(): { asPng(): Buffer } };
+};
 
 export interface LinePoint {
   series: string;
@@ -38,12 +43,19 @@ export interface LineChartOptions {
 }
 
 export function lineChartSpec(data: LinePoint[], o: LineChartOptions): object {
-  const x = { field: 'x', type: 'quantitative', title: o.xLabel, scale: { zero: false }, ...(o.integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}) };
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    title: o.xLabel,
+    scale: { zero: false },
+    ...(o.integerX ? { axis: { tickMinStep: 1, format: 'd' } } : {}),
+  };
   const color = { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 480 } };
   const line = {
     mark: { type: 'line', point: o.points ?? true },
     encoding: {
-      x, color,
+      x,
+      color,
       y: { field: 'y', type: 'quantitative', title: o.yLabel, scale: { zero: false } },
       ...(o.pathOrder ? { order: { field: 'order', type: 'quantitative' } } : {}),
     },
@@ -65,8 +77,20 @@ export function lineChartSpec(data: LinePoint[], o: LineChartOptions): object {
   };
 }
 
-export function heatmapSpec(matrix: number[][], o: { title: string; rowLabels: string[]; colLabels: string[]; xLabel?: string; yLabel?: string; domain?: [number, number] }): object {
-  const values = matrix.flatMap((row, i) => row.map((v, j) => ({ row: o.rowLabels[i], col: o.colLabels[j], value: v })));
+export function heatmapSpec(
+  matrix: number[][],
+  o: {
+    title: string;
+    rowLabels: string[];
+    colLabels: string[];
+    xLabel?: string;
+    yLabel?: string;
+    domain?: [number, number];
+  },
+): object {
+  const values = matrix.flatMap((row, i) =>
+    row.map((v, j) => ({ row: o.rowLabels[i], col: o.colLabels[j], value: v })),
+  );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: o.title,
@@ -107,7 +131,12 @@ export async function renderSvg(vlSpec: object): Promise<string> {
 }
 
 export function svgToPng(svg: string, width?: number): Buffer {
-  return new Resvg(svg, { font: { loadSystemFonts: true }, ...(width ? { fitTo: { mode: 'width', value: width } } : {}) }).render().asPng();
+  return new Resvg(svg, {
+    font: { loadSystemFonts: true },
+    ...(width ? { fitTo: { mode: 'width', value: width } } : {}),
+  })
+    .render()
+    .asPng();
 }
 
 /** Writes `<base>.svg` and `<base>.png` (atomically); returns their paths. */

@@ -51,7 +51,11 @@ export function gitCommit(cwd = process.cwd()): string {
   const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' });
   if (r.status !== 0) return 'unknown';
   // dirty = uncommitted changes to tracked files other than results/ (which runs themselves rewrite)
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ':/', ':(exclude,top)results'], { cwd, encoding: 'utf8' });
+  const dirty = spawnSync(
+    'git',
+    ['status', '--porcelain', '--untracked-files=no', '--', ':/', ':(exclude,top)results'],
+    { cwd, encoding: 'utf8' },
+  );
   return r.stdout.trim() + (dirty.status === 0 && dirty.stdout.trim() ? '-dirty' : '');
 }
 
@@ -66,12 +70,14 @@ export function writeRunRecord(dir: string, rec: RunRecord): string {
 }
 
 function validate(file: string, r: Partial<RunRecord>): RunRecord {
-  if (r.schema !== RUN_RECORD_SCHEMA) throw new Error(`${file}: not a run record (schema ${String(r.schema)}, expected ${RUN_RECORD_SCHEMA})`);
+  if (r.schema !== RUN_RECORD_SCHEMA)
+    throw new Error(`${file}: not a run record (schema ${String(r.schema)}, expected ${RUN_RECORD_SCHEMA})`);
   for (const k of ['package', 'runId', 'scale', 'dataset', 'model', 'commit'] as const) {
     if (typeof r[k] !== 'string') throw new Error(`${file}: run record field '${k}' is missing or not a string`);
   }
   if (!SCALES.includes(r.scale as Scale)) throw new Error(`${file}: unknown scale '${r.scale}'`);
-  if (typeof r.seed !== 'number' || !Array.isArray(r.history) || typeof r.metrics !== 'object') throw new Error(`${file}: run record lacks seed, history or metrics`);
+  if (typeof r.seed !== 'number' || !Array.isArray(r.history) || typeof r.metrics !== 'object')
+    throw new Error(`${file}: run record lacks seed, history or metrics`);
   return r as RunRecord;
 }
 
@@ -83,7 +89,10 @@ export function readRunRecords(dir: string, pkg: string): RunRecord[] {
   for (const scale of fs.readdirSync(root)) {
     const sub = path.join(root, scale);
     if (!fs.statSync(sub).isDirectory()) continue;
-    for (const f of fs.readdirSync(sub).filter((n) => n.endsWith('.json')).sort()) {
+    for (const f of fs
+      .readdirSync(sub)
+      .filter((n) => n.endsWith('.json'))
+      .sort()) {
       const file = path.join(sub, f);
       let parsed: Partial<RunRecord>;
       try {

@@ -32,12 +32,20 @@ export function checkpointDir(out: string, pkg: string, scale: Scale, runId: str
 
 /** Canonical JSON (keys sorted, undefined dropped) so that configurations compare by value. */
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x)
-    ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-    : x));
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : x,
+  );
 }
 
-export function planReproduce(out: string, pkg: string, scale: Scale, jobs: ReproduceJob[], opts: { fresh: boolean }): ReproducePlan {
+export function planReproduce(
+  out: string,
+  pkg: string,
+  scale: Scale,
+  jobs: ReproduceJob[],
+  opts: { fresh: boolean },
+): ReproducePlan {
   const plan: ReproducePlan = { todo: [], finished: [], stale: [] };
   for (const job of jobs) {
     const file = runRecordPath(path.join(out, 'runs'), { package: pkg, runId: job.runId, seed: job.seed, scale });
@@ -55,7 +63,9 @@ export function planReproduce(out: string, pkg: string, scale: Scale, jobs: Repr
     try {
       rec = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<RunRecord>;
     } catch (err) {
-      throw new Error(`${file}: corrupt run record (${(err as Error).message}); remove it or rerun with --fresh`, { cause: err });
+      throw new Error(`${file}: corrupt run record (${(err as Error).message}); remove it or rerun with --fresh`, {
+        cause: err,
+      });
     }
     if (rec.complete && canonical(rec.config) === canonical(job.config)) {
       plan.finished.push(job);
@@ -71,7 +81,13 @@ export function planReproduce(out: string, pkg: string, scale: Scale, jobs: Repr
 export function describePlan(plan: ReproducePlan): string[] {
   const ids = (js: ReproduceJob[]) => js.map((j) => `${j.runId} seed ${j.seed}`).join(', ');
   const lines: string[] = [];
-  if (plan.finished.length) lines.push(`skipping ${plan.finished.length} finished run(s) (records with the same configuration exist; --fresh retrains): ${ids(plan.finished)}`);
-  if (plan.stale.length) lines.push(`retraining ${plan.stale.length} run(s) whose records came from another configuration: ${ids(plan.stale)}`);
+  if (plan.finished.length)
+    lines.push(
+      `skipping ${plan.finished.length} finished run(s) (records with the same configuration exist; --fresh retrains): ${ids(plan.finished)}`,
+    );
+  if (plan.stale.length)
+    lines.push(
+      `retraining ${plan.stale.length} run(s) whose records came from another configuration: ${ids(plan.stale)}`,
+    );
   return lines;
 }

@@ -11,22 +11,48 @@ import { RunRecord, Scale } from './record';
 import type { ClaimVerdict, Interval } from './claims';
 
 export type Status =
-  | 'match' | 'outside-tol' | 'claim-holds' | 'claim-fails' | 'claim-inconclusive' | 'missing' | 'not-reproducible-here' | 'smoke';
+  | 'match'
+  | 'outside-tol'
+  | 'claim-holds'
+  | 'claim-fails'
+  | 'claim-inconclusive'
+  | 'missing'
+  | 'not-reproducible-here'
+  | 'smoke';
 
 export const STATUS_MEANINGS: Record<Status, string> = {
-  match: 'reproduced at the paper\'s scale, within the stated tolerance of the published value',
-  'outside-tol': 'reproduced at the paper\'s scale, outside the stated tolerance (a result, not an error)',
-  'claim-holds': 'the paper\'s claim holds on our runs at the stated scale: the 95% confidence interval over seeds lies on the claim\'s side of its threshold (n, mean, interval and threshold in the note)',
-  'claim-fails': 'the paper\'s claim does not hold on our runs at the stated scale: the 95% interval over seeds lies on the other side of the threshold (numbers in the note)',
-  'claim-inconclusive': 'our runs cannot decide the claim at the stated scale: the 95% interval over seeds straddles the threshold (more seeds would narrow it; numbers in the note)',
+  match: "reproduced at the paper's scale, within the stated tolerance of the published value",
+  'outside-tol': "reproduced at the paper's scale, outside the stated tolerance (a result, not an error)",
+  'claim-holds':
+    "the paper's claim holds on our runs at the stated scale: the 95% confidence interval over seeds lies on the claim's side of its threshold (n, mean, interval and threshold in the note)",
+  'claim-fails':
+    "the paper's claim does not hold on our runs at the stated scale: the 95% interval over seeds lies on the other side of the threshold (numbers in the note)",
+  'claim-inconclusive':
+    'our runs cannot decide the claim at the stated scale: the 95% interval over seeds straddles the threshold (more seeds would narrow it; numbers in the note)',
   missing: 'not run yet; the note gives the command that runs it',
-  'not-reproducible-here': 'this machine cannot produce the published number (data or hardware); the value shown comes from the stated smaller analog and is not comparable',
+  'not-reproducible-here':
+    'this machine cannot produce the published number (data or hardware); the value shown comes from the stated smaller analog and is not comparable',
   smoke: 'a seconds-long smoke run that checks the pipeline, not the number',
 };
 
 export const RESULT_COLUMNS = [
-  'package', 'table', 'row', 'metric', 'published', 'reproduced', 'delta', 'tolerance', 'scale', 'dataset', 'model',
-  'epochs', 'seeds', 'status', 'note', 'backend', 'commit',
+  'package',
+  'table',
+  'row',
+  'metric',
+  'published',
+  'reproduced',
+  'delta',
+  'tolerance',
+  'scale',
+  'dataset',
+  'model',
+  'epochs',
+  'seeds',
+  'status',
+  'note',
+  'backend',
+  'commit',
 ] as const;
 
 export type ResultRow = Record<(typeof RESULT_COLUMNS)[number], string | number>;
@@ -103,13 +129,32 @@ function describe(records: RunRecord[]) {
 
 function emptyRow(pkg: string, table: string, row: string, metric: string): ResultRow {
   return {
-    package: pkg, table, row, metric, published: '', reproduced: '', delta: '', tolerance: '', scale: '', dataset: '', model: '',
-    epochs: '', seeds: '', status: 'missing', note: '', backend: '', commit: '',
+    package: pkg,
+    table,
+    row,
+    metric,
+    published: '',
+    reproduced: '',
+    delta: '',
+    tolerance: '',
+    scale: '',
+    dataset: '',
+    model: '',
+    epochs: '',
+    seeds: '',
+    status: 'missing',
+    note: '',
+    backend: '',
+    commit: '',
   };
 }
 
 function publishedRows(pkg: string, p: PublishedValue, records: RunRecord[]): ResultRow[] {
-  const base = (): ResultRow => ({ ...emptyRow(pkg, p.table, p.row, p.metric), published: p.value, tolerance: p.tolerance.abs });
+  const base = (): ResultRow => ({
+    ...emptyRow(pkg, p.table, p.row, p.metric),
+    published: p.value,
+    tolerance: p.tolerance.abs,
+  });
   const rows: ResultRow[] = [];
   const get = p.reproducedFrom ?? ((r: RunRecord) => r.metrics[p.metric]);
   const cite = `${p.citation.paper}, ${p.citation.table}, row ${p.citation.row}, column ${p.citation.column}`;
@@ -159,14 +204,26 @@ function claimRows(pkg: string, c: Claim, records: RunRecord[]): ResultRow[] {
     rows.push(row);
   }
   if (rows.length === 0) {
-    rows.push({ ...emptyRow(pkg, c.table, c.row, c.metric), status: 'missing', note: `claim: ${c.statement}; not run; run with: ${c.command}` });
+    rows.push({
+      ...emptyRow(pkg, c.table, c.row, c.metric),
+      status: 'missing',
+      note: `claim: ${c.statement}; not run; run with: ${c.command}`,
+    });
   }
   return rows;
 }
 
 /** Rows for every published value and claim of a package, from its run records; sorted stably. */
-export function buildTable(pkg: string, records: RunRecord[], published: PublishedValue[], claims: Claim[]): ResultRow[] {
-  const rows = [...published.flatMap((p) => publishedRows(pkg, p, records)), ...claims.flatMap((c) => claimRows(pkg, c, records))];
+export function buildTable(
+  pkg: string,
+  records: RunRecord[],
+  published: PublishedValue[],
+  claims: Claim[],
+): ResultRow[] {
+  const rows = [
+    ...published.flatMap((p) => publishedRows(pkg, p, records)),
+    ...claims.flatMap((c) => claimRows(pkg, c, records)),
+  ];
   const key = (r: ResultRow) => [r.table, r.row, r.metric, SCALE_ORDER.indexOf(r.scale as Scale)].map(String);
   return rows.sort((a, b) => {
     const ka = key(a);

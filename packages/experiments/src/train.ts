@@ -65,8 +65,14 @@ export async function train<B>(task: TrainTask<B>): Promise<TrainResult> {
   let globalStep = 0;
   const out = task.stream ?? process.stderr;
   let resume = Boolean(task.resume) && task.checkpoint !== undefined && hasCheckpoint(task.checkpoint.dir);
-  if (resume && task.resume === 'if-compatible' && checkpointConfigKey(task.checkpoint!.dir) !== task.checkpoint!.configKey) {
-    out.write(`${task.label}: the checkpoint in ${task.checkpoint!.dir} came from another configuration; starting over\n`);
+  if (
+    resume &&
+    task.resume === 'if-compatible' &&
+    checkpointConfigKey(task.checkpoint!.dir) !== task.checkpoint!.configKey
+  ) {
+    out.write(
+      `${task.label}: the checkpoint in ${task.checkpoint!.dir} came from another configuration; starting over\n`,
+    );
     resume = false;
   }
   if (resume && task.checkpoint) {
@@ -77,7 +83,11 @@ export async function train<B>(task: TrainTask<B>): Promise<TrainResult> {
     out.write(`${task.label}: resumed from ${task.checkpoint.dir} after epoch ${first}\n`);
   }
   const progress = new Progress({
-    label: task.label, epochs: task.epochs, stepsPerEpoch: task.stepsPerEpoch, itemsPerStep: task.itemsPerStep, stream: task.stream,
+    label: task.label,
+    epochs: task.epochs,
+    stepsPerEpoch: task.stepsPerEpoch,
+    itemsPerStep: task.itemsPerStep,
+    stream: task.stream,
   });
   for (let epoch = first; epoch < task.epochs; epoch++) {
     const lrs = task.optimizers.map((o, i) => {
@@ -96,7 +106,8 @@ export async function train<B>(task: TrainTask<B>): Promise<TrainResult> {
       } finally {
         task.disposeBatch?.(batch);
       }
-      if (!Number.isFinite(out.loss)) throw new Error(`${task.label}: loss is ${out.loss} at epoch ${epoch + 1} step ${step + 1} (diverged)`);
+      if (!Number.isFinite(out.loss))
+        throw new Error(`${task.label}: loss is ${out.loss} at epoch ${epoch + 1} step ${step + 1} (diverged)`);
       lossSum += out.loss;
       n++;
       progress.step(epoch, step, out.loss);
@@ -104,13 +115,23 @@ export async function train<B>(task: TrainTask<B>): Promise<TrainResult> {
       globalStep++;
     }
     const evalMetrics = task.evaluate ? await task.evaluate(epoch) : {};
-    const metrics: Record<string, number> = { epoch: epoch + 1, lr: lrs[0] ?? 0, trainLoss: n ? lossSum / n : NaN, ...evalMetrics };
+    const metrics: Record<string, number> = {
+      epoch: epoch + 1,
+      lr: lrs[0] ?? 0,
+      trainLoss: n ? lossSum / n : NaN,
+      ...evalMetrics,
+    };
     history.push(metrics);
     progress.endEpoch(epoch, Object.fromEntries(Object.entries(metrics).filter(([k]) => k !== 'epoch')));
     task.onEpoch?.(epoch, metrics, history);
     const ck = task.checkpoint;
     if (ck && ((epoch + 1) % ck.everyEpochs === 0 || epoch + 1 === task.epochs)) {
-      await saveCheckpoint(ck.dir, task.models, task.optimizers, { epoch: epoch + 1, globalStep, history, configKey: ck.configKey });
+      await saveCheckpoint(ck.dir, task.models, task.optimizers, {
+        epoch: epoch + 1,
+        globalStep,
+        history,
+        configKey: ck.configKey,
+      });
     }
   }
   return { history, resumedEpochs: first, wallSeconds: (Date.now() - start) / 1000 };

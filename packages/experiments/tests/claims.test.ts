@@ -3,7 +3,16 @@ import { claimFromInterval, decideClaim, differenceInterval, meanInterval, tCdf,
 
 it('Student t quantiles match the standard table (0.975 and 0.95, df 1-30, Welch fractional df)', () => {
   // two-sided 95% critical values (e.g. NIST/SEMATECH e-Handbook, Table 1.3.6.7.2)
-  const t975: Array<[number, number]> = [[1, 12.706], [2, 4.303], [3, 3.182], [4, 2.776], [5, 2.571], [9, 2.262], [10, 2.228], [30, 2.042]];
+  const t975: Array<[number, number]> = [
+    [1, 12.706],
+    [2, 4.303],
+    [3, 3.182],
+    [4, 2.776],
+    [5, 2.571],
+    [9, 2.262],
+    [10, 2.228],
+    [30, 2.042],
+  ];
   for (const [df, v] of t975) expect(tQuantile(0.975, df)).toBeCloseTo(v, 3);
   expect(tQuantile(0.95, 4)).toBeCloseTo(2.132, 3);
   expect(tQuantile(0.025, 4)).toBeCloseTo(-2.776, 3);
@@ -15,7 +24,7 @@ it('Student t quantiles match the standard table (0.975 and 0.95, df 1-30, Welch
 
 it('mean interval: mean ± t·s/√n', () => {
   const iv = meanInterval([1, 2, 3, 4, 5]); // mean 3, s = √2.5, t(0.975, 4) = 2.7764
-  const half = 2.776445 * Math.sqrt(2.5) / Math.sqrt(5);
+  const half = (2.776445 * Math.sqrt(2.5)) / Math.sqrt(5);
   expect(iv.estimate).toBe(3);
   expect(iv.lo).toBeCloseTo(3 - half, 5);
   expect(iv.hi).toBeCloseTo(3 + half, 5);
@@ -39,7 +48,15 @@ it('Welch interval of a difference (hand-computed case)', () => {
 });
 
 it('verdicts: holds / fails / inconclusive by where the interval lies', () => {
-  const iv = (lo: number, hi: number) => ({ n: '5', estimate: (lo + hi) / 2, lo, hi, level: 0.95, method: 'student-t' as const, df: 4 });
+  const iv = (lo: number, hi: number) => ({
+    n: '5',
+    estimate: (lo + hi) / 2,
+    lo,
+    hi,
+    level: 0.95,
+    method: 'student-t' as const,
+    df: 4,
+  });
   expect(decideClaim(iv(1.2, 3), { threshold: 1, holdsWhen: 'above' })).toBe('holds');
   expect(decideClaim(iv(-1, 0.5), { threshold: 1, holdsWhen: 'above' })).toBe('fails');
   expect(decideClaim(iv(0.5, 1.5), { threshold: 1, holdsWhen: 'above' })).toBe('inconclusive');
@@ -48,5 +65,7 @@ it('verdicts: holds / fails / inconclusive by where the interval lies', () => {
   expect(decideClaim(iv(NaN, NaN), { threshold: 1, holdsWhen: 'below' })).toBe('inconclusive');
   const o = claimFromInterval(meanInterval([0.1, 0.3, 0.2]), { threshold: 1, holdsWhen: 'below' }, 'C − B (points)');
   expect(o.verdict).toBe('holds');
-  expect(o.note).toMatch(/^C − B \(points\): n=3, mean 0\.20, 95% CI \[-0\.05, 0\.45\] \(Student t over seeds\); holds if the interval lies below 1\.00$/);
+  expect(o.note).toMatch(
+    /^C − B \(points\): n=3, mean 0\.20, 95% CI \[-0\.05, 0\.45\] \(Student t over seeds\); holds if the interval lies below 1\.00$/,
+  );
 });

@@ -9,7 +9,16 @@ import { initBackend, Rng } from '@repro/runtime';
 import { batchCount, batches, loadFashionMnist } from '@repro/datasets';
 import { createModel, featureModel } from '@repro/models';
 import { dcor2 } from '@repro/core-metrics';
-import { Optimizer, batchAccuraciesPct, evaluateClassifier, fgsm, robustAccuracy, smoothedPerEpoch, train, trainableVariables } from '../src';
+import {
+  Optimizer,
+  batchAccuraciesPct,
+  evaluateClassifier,
+  fgsm,
+  robustAccuracy,
+  smoothedPerEpoch,
+  train,
+  trainableVariables,
+} from '../src';
 
 const FIXTURE = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'fashion-mnist');
 
@@ -20,7 +29,9 @@ beforeAll(async () => {
 it('trains two nets in turn with a dCor regulariser on named features, leak-free', async () => {
   const ds = loadFashionMnist('train', { dataDir: FIXTURE });
   const test = loadFashionMnist('test', { dataDir: FIXTURE });
-  const nets = [1, 2].map((seed) => createModel('lenet', { inputShape: [28, 28, 1], numClasses: 10, nfilters: 6, filterSize: 3, dropout: 0, seed }));
+  const nets = [1, 2].map((seed) =>
+    createModel('lenet', { inputShape: [28, 28, 1], numClasses: 10, nfilters: 6, filterSize: 3, dropout: 0, seed }),
+  );
   const taps = nets.map((m) => featureModel(m, ['features']));
   const opts = nets.map(() => new Optimizer({ kind: 'adam', lr: 0.01, weightDecay: 5e-4 }));
   const vars = nets.map((m) => trainableVariables(m));
@@ -29,7 +40,11 @@ it('trains two nets in turn with a dCor regulariser on named features, leak-free
   const counts: number[] = [];
   const dcSeen: number[] = [];
   const result = await train({
-    label: 'diverge', models: nets, optimizers: opts, epochs: 3, stepsPerEpoch: batchCount(ds, { batchSize: 50 }) * 2,
+    label: 'diverge',
+    models: nets,
+    optimizers: opts,
+    epochs: 3,
+    stepsPerEpoch: batchCount(ds, { batchSize: 50 }) * 2,
     // each batch is used by net 0, then by net 1 (nets trained in turn)
     batches: function* (e) {
       for (const b of batches(ds, { batchSize: 50, shuffle: rng.fork(`s${e}`) })) {
@@ -41,7 +56,14 @@ it('trains two nets in turn with a dCor regulariser on named features, leak-free
       const oneHot = tf.oneHot(b.y, 10);
       try {
         if (net === 0) {
-          return { loss: opts[0].step(vars[0], () => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(oneHot, nets[0].apply(b.x, { training: true }) as tf.Tensor)) };
+          return {
+            loss: opts[0].step(vars[0], () =>
+              tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(
+                oneHot,
+                nets[0].apply(b.x, { training: true }) as tf.Tensor,
+              ),
+            ),
+          };
         }
         const control = tf.tidy(() => (taps[0].predict(b.x) as tf.Tensor[])[0] as tf.Tensor2D); // detached
         let dc = NaN;
@@ -59,8 +81,13 @@ it('trains two nets in turn with a dCor regulariser on named features, leak-free
         oneHot.dispose();
       }
     },
-    disposeBatch: ({ b, last }) => { if (last) tf.dispose([b.x, b.y]); },
-    evaluate: () => ({ acc0: evaluateClassifier(nets[0], test, { batchSize: 50 }).accuracy, acc1: evaluateClassifier(nets[1], test, { batchSize: 50 }).accuracy }),
+    disposeBatch: ({ b, last }) => {
+      if (last) tf.dispose([b.x, b.y]);
+    },
+    evaluate: () => ({
+      acc0: evaluateClassifier(nets[0], test, { batchSize: 50 }).accuracy,
+      acc1: evaluateClassifier(nets[1], test, { batchSize: 50 }).accuracy,
+    }),
     stream: { write: () => true },
   });
   expect(result.history).toHaveLength(3);
@@ -84,7 +111,7 @@ it('trains two nets in turn with a dCor regulariser on named features, leak-free
 });
 
 it('the smoothed metric is carried over epochs and skips partial batches', () => {
-  const a = Uint8Array.from({ length: 25 }, (_, i) => (i % 2));
+  const a = Uint8Array.from({ length: 25 }, (_, i) => i % 2);
   expect(batchAccuraciesPct(a, 10)).toEqual([50, 50]);
   const [e1, e2] = smoothedPerEpoch([a, Uint8Array.from({ length: 25 }, () => 1)], { batchSize: 10 });
   expect(e1).toBeCloseTo(0.7 * 15 + 0.3 * 50, 10);

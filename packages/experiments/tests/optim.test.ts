@@ -12,7 +12,9 @@ const A = [1, 2, -0.5];
 const lossOf = (v: tf.Variable) => () => tf.mul<tf.Scalar>(0.5, tf.sum(tf.mul(tf.tensor1d(A), tf.square(v))));
 
 it('SGD with Nesterov momentum and weight decay follows torch.optim.SGD', () => {
-  const lr = 0.1, m = 0.9, wd = 0.01;
+  const lr = 0.1,
+    m = 0.9,
+    wd = 0.01;
   const v = tf.variable(tf.tensor1d([1, -1, 2]));
   const opt = new Optimizer({ kind: 'sgd', lr, momentum: m, nesterov: true, weightDecay: wd });
   let theta = [1, -1, 2];
@@ -30,7 +32,11 @@ it('SGD with Nesterov momentum and weight decay follows torch.optim.SGD', () => 
 });
 
 it('Adam with L2 weight decay follows torch.optim.Adam (eps 1e-8)', () => {
-  const lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 1e-2;
+  const lr = 0.01,
+    b1 = 0.9,
+    b2 = 0.999,
+    eps = 1e-8,
+    wd = 1e-2;
   const v = tf.variable(tf.tensor1d([1, -1, 2]));
   const opt = new Optimizer({ kind: 'adam', lr, weightDecay: wd });
   let theta = [1, -1, 2];

@@ -6,9 +6,24 @@ import { heatmapSpec, lineChartSpec, writePlot } from '../src';
 
 it('renders a line chart and a heatmap to SVG and PNG', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-plot-'));
-  const data = [1, 2, 3].flatMap((e) => [{ series: 'true', x: e, y: 80 + e }, { series: 'smoothed', x: e, y: 82 - e }]);
-  const line = await writePlot(path.join(dir, 'acc'), lineChartSpec(data, { title: 'Accuracy', xLabel: 'epoch', yLabel: '%', integerX: true }));
-  const heat = await writePlot(path.join(dir, 'cka'), heatmapSpec([[1, 0.2], [0.4, 0.9]], { title: 'CKA', rowLabels: ['l1', 'l2'], colLabels: ['m1', 'm2'] }));
+  const data = [1, 2, 3].flatMap((e) => [
+    { series: 'true', x: e, y: 80 + e },
+    { series: 'smoothed', x: e, y: 82 - e },
+  ]);
+  const line = await writePlot(
+    path.join(dir, 'acc'),
+    lineChartSpec(data, { title: 'Accuracy', xLabel: 'epoch', yLabel: '%', integerX: true }),
+  );
+  const heat = await writePlot(
+    path.join(dir, 'cka'),
+    heatmapSpec(
+      [
+        [1, 0.2],
+        [0.4, 0.9],
+      ],
+      { title: 'CKA', rowLabels: ['l1', 'l2'], colLabels: ['m1', 'm2'] },
+    ),
+  );
   for (const p of [line, heat]) {
     const svg = fs.readFileSync(p.svg, 'utf8');
     expect(svg).toMatch(/^<svg/);
@@ -23,9 +38,14 @@ it('renders a line chart and a heatmap to SVG and PNG', async () => {
 it('draws a shaded band where points carry lo/hi (spread over seeds)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-plot-'));
   const data = [1, 2, 3].map((e) => ({ series: 'A (n=5)', x: e, y: 80 + e, lo: 79 + e, hi: 81 + e }));
-  const spec = lineChartSpec(data, { title: 'Mean and 95% CI', xLabel: 'epoch', yLabel: '%', integerX: true }) as { layer?: Array<{ mark: { type: string } }> };
+  const spec = lineChartSpec(data, { title: 'Mean and 95% CI', xLabel: 'epoch', yLabel: '%', integerX: true }) as {
+    layer?: Array<{ mark: { type: string } }>;
+  };
   expect(spec.layer?.map((l) => l.mark.type)).toEqual(['area', 'line']);
-  const plain = lineChartSpec(data.map(({ series, x, y }) => ({ series, x, y })), { title: 't', xLabel: 'x', yLabel: 'y' }) as { layer?: unknown };
+  const plain = lineChartSpec(
+    data.map(({ series, x, y }) => ({ series, x, y })),
+    { title: 't', xLabel: 'x', yLabel: 'y' },
+  ) as { layer?: unknown };
   expect(plain.layer).toBeUndefined();
   const out = await writePlot(path.join(dir, 'band'), spec);
   // the area mark renders as a filled path with the band's opacity

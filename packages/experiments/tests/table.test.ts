@@ -2,44 +2,126 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildTable, Claim, claimFromInterval, differenceInterval, PublishedValue, readRunRecords, resultsCsv, RunRecord, RUN_RECORD_SCHEMA, writeResultsCsv, writeRunRecord } from '../src';
+import {
+  buildTable,
+  Claim,
+  claimFromInterval,
+  differenceInterval,
+  PublishedValue,
+  readRunRecords,
+  resultsCsv,
+  RunRecord,
+  RUN_RECORD_SCHEMA,
+  writeResultsCsv,
+  writeRunRecord,
+} from '../src';
 
 function record(runId: string, scale: RunRecord['scale'], seed: number, metrics: Record<string, number>): RunRecord {
   return {
-    schema: RUN_RECORD_SCHEMA, package: 'demo', runId, seed, scale, dataset: scale === 'paper' ? 'cifar10' : 'fashion-mnist', model: 'lenet',
-    config: {}, overrides: {}, history: [{ epoch: 1, ...metrics }, { epoch: 2, ...metrics }], metrics,
-    backend: { name: 'wasm', detail: 'wasm simd, 1 thread', tfjsVersion: '4.22.0' }, commit: 'abc1234', startedAt: '2026-11-23T00:00:00Z',
-    wallSeconds: 1, complete: true,
+    schema: RUN_RECORD_SCHEMA,
+    package: 'demo',
+    runId,
+    seed,
+    scale,
+    dataset: scale === 'paper' ? 'cifar10' : 'fashion-mnist',
+    model: 'lenet',
+    config: {},
+    overrides: {},
+    history: [
+      { epoch: 1, ...metrics },
+      { epoch: 2, ...metrics },
+    ],
+    metrics,
+    backend: { name: 'wasm', detail: 'wasm simd, 1 thread', tfjsVersion: '4.22.0' },
+    commit: 'abc1234',
+    startedAt: '2026-11-23T00:00:00Z',
+    wallSeconds: 1,
+    complete: true,
   };
 }
 
 const cite = (row: string) => ({ paper: 'Demo et al. 2020', table: 'Table 1', row, column: 'top-1 (%)' });
 const PUBLISHED: PublishedValue[] = [
-  { table: 'T1', row: 'A', metric: 'top1Pct', value: 90, citation: cite('A'), tolerance: { abs: 1, why: 'seed spread ±0.5' }, runId: 'a', command: 'demo train --run a --scale paper' },
-  { table: 'T1', row: 'B', metric: 'top1Pct', value: 90, citation: cite('B'), tolerance: { abs: 1, why: 'seed spread ±0.5' }, runId: 'b', command: 'demo train --run b --scale paper' },
-  { table: 'T1', row: 'C', metric: 'top1Pct', value: 80, citation: cite('C'), tolerance: { abs: 1, why: 'seed spread' }, runId: 'c', command: 'demo train --run c --scale paper', analog: 'lenet on Fashion-MNIST' },
-  { table: 'T1', row: 'D', metric: 'top1Pct', value: 70, citation: cite('D'), tolerance: { abs: 1, why: 'seed spread' }, runId: 'd', command: 'demo train --run d --scale paper' },
+  {
+    table: 'T1',
+    row: 'A',
+    metric: 'top1Pct',
+    value: 90,
+    citation: cite('A'),
+    tolerance: { abs: 1, why: 'seed spread ±0.5' },
+    runId: 'a',
+    command: 'demo train --run a --scale paper',
+  },
+  {
+    table: 'T1',
+    row: 'B',
+    metric: 'top1Pct',
+    value: 90,
+    citation: cite('B'),
+    tolerance: { abs: 1, why: 'seed spread ±0.5' },
+    runId: 'b',
+    command: 'demo train --run b --scale paper',
+  },
+  {
+    table: 'T1',
+    row: 'C',
+    metric: 'top1Pct',
+    value: 80,
+    citation: cite('C'),
+    tolerance: { abs: 1, why: 'seed spread' },
+    runId: 'c',
+    command: 'demo train --run c --scale paper',
+    analog: 'lenet on Fashion-MNIST',
+  },
+  {
+    table: 'T1',
+    row: 'D',
+    metric: 'top1Pct',
+    value: 70,
+    citation: cite('D'),
+    tolerance: { abs: 1, why: 'seed spread' },
+    runId: 'd',
+    command: 'demo train --run d --scale paper',
+  },
 ];
 const gap = (hi: string, lo: string, min: number, statement: string): Claim => ({
-  table: 'claims', row: `${hi}>${lo}`, metric: 'top1Pct gap', statement, runIds: [hi, lo], command: `demo reproduce --run ${hi},${lo}`,
+  table: 'claims',
+  row: `${hi}>${lo}`,
+  metric: 'top1Pct gap',
+  statement,
+  runIds: [hi, lo],
+  command: `demo reproduce --run ${hi},${lo}`,
   evaluate: (recs) => {
     const v = (id: string) => recs.filter((r) => r.runId === id).map((r) => r.metrics.top1Pct);
-    return claimFromInterval(differenceInterval(v(hi), v(lo)), { threshold: min, holdsWhen: 'above' }, `${hi} − ${lo} (points)`);
+    return claimFromInterval(
+      differenceInterval(v(hi), v(lo)),
+      { threshold: min, holdsWhen: 'above' },
+      `${hi} − ${lo} (points)`,
+    );
   },
 });
 const CLAIMS: Claim[] = [
-  gap('c', 'e', 2, 'c beats e by 2 points'), gap('e', 'c', 2, 'e beats c by 2 points'), gap('c', 'f', 2, 'c beats f by 2 points'),
+  gap('c', 'e', 2, 'c beats e by 2 points'),
+  gap('e', 'c', 2, 'e beats c by 2 points'),
+  gap('c', 'f', 2, 'c beats f by 2 points'),
   gap('c', 'zz', 1, 'c beats zz'),
 ];
 
 function records(): RunRecord[] {
   return [
-    record('a', 'paper', 1, { top1Pct: 90.4 }), record('a', 'paper', 2, { top1Pct: 89.8 }), // match (mean 90.1)
+    record('a', 'paper', 1, { top1Pct: 90.4 }),
+    record('a', 'paper', 2, { top1Pct: 89.8 }), // match (mean 90.1)
     record('b', 'paper', 1, { top1Pct: 85 }), // outside-tol
     // not-reproducible-here + paper missing; c − e = 4 ± ~1 holds (fails reversed); c − f = 2.5 ± ~3 is inconclusive
-    record('c', 'cpu', 1, { top1Pct: 88 }), record('c', 'cpu', 2, { top1Pct: 88.5 }), record('c', 'cpu', 3, { top1Pct: 87.5 }),
-    record('e', 'cpu', 1, { top1Pct: 84 }), record('e', 'cpu', 2, { top1Pct: 84.4 }), record('e', 'cpu', 3, { top1Pct: 83.6 }),
-    record('f', 'cpu', 1, { top1Pct: 84 }), record('f', 'cpu', 2, { top1Pct: 86.5 }), record('f', 'cpu', 3, { top1Pct: 86 }),
+    record('c', 'cpu', 1, { top1Pct: 88 }),
+    record('c', 'cpu', 2, { top1Pct: 88.5 }),
+    record('c', 'cpu', 3, { top1Pct: 87.5 }),
+    record('e', 'cpu', 1, { top1Pct: 84 }),
+    record('e', 'cpu', 2, { top1Pct: 84.4 }),
+    record('e', 'cpu', 3, { top1Pct: 83.6 }),
+    record('f', 'cpu', 1, { top1Pct: 84 }),
+    record('f', 'cpu', 2, { top1Pct: 86.5 }),
+    record('f', 'cpu', 3, { top1Pct: 86 }),
     record('d', 'smoke', 1, { top1Pct: 10 }), // smoke
   ];
 }
@@ -53,16 +135,30 @@ it('gives every status kind', () => {
   expect(rows.find((r) => r.row === 'B')!.delta).toBe(-5);
   expect(status('C', 'cpu')).toBe('not-reproducible-here');
   expect(status('C', 'paper')).toBe('missing');
-  expect(rows.find((r) => r.row === 'C' && r.scale === 'paper')!.note).toMatch(/run with: demo train --run c --scale paper/);
+  expect(rows.find((r) => r.row === 'C' && r.scale === 'paper')!.note).toMatch(
+    /run with: demo train --run c --scale paper/,
+  );
   expect(status('D', 'smoke')).toBe('smoke');
   expect(status('c>e', 'cpu')).toBe('claim-holds');
   expect(status('e>c', 'cpu')).toBe('claim-fails');
   expect(rows.find((r) => r.row === 'e>c')!.reproduced).toBe(-4);
   expect(status('c>f', 'cpu')).toBe('claim-inconclusive');
-  expect(rows.find((r) => r.row === 'c>f')!.note).toMatch(/n=3\+3, difference of means 2\.50, 95% CI \[-0\.37, 5\.37\] \(Welch t over seeds, df 2\.6\); holds if the interval lies above 2\.00/);
+  expect(rows.find((r) => r.row === 'c>f')!.note).toMatch(
+    /n=3\+3, difference of means 2\.50, 95% CI \[-0\.37, 5\.37\] \(Welch t over seeds, df 2\.6\); holds if the interval lies above 2\.00/,
+  );
   expect(status('c>zz', 'cpu')).toBe('missing');
   const kinds = new Set(rows.map((r) => r.status));
-  for (const k of ['match', 'outside-tol', 'claim-holds', 'claim-fails', 'claim-inconclusive', 'missing', 'not-reproducible-here', 'smoke']) expect(kinds).toContain(k);
+  for (const k of [
+    'match',
+    'outside-tol',
+    'claim-holds',
+    'claim-fails',
+    'claim-inconclusive',
+    'missing',
+    'not-reproducible-here',
+    'smoke',
+  ])
+    expect(kinds).toContain(k);
 });
 
 it('writes the shared schema from records on disk, byte-for-byte on regeneration', () => {
@@ -70,9 +166,14 @@ it('writes the shared schema from records on disk, byte-for-byte on regeneration
   for (const r of records().reverse()) writeRunRecord(path.join(dir, 'runs'), r);
   const build = () => resultsCsv(buildTable('demo', readRunRecords(path.join(dir, 'runs'), 'demo'), PUBLISHED, CLAIMS));
   const csv = build();
-  expect(csv.split('\n')[0]).toBe('package,table,row,metric,published,reproduced,delta,tolerance,scale,dataset,model,epochs,seeds,status,note,backend,commit');
+  expect(csv.split('\n')[0]).toBe(
+    'package,table,row,metric,published,reproduced,delta,tolerance,scale,dataset,model,epochs,seeds,status,note,backend,commit',
+  );
   expect(csv).toMatch(/\ndemo,T1,A,top1Pct,90,90\.1,0\.1,1,paper,cifar10,lenet,2,1;2,match,/);
-  writeResultsCsv(path.join(dir, 'demo.csv'), buildTable('demo', readRunRecords(path.join(dir, 'runs'), 'demo'), PUBLISHED, CLAIMS));
+  writeResultsCsv(
+    path.join(dir, 'demo.csv'),
+    buildTable('demo', readRunRecords(path.join(dir, 'runs'), 'demo'), PUBLISHED, CLAIMS),
+  );
   expect(fs.readFileSync(path.join(dir, 'demo.csv'), 'utf8')).toBe(build());
 });
 

@@ -28,7 +28,8 @@ function convInitializer(init: ConvInit, k: number, cin: number, out: number, se
     case 'pnn': // Klachko utils.weights_init: N(0, sqrt(2/(k·k·out)))
     case 'kaiming-fan-out':
       return tf.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / (k * k * out)), seed });
-    case 'torch-default': { // kaiming_uniform(a=√5): U(±1/sqrt(fan_in))
+    case 'torch-default': {
+      // kaiming_uniform(a=√5): U(±1/sqrt(fan_in))
       const b = 1 / Math.sqrt(k * k * cin);
       return tf.initializers.randomUniform({ minval: -b, maxval: b, seed });
     }
@@ -59,29 +60,55 @@ export function conv(x: Sym, seeds: SeedSequence, a: ConvArgs): Sym {
   const groups = a.groups ?? 1;
   const fanInPerGroup = cin / groups;
   if (groups === 1) {
-    return tf.layers.conv2d({
-      filters: a.filters, kernelSize: a.kernel, strides: stride, padding, useBias: a.bias ?? false,
-      kernelInitializer: convInitializer(a.init ?? 'pnn', a.kernel, fanInPerGroup, a.filters, seeds.next()),
-      biasInitializer: tf.initializers.randomUniform({ minval: -1 / Math.sqrt(a.kernel * a.kernel * cin), maxval: 1 / Math.sqrt(a.kernel * a.kernel * cin), seed: seeds.next() }),
-      name: a.name,
-    }).apply(xp) as Sym;
+    return tf.layers
+      .conv2d({
+        filters: a.filters,
+        kernelSize: a.kernel,
+        strides: stride,
+        padding,
+        useBias: a.bias ?? false,
+        kernelInitializer: convInitializer(a.init ?? 'pnn', a.kernel, fanInPerGroup, a.filters, seeds.next()),
+        biasInitializer: tf.initializers.randomUniform({
+          minval: -1 / Math.sqrt(a.kernel * a.kernel * cin),
+          maxval: 1 / Math.sqrt(a.kernel * a.kernel * cin),
+          seed: seeds.next(),
+        }),
+        name: a.name,
+      })
+      .apply(xp) as Sym;
   }
   if (groups === cin && a.filters % cin === 0) {
-    return tf.layers.depthwiseConv2d({
-      kernelSize: a.kernel, depthMultiplier: a.filters / cin, strides: stride, padding, useBias: a.bias ?? false,
-      depthwiseInitializer: convInitializer(a.init ?? 'pnn', a.kernel, 1, a.filters, seeds.next()), name: a.name,
-    }).apply(xp) as Sym;
+    return tf.layers
+      .depthwiseConv2d({
+        kernelSize: a.kernel,
+        depthMultiplier: a.filters / cin,
+        strides: stride,
+        padding,
+        useBias: a.bias ?? false,
+        depthwiseInitializer: convInitializer(a.init ?? 'pnn', a.kernel, 1, a.filters, seeds.next()),
+        name: a.name,
+      })
+      .apply(xp) as Sym;
   }
   // general grouped convolution: split channels, convolve each group, concatenate
-  if (cin % groups !== 0 || a.filters % groups !== 0) throw new Error(`grouped conv: ${cin} in / ${a.filters} out channels not divisible by ${groups} groups`);
+  if (cin % groups !== 0 || a.filters % groups !== 0)
+    throw new Error(`grouped conv: ${cin} in / ${a.filters} out channels not divisible by ${groups} groups`);
   const per = cin / groups;
   const outs: Sym[] = [];
   for (let g = 0; g < groups; g++) {
     const part = new SliceChannels({ start: g * per, size: per }).apply(xp) as Sym;
-    outs.push(tf.layers.conv2d({
-      filters: a.filters / groups, kernelSize: a.kernel, strides: stride, padding, useBias: a.bias ?? false,
-      kernelInitializer: convInitializer(a.init ?? 'pnn', a.kernel, per, a.filters, seeds.next()),
-    }).apply(part) as Sym);
+    outs.push(
+      tf.layers
+        .conv2d({
+          filters: a.filters / groups,
+          kernelSize: a.kernel,
+          strides: stride,
+          padding,
+          useBias: a.bias ?? false,
+          kernelInitializer: convInitializer(a.init ?? 'pnn', a.kernel, per, a.filters, seeds.next()),
+        })
+        .apply(part) as Sym,
+    );
   }
   return tf.layers.concatenate({ axis: -1 }).apply(outs) as Sym;
 }
@@ -102,7 +129,11 @@ export class SliceChannels extends tf.layers.Layer {
   }
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return tf.slice(x, [...new Array<number>(x.rank - 1).fill(0), this.start], [...new Array<number>(x.rank - 1).fill(-1), this.size]);
+    return tf.slice(
+      x,
+      [...new Array<number>(x.rank - 1).fill(0), this.start],
+      [...new Array<number>(x.rank - 1).fill(-1), this.size],
+    );
   }
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), start: this.start, size: this.size };
@@ -146,9 +177,12 @@ export function dropout(x: Sym, rate: number, seeds: SeedSequence): Sym {
 export function dense(x: Sym, units: number, seeds: SeedSequence, name?: string): Sym {
   const fanIn = x.shape[x.shape.length - 1]!;
   const b = 1 / Math.sqrt(fanIn);
-  return tf.layers.dense({
-    units, name,
-    kernelInitializer: tf.initializers.randomUniform({ minval: -b, maxval: b, seed: seeds.next() }),
-    biasInitializer: tf.initializers.randomUniform({ minval: -b, maxval: b, seed: seeds.next() }),
-  }).apply(x) as Sym;
+  return tf.layers
+    .dense({
+      units,
+      name,
+      kernelInitializer: tf.initializers.randomUniform({ minval: -b, maxval: b, seed: seeds.next() }),
+      biasInitializer: tf.initializers.randomUniform({ minval: -b, maxval: b, seed: seeds.next() }),
+    })
+    .apply(x) as Sym;
 }

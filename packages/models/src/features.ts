@@ -14,7 +14,8 @@ export function layerNames(model: tf.LayersModel): string[] {
 export function featureModel(model: tf.LayersModel, names: string[]): tf.LayersModel {
   const valid = layerNames(model);
   const missing = names.filter((n) => !valid.includes(n));
-  if (missing.length) throw new Error(`featureModel: unknown layer(s) ${missing.join(', ')}; valid names: ${valid.join(', ')}`);
+  if (missing.length)
+    throw new Error(`featureModel: unknown layer(s) ${missing.join(', ')}; valid names: ${valid.join(', ')}`);
   const outputs = names.map((n) => model.getLayer(n).output as tf.SymbolicTensor);
   return tf.model({ inputs: model.inputs, outputs: [...outputs, model.outputs[0]], name: `${model.name}_features` });
 }

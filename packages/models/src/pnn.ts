@@ -28,8 +28,18 @@ export interface PnnOptions extends BaseModelOptions {
 }
 
 const PNN_DEFAULTS: Partial<PnnOptions> = {
-  nfilters: 64, firstFilterSize: 3, filterSize: 0, nmasks: 1, level: 0.5, scaleNoise: 1, uniqueMasks: true,
-  trainMasks: false, mixMaps: false, useAct: false, noiseType: 'uniform', dropout: 0.5,
+  nfilters: 64,
+  firstFilterSize: 3,
+  filterSize: 0,
+  nmasks: 1,
+  level: 0.5,
+  scaleNoise: 1,
+  uniqueMasks: true,
+  trainMasks: false,
+  mixMaps: false,
+  useAct: false,
+  noiseType: 'uniform',
+  dropout: 0.5,
 };
 
 function pl(x: Sym, o: PnnOptions, seeds: SeedSequence, filters: number, first: boolean): Sym {
@@ -64,7 +74,11 @@ function lenet(o: PnnOptions): tf.LayersModel {
   x = pl(x, o, seeds, nf, false);
   x = maxPool(x, 3, 2, 1);
   x = pl(x, o, seeds, nf, false);
-  return tf.model({ inputs: input, outputs: pnnHead(maxPool(x, 3, 2, 1, 'features_conv'), o, seeds, 128), name: 'lenet' });
+  return tf.model({
+    inputs: input,
+    outputs: pnnHead(maxPool(x, 3, 2, 1, 'features_conv'), o, seeds, 128),
+    name: 'lenet',
+  });
 }
 
 /** Klachko `cifarnet` (L263-331): 6 perturb layers of width nf with 3 max-pools, then a 2-layer head. */
@@ -80,7 +94,11 @@ function cifarnet(o: PnnOptions): tf.LayersModel {
   x = maxPool(x, 3, 2, 1);
   x = pl(x, o, seeds, nf, false);
   x = pl(x, o, seeds, nf, false);
-  return tf.model({ inputs: input, outputs: pnnHead(maxPool(x, 3, 2, 1, 'features_conv'), o, seeds, 256), name: 'cifarnet' });
+  return tf.model({
+    inputs: input,
+    outputs: pnnHead(maxPool(x, 3, 2, 1, 'features_conv'), o, seeds, 256),
+    name: 'cifarnet',
+  });
 }
 
 function shortcut(x: Sym, out: number, stride: number, seeds: SeedSequence): Sym {
@@ -91,7 +109,8 @@ function shortcut(x: Sym, out: number, stride: number, seeds: SeedSequence): Sym
 
 function finalPool(x: Sym, model: string): Sym {
   const h = x.shape[1]!;
-  if (h < 4) throw new Error(`${model}: the last stage is ${h}x${h}, AvgPool2d(4) needs 4x4 (use 32x32 inputs: pad 28 to 32)`);
+  if (h < 4)
+    throw new Error(`${model}: the last stage is ${h}x${h}, AvgPool2d(4) needs 4x4 (use 32x32 inputs: pad 28 to 32)`);
   return avgPool(x, 4);
 }
 
@@ -148,7 +167,8 @@ function noiseResnet18(o: PnnOptions): tf.LayersModel {
       x = relu(add(y, shortcut(x, w, stride, seeds)), stage === 3 && b === 1 ? 'features_conv' : undefined);
     }
   });
-  if (x.shape[1]! < poolSize) throw new Error(`noiseresnet18: last stage ${x.shape[1]}x${x.shape[2]} is smaller than its AvgPool2d(${poolSize})`);
+  if (x.shape[1]! < poolSize)
+    throw new Error(`noiseresnet18: last stage ${x.shape[1]}x${x.shape[2]} is smaller than its AvgPool2d(${poolSize})`);
   x = flatten(avgPool(x, poolSize));
   const features = tf.layers.activation({ activation: 'linear', name: 'features' }).apply(x) as Sym;
   return tf.model({ inputs: input, outputs: dense(features, o.numClasses, seeds, 'logits'), name: 'noiseresnet18' });
@@ -178,22 +198,42 @@ const small = (shape: [number, number, number], extra: Partial<PnnOptions> = {})
   ({ ...PNN_DEFAULTS, inputShape: shape, numClasses: 10, nfilters: 6, seed: 1, ...extra }) as PnnOptions;
 
 registerModel<PnnOptions>({
-  name: 'lenet', description: 'PNN LeNet: 3 perturbation (or conv) layers + 2-layer head', source: PNN_SOURCE,
-  defaults: PNN_DEFAULTS, testOptions: small([28, 28, 1], { nmasks: 2 }), build: lenet,
+  name: 'lenet',
+  description: 'PNN LeNet: 3 perturbation (or conv) layers + 2-layer head',
+  source: PNN_SOURCE,
+  defaults: PNN_DEFAULTS,
+  testOptions: small([28, 28, 1], { nmasks: 2 }),
+  build: lenet,
 });
 registerModel<PnnOptions>({
-  name: 'cifarnet', description: 'PNN CifarNet: 6 perturbation (or conv) layers + 2-layer head', source: PNN_SOURCE,
-  defaults: PNN_DEFAULTS, testOptions: small([32, 32, 3], { filterSize: 3 }), build: cifarnet,
+  name: 'cifarnet',
+  description: 'PNN CifarNet: 6 perturbation (or conv) layers + 2-layer head',
+  source: PNN_SOURCE,
+  defaults: PNN_DEFAULTS,
+  testOptions: small([32, 32, 3], { filterSize: 3 }),
+  build: cifarnet,
 });
 registerModel<PnnOptions>({
-  name: 'perturb_resnet18', description: 'PNN ResNet-18 of PerturbBasicBlocks', source: PNN_SOURCE,
-  defaults: PNN_DEFAULTS, testOptions: small([32, 32, 3], { nfilters: 3, mixMaps: true }), build: perturbResnet18,
+  name: 'perturb_resnet18',
+  description: 'PNN ResNet-18 of PerturbBasicBlocks',
+  source: PNN_SOURCE,
+  defaults: PNN_DEFAULTS,
+  testOptions: small([32, 32, 3], { nfilters: 3, mixMaps: true }),
+  build: perturbResnet18,
 });
 registerModel<PnnOptions>({
-  name: 'noiseresnet18', description: 'original PNN ResNet-18 (NoiseLayer: noise, ReLU, BN, 1x1 conv)', source: 'juefeix/pnn.pytorch naiveresnet.py',
-  defaults: { ...PNN_DEFAULTS, firstFilterSize: 7 }, testOptions: small([32, 32, 3], { nfilters: 4, firstFilterSize: 3 }), build: noiseResnet18,
+  name: 'noiseresnet18',
+  description: 'original PNN ResNet-18 (NoiseLayer: noise, ReLU, BN, 1x1 conv)',
+  source: 'juefeix/pnn.pytorch naiveresnet.py',
+  defaults: { ...PNN_DEFAULTS, firstFilterSize: 7 },
+  testOptions: small([32, 32, 3], { nfilters: 4, firstFilterSize: 3 }),
+  build: noiseResnet18,
 });
 registerModel<BaseModelOptions>({
-  name: 'resnet18', description: 'CIFAR ResNet-18 (kuangliu), base width nfilters', source: 'kuangliu/pytorch-cifar; ' + PNN_SOURCE,
-  defaults: { nfilters: 64 }, testOptions: { inputShape: [32, 32, 3], numClasses: 10, nfilters: 4, seed: 1 }, build: resnet18,
+  name: 'resnet18',
+  description: 'CIFAR ResNet-18 (kuangliu), base width nfilters',
+  source: 'kuangliu/pytorch-cifar; ' + PNN_SOURCE,
+  defaults: { nfilters: 64 },
+  testOptions: { inputShape: [32, 32, 3], numClasses: 10, nfilters: 4, seed: 1 },
+  build: resnet18,
 });

@@ -43,11 +43,16 @@ export function getModelSpec(name: string): ModelSpec {
 }
 
 /** Builds a registered model; options not given take the spec's defaults. */
-export function createModel<O extends BaseModelOptions = BaseModelOptions>(name: string, opts: Partial<O> & Pick<BaseModelOptions, 'inputShape' | 'numClasses'>): tf.LayersModel {
+export function createModel<O extends BaseModelOptions = BaseModelOptions>(
+  name: string,
+  opts: Partial<O> & Pick<BaseModelOptions, 'inputShape' | 'numClasses'>,
+): tf.LayersModel {
   const spec = getModelSpec(name);
   const merged = { seed: 0, ...spec.defaults, ...opts } as O;
   const [h, w, c] = merged.inputShape;
-  if (![h, w, c].every((d) => Number.isInteger(d) && d > 0)) throw new Error(`createModel(${name}): bad inputShape [${merged.inputShape.join(', ')}]`);
-  if (!Number.isInteger(merged.numClasses) || merged.numClasses < 2) throw new Error(`createModel(${name}): numClasses must be an integer >= 2, got ${merged.numClasses}`);
+  if (![h, w, c].every((d) => Number.isInteger(d) && d > 0))
+    throw new Error(`createModel(${name}): bad inputShape [${merged.inputShape.join(', ')}]`);
+  if (!Number.isInteger(merged.numClasses) || merged.numClasses < 2)
+    throw new Error(`createModel(${name}): numClasses must be an integer >= 2, got ${merged.numClasses}`);
   return spec.build(merged);
 }

@@ -15,15 +15,29 @@ import { SeedSequence, Sym, add, bn, conv, dense, globalAvgPool, maxPool, relu }
 function basicBlock(x: Sym, out: number, stride: number, seeds: SeedSequence, name?: string): Sym {
   let y = relu(bn(conv(x, seeds, { filters: out, kernel: 3, stride, pad: 1, init: 'kaiming-fan-out' })));
   y = bn(conv(y, seeds, { filters: out, kernel: 3, pad: 1, init: 'kaiming-fan-out' }));
-  const sc = stride !== 1 || x.shape[3] !== out ? bn(conv(x, seeds, { filters: out, kernel: 1, stride, init: 'kaiming-fan-out' })) : x;
+  const sc =
+    stride !== 1 || x.shape[3] !== out
+      ? bn(conv(x, seeds, { filters: out, kernel: 1, stride, init: 'kaiming-fan-out' }))
+      : x;
   return relu(add(y, sc), name);
 }
 
-function bottleneck(x: Sym, width: number, out: number, stride: number, seeds: SeedSequence, groups = 1, name?: string): Sym {
+function bottleneck(
+  x: Sym,
+  width: number,
+  out: number,
+  stride: number,
+  seeds: SeedSequence,
+  groups = 1,
+  name?: string,
+): Sym {
   let y = relu(bn(conv(x, seeds, { filters: width, kernel: 1, init: 'kaiming-fan-out' })));
   y = relu(bn(conv(y, seeds, { filters: width, kernel: 3, stride, pad: 1, groups, init: 'kaiming-fan-out' })));
   y = bn(conv(y, seeds, { filters: out, kernel: 1, init: 'kaiming-fan-out' }));
-  const sc = stride !== 1 || x.shape[3] !== out ? bn(conv(x, seeds, { filters: out, kernel: 1, stride, init: 'kaiming-fan-out' })) : x;
+  const sc =
+    stride !== 1 || x.shape[3] !== out
+      ? bn(conv(x, seeds, { filters: out, kernel: 1, stride, init: 'kaiming-fan-out' }))
+      : x;
   return relu(add(y, sc), name);
 }
 
@@ -42,7 +56,14 @@ function cifarResnet(depth: number, filters: [number, number, number, number], n
     const input = tf.input({ shape: o.inputShape });
     let x = relu(bn(conv(input, seeds, { filters: f[0], kernel: 3, pad: 1, init: 'kaiming-fan-out' })));
     for (let s = 0; s < 3; s++) {
-      for (let b = 0; b < n; b++) x = basicBlock(x, f[s + 1], b === 0 && s > 0 ? 2 : 1, seeds, s === 2 && b === n - 1 ? 'features_conv' : undefined);
+      for (let b = 0; b < n; b++)
+        x = basicBlock(
+          x,
+          f[s + 1],
+          b === 0 && s > 0 ? 2 : 1,
+          seeds,
+          s === 2 && b === n - 1 ? 'features_conv' : undefined,
+        );
     }
     return head(x, o, seeds, name, input);
   };
@@ -58,8 +79,17 @@ function resnext32_16x4d(o: BaseModelOptions): tf.LayersModel {
   [128, 256, 512].forEach((outRaw, s) => {
     const out = c(outRaw);
     // D = cardinality · int(base_width · out/256) = 32, 64, 128 at full width
-    const width = Math.max(cardinality, cardinality * Math.max(1, Math.floor((4 * outRaw) / 256 * scale)));
-    for (let b = 0; b < 5; b++) x = bottleneck(x, width, out, b === 0 && s > 0 ? 2 : 1, seeds, cardinality, s === 2 && b === 4 ? 'features_conv' : undefined);
+    const width = Math.max(cardinality, cardinality * Math.max(1, Math.floor(((4 * outRaw) / 256) * scale)));
+    for (let b = 0; b < 5; b++)
+      x = bottleneck(
+        x,
+        width,
+        out,
+        b === 0 && s > 0 ? 2 : 1,
+        seeds,
+        cardinality,
+        s === 2 && b === 4 ? 'features_conv' : undefined,
+      );
   });
   return head(x, o, seeds, 'resnext32_16x4d', input);
 }
@@ -86,14 +116,67 @@ function imagenetResnet(layers: number[], block: 'basic' | 'bottleneck', name: s
 const CIFAR = (nfilters: number): BaseModelOptions => ({ inputShape: [32, 32, 3], numClasses: 10, nfilters, seed: 1 });
 const REPD = 'HobbitLong/RepDistiller models/resnet.py';
 
-registerModel({ name: 'resnet8', description: 'CIFAR ResNet-8 (16/32/64)', source: REPD, defaults: { nfilters: 16 }, testOptions: CIFAR(4), build: cifarResnet(8, [16, 16, 32, 64], 'resnet8') });
-registerModel({ name: 'resnet20', description: 'CIFAR ResNet-20 (16/32/64), student of resnet56', source: REPD, defaults: { nfilters: 16 }, testOptions: CIFAR(4), build: cifarResnet(20, [16, 16, 32, 64], 'resnet20') });
-registerModel({ name: 'resnet56', description: 'CIFAR ResNet-56 (16/32/64), teacher of resnet20', source: REPD, defaults: { nfilters: 16 }, testOptions: CIFAR(2), build: cifarResnet(56, [16, 16, 32, 64], 'resnet56') });
-registerModel({ name: 'resnet8x4', description: 'CIFAR ResNet-8x4 (32 stem, 64/128/256), student of resnet32x4', source: REPD, defaults: { nfilters: 64 }, testOptions: CIFAR(4), build: cifarResnet(8, [32, 64, 128, 256], 'resnet8x4') });
-registerModel({ name: 'resnet32x4', description: 'CIFAR ResNet-32x4, teacher of resnet8x4', source: REPD, defaults: { nfilters: 64 }, testOptions: CIFAR(4), build: cifarResnet(32, [32, 64, 128, 256], 'resnet32x4') });
 registerModel({
-  name: 'resnext32_16x4d', description: 'CIFAR ResNeXt-32 (16 groups, 4d), dt-tradeoff backbone', source: 'DTennant/dt-tradeoff models/resnext.py',
-  defaults: { nfilters: 32 }, testOptions: { ...CIFAR(8), numClasses: 100 }, build: resnext32_16x4d,
+  name: 'resnet8',
+  description: 'CIFAR ResNet-8 (16/32/64)',
+  source: REPD,
+  defaults: { nfilters: 16 },
+  testOptions: CIFAR(4),
+  build: cifarResnet(8, [16, 16, 32, 64], 'resnet8'),
 });
-registerModel({ name: 'resnet34', description: 'ImageNet ResNet-34 (torchvision layout)', source: 'torchvision resnet.py', defaults: { nfilters: 64 }, testOptions: CIFAR(2), build: imagenetResnet([3, 4, 6, 3], 'basic', 'resnet34') });
-registerModel({ name: 'resnet152', description: 'ImageNet ResNet-152 (torchvision layout)', source: 'torchvision resnet.py', defaults: { nfilters: 64 }, testOptions: CIFAR(1), build: imagenetResnet([3, 8, 36, 3], 'bottleneck', 'resnet152') });
+registerModel({
+  name: 'resnet20',
+  description: 'CIFAR ResNet-20 (16/32/64), student of resnet56',
+  source: REPD,
+  defaults: { nfilters: 16 },
+  testOptions: CIFAR(4),
+  build: cifarResnet(20, [16, 16, 32, 64], 'resnet20'),
+});
+registerModel({
+  name: 'resnet56',
+  description: 'CIFAR ResNet-56 (16/32/64), teacher of resnet20',
+  source: REPD,
+  defaults: { nfilters: 16 },
+  testOptions: CIFAR(2),
+  build: cifarResnet(56, [16, 16, 32, 64], 'resnet56'),
+});
+registerModel({
+  name: 'resnet8x4',
+  description: 'CIFAR ResNet-8x4 (32 stem, 64/128/256), student of resnet32x4',
+  source: REPD,
+  defaults: { nfilters: 64 },
+  testOptions: CIFAR(4),
+  build: cifarResnet(8, [32, 64, 128, 256], 'resnet8x4'),
+});
+registerModel({
+  name: 'resnet32x4',
+  description: 'CIFAR ResNet-32x4, teacher of resnet8x4',
+  source: REPD,
+  defaults: { nfilters: 64 },
+  testOptions: CIFAR(4),
+  build: cifarResnet(32, [32, 64, 128, 256], 'resnet32x4'),
+});
+registerModel({
+  name: 'resnext32_16x4d',
+  description: 'CIFAR ResNeXt-32 (16 groups, 4d), dt-tradeoff backbone',
+  source: 'DTennant/dt-tradeoff models/resnext.py',
+  defaults: { nfilters: 32 },
+  testOptions: { ...CIFAR(8), numClasses: 100 },
+  build: resnext32_16x4d,
+});
+registerModel({
+  name: 'resnet34',
+  description: 'ImageNet ResNet-34 (torchvision layout)',
+  source: 'torchvision resnet.py',
+  defaults: { nfilters: 64 },
+  testOptions: CIFAR(2),
+  build: imagenetResnet([3, 4, 6, 3], 'basic', 'resnet34'),
+});
+registerModel({
+  name: 'resnet152',
+  description: 'ImageNet ResNet-152 (torchvision layout)',
+  source: 'torchvision resnet.py',
+  defaults: { nfilters: 64 },
+  testOptions: CIFAR(1),
+  build: imagenetResnet([3, 8, 36, 3], 'bottleneck', 'resnet152'),
+});

@@ -14,9 +14,12 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-it('the registry lists the papers\' architectures and rejects unknown names with the list', () => {
-  for (const name of ['lenet', 'cifarnet', 'perturb_resnet18', 'noiseresnet18', 'resnet18']) expect(listModels()).toContain(name);
-  expect(() => createModel('resnet19', { inputShape: [32, 32, 3], numClasses: 10 })).toThrow(/unknown model 'resnet19'; known models: .*lenet/);
+it("the registry lists the papers' architectures and rejects unknown names with the list", () => {
+  for (const name of ['lenet', 'cifarnet', 'perturb_resnet18', 'noiseresnet18', 'resnet18'])
+    expect(listModels()).toContain(name);
+  expect(() => createModel('resnet19', { inputShape: [32, 32, 3], numClasses: 10 })).toThrow(
+    /unknown model 'resnet19'; known models: .*lenet/,
+  );
 });
 
 describe.each(listModels().map((n) => [n] as const))('%s', (name) => {
@@ -42,9 +45,13 @@ describe.each(listModels().map((n) => [n] as const))('%s', (name) => {
 
   it('every trainable weight gets a non-zero gradient', () => {
     const r = tf.randomNormal([2, opts.numClasses], 0, 1, 'float32', 6);
-    const { grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.mul(model.apply(x, { training: true }) as tf.Tensor, r)),
-      model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
-    const zero = Object.entries(grads).filter(([, g]) => tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]) === 0).map(([k]) => k);
+    const { grads } = tf.variableGrads(
+      () => tf.sum<tf.Scalar>(tf.mul(model.apply(x, { training: true }) as tf.Tensor, r)),
+      model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+    );
+    const zero = Object.entries(grads)
+      .filter(([, g]) => tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]) === 0)
+      .map(([k]) => k);
     expect(zero).toEqual([]);
     expect(Object.keys(grads).length).toBe(model.trainableWeights.length);
     tf.dispose([r, ...Object.values(grads)]);
@@ -52,7 +59,10 @@ describe.each(listModels().map((n) => [n] as const))('%s', (name) => {
 
   it('a training step leaks no tensors', () => {
     const opt = tf.train.sgd(0.01);
-    const step = () => opt.minimize(() => tf.mean<tf.Scalar>(tf.square(model.apply(x, { training: true }) as tf.Tensor)), true)!.dispose();
+    const step = () =>
+      opt
+        .minimize(() => tf.mean<tf.Scalar>(tf.square(model.apply(x, { training: true }) as tf.Tensor)), true)!
+        .dispose();
     step();
     const before = tf.memory().numTensors;
     step();

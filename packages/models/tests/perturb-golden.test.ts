@@ -11,13 +11,31 @@ import { flat, loadGolden, maxAbsDiff } from './helpers';
 
 const ATOL = 1e-5;
 
-interface Param { torch: unknown; tf_hwio?: unknown; torch_shape: number[] }
+interface Param {
+  torch: unknown;
+  tf_hwio?: unknown;
+  torch_shape: number[];
+}
 interface LayerCase {
   name: string;
-  config: { in_channels: number; out_channels: number; nmasks: number; filter_size: 0 | 1 | 3 | 5 | 7; unique_masks: boolean; mix_maps: boolean; use_act: boolean; level: number; noise_type: 'uniform' | 'normal'; input_size: number; batch: number };
-  input_nhwc: unknown; params: Record<string, Param>;
+  config: {
+    in_channels: number;
+    out_channels: number;
+    nmasks: number;
+    filter_size: 0 | 1 | 3 | 5 | 7;
+    unique_masks: boolean;
+    mix_maps: boolean;
+    use_act: boolean;
+    level: number;
+    noise_type: 'uniform' | 'normal';
+    input_size: number;
+    batch: number;
+  };
+  input_nhwc: unknown;
+  params: Record<string, Param>;
   intermediate_train_mode: { perturbed_nhwc?: unknown; conv_out_nhwc: unknown };
-  output_eval_nhwc: unknown; output_train_nhwc: unknown;
+  output_eval_nhwc: unknown;
+  output_train_nhwc: unknown;
   bn_running_after_one_train_forward: Record<string, unknown>;
 }
 const golden = loadGolden<{ layer_cases: LayerCase[] }>('pnn.json');
@@ -25,10 +43,19 @@ const golden = loadGolden<{ layer_cases: LayerCase[] }>('pnn.json');
 /** torch parameter name → our weight-name suffix. */
 function ourName(torchName: string): string {
   const map: Record<string, string> = {
-    noise: 'noise', 'layers.0.weight': 'kernel', 'layers.0.bias': 'bias',
-    'layers.1.weight': 'bn_gamma', 'layers.1.bias': 'bn_beta', 'layers.1.running_mean': 'bn_running_mean', 'layers.1.running_var': 'bn_running_var',
-    'mix_layers.0.weight': 'kernel2', 'mix_layers.0.bias': 'bias2',
-    'mix_layers.1.weight': 'bn2_gamma', 'mix_layers.1.bias': 'bn2_beta', 'mix_layers.1.running_mean': 'bn2_running_mean', 'mix_layers.1.running_var': 'bn2_running_var',
+    noise: 'noise',
+    'layers.0.weight': 'kernel',
+    'layers.0.bias': 'bias',
+    'layers.1.weight': 'bn_gamma',
+    'layers.1.bias': 'bn_beta',
+    'layers.1.running_mean': 'bn_running_mean',
+    'layers.1.running_var': 'bn_running_var',
+    'mix_layers.0.weight': 'kernel2',
+    'mix_layers.0.bias': 'bias2',
+    'mix_layers.1.weight': 'bn2_gamma',
+    'mix_layers.1.bias': 'bn2_beta',
+    'mix_layers.1.running_mean': 'bn2_running_mean',
+    'mix_layers.1.running_var': 'bn2_running_var',
   };
   const n = map[torchName];
   if (!n) throw new Error(`no mapping for torch parameter ${torchName}`);
@@ -42,9 +69,12 @@ function ourValues(torchName: string, p: Param): number[] {
     const [, cn, m, h, w] = p.torch_shape as [number, number, number, number, number];
     const t = flat(p.torch);
     const out = new Array<number>(t.length);
-    for (let ci = 0; ci < cn; ci++) for (let mi = 0; mi < m; mi++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      out[((y * w + x) * cn + ci) * m + mi] = t[((ci * m + mi) * h + y) * w + x]!;
-    }
+    for (let ci = 0; ci < cn; ci++)
+      for (let mi = 0; mi < m; mi++)
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++) {
+            out[((y * w + x) * cn + ci) * m + mi] = t[((ci * m + mi) * h + y) * w + x]!;
+          }
     return out;
   }
   return flat(p.tf_hwio ?? p.torch);
@@ -53,8 +83,15 @@ function ourValues(torchName: string, p: Param): number[] {
 function buildLayer(c: LayerCase): PerturbLayer {
   const cfg = c.config;
   const layer = new PerturbLayer({
-    filters: cfg.out_channels, filterSize: cfg.filter_size, nmasks: cfg.nmasks, level: cfg.level, noiseType: cfg.noise_type,
-    uniqueMasks: cfg.unique_masks, mixMaps: cfg.mix_maps, useAct: cfg.use_act, seed: 1,
+    filters: cfg.out_channels,
+    filterSize: cfg.filter_size,
+    nmasks: cfg.nmasks,
+    level: cfg.level,
+    noiseType: cfg.noise_type,
+    uniqueMasks: cfg.unique_masks,
+    mixMaps: cfg.mix_maps,
+    useAct: cfg.use_act,
+    seed: 1,
   });
   layer.build([null, cfg.input_size, cfg.input_size, cfg.in_channels] as never);
   const byName = layerWeightMap(layer);
@@ -74,7 +111,12 @@ beforeAll(async () => {
 describe.each(golden.layer_cases.map((c) => [c.name, c] as const))('PerturbLayer golden %s', (_n, c) => {
   it('eval mode (running statistics)', () => {
     const layer = buildLayer(c);
-    const x = tf.tensor(flat(c.input_nhwc), [c.config.batch, c.config.input_size, c.config.input_size, c.config.in_channels]);
+    const x = tf.tensor(flat(c.input_nhwc), [
+      c.config.batch,
+      c.config.input_size,
+      c.config.input_size,
+      c.config.in_channels,
+    ]);
     const y = layer.apply(x, { training: false }) as tf.Tensor;
     expect(maxAbsDiff(y.dataSync(), flat(c.output_eval_nhwc))).toBeLessThan(ATOL);
     tf.dispose([x, y]);
@@ -82,7 +124,12 @@ describe.each(golden.layer_cases.map((c) => [c.name, c] as const))('PerturbLayer
 
   it('train mode (batch statistics), perturbed maps and the running-stat update', () => {
     const layer = buildLayer(c);
-    const x = tf.tensor<tf.Rank.R4>(flat(c.input_nhwc), [c.config.batch, c.config.input_size, c.config.input_size, c.config.in_channels]);
+    const x = tf.tensor<tf.Rank.R4>(flat(c.input_nhwc), [
+      c.config.batch,
+      c.config.input_size,
+      c.config.input_size,
+      c.config.in_channels,
+    ]);
     if (c.intermediate_train_mode.perturbed_nhwc) {
       const p = layer.perturbed(x);
       expect(maxAbsDiff(p.dataSync(), flat(c.intermediate_train_mode.perturbed_nhwc))).toBeLessThan(ATOL);

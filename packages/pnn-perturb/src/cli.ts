@@ -10,9 +10,27 @@ import { initBackend, formatDuration, writeJsonAtomic } from '@repro/runtime';
 import { loadModel } from '@repro/models';
 import { loadFashionMnist } from '@repro/datasets';
 import {
-  CommonOptions, RunRecord, buildPaperCli, buildTable, evaluateClassifier, lineChartSpec, readRunRecords, runCli, writePlot,
-  writeResultsCsv, writeResultsReadme, writeRunRecord, LinePoint, gitCommit, runChildJobs, defaultParallelism, ChildJob,
-  ReproduceJob, planReproduce, describePlan, meanInterval,
+  CommonOptions,
+  RunRecord,
+  buildPaperCli,
+  buildTable,
+  evaluateClassifier,
+  lineChartSpec,
+  readRunRecords,
+  runCli,
+  writePlot,
+  writeResultsCsv,
+  writeResultsReadme,
+  writeRunRecord,
+  LinePoint,
+  gitCommit,
+  runChildJobs,
+  defaultParallelism,
+  ChildJob,
+  ReproduceJob,
+  planReproduce,
+  describePlan,
+  meanInterval,
 } from '@repro/experiments';
 import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, findRun, runsForScale, PnnRun } from './runs';
 import { CLAIMS, PUBLISHED } from './published';
@@ -25,7 +43,9 @@ function selectedRuns(o: CommonOptions): PnnRun[] {
   const runs = o.runs ? o.runs.map(findRun) : pool;
   for (const r of runs) {
     if (o.scale === 'paper' ? r.scale !== 'paper' : r.scale !== 'cpu') {
-      throw new Error(`run ${r.id} is a ${r.scale}-scale run; --scale ${o.scale} runs: ${pool.map((x) => x.id).join(', ')}`);
+      throw new Error(
+        `run ${r.id} is a ${r.scale}-scale run; --scale ${o.scale} runs: ${pool.map((x) => x.id).join(', ')}`,
+      );
     }
   }
   return runs;
@@ -40,7 +60,14 @@ async function trainCmd(o: CommonOptions): Promise<void> {
   process.stderr.write(`[pnn-perturb] backend ${backend.name} (${backend.detail})\n`);
   for (const run of selectedRuns(o)) {
     for (const seed of seedsOf(run, o)) {
-      const rec = await trainPnnRun(run, { scale: o.scale, seed, out: o.out, dataDir: o.dataDir, resume: o.resume, backend });
+      const rec = await trainPnnRun(run, {
+        scale: o.scale,
+        seed,
+        out: o.out,
+        dataDir: o.dataDir,
+        resume: o.resume,
+        backend,
+      });
       const file = writeRunRecord(path.join(o.out, 'runs'), rec);
       process.stderr.write(
         `[pnn-perturb] ${run.id} seed ${seed}: best true ${rec.metrics.bestTrueAccPct.toFixed(2)}%, best smoothed ${rec.metrics.bestSmoothedPct.toFixed(2)}% ` +
@@ -56,11 +83,14 @@ async function evalCmd(o: CommonOptions): Promise<void> {
     for (const seed of seedsOf(run, o)) {
       const dir = path.join(runDir(o.out, o.scale, run.id, seed), 'final-model');
       if (!fs.existsSync(dir)) throw new Error(`${run.id} seed ${seed}: no saved model at ${dir}; train it first`);
-      if (run.data.dataset !== 'fashion-mnist') throw new Error(`eval of ${run.id}: CIFAR-10 evaluation goes through train --scale paper`);
+      if (run.data.dataset !== 'fashion-mnist')
+        throw new Error(`eval of ${run.id}: CIFAR-10 evaluation goes through train --scale paper`);
       const model = await loadModel(dir);
       const test = loadFashionMnist('test', { dataDir: o.scale === 'smoke' && !o.dataDir ? FIXTURE_DIR : o.dataDir });
       const ev = evaluateClassifier(model, test, { batchSize: 250, normalize: { mean: [0.286], std: [0.353] } });
-      process.stdout.write(`${run.id} seed ${seed}: true test accuracy ${(100 * ev.accuracy).toFixed(2)}% (${test.size} images)\n`);
+      process.stdout.write(
+        `${run.id} seed ${seed}: true test accuracy ${(100 * ev.accuracy).toFixed(2)}% (${test.size} images)\n`,
+      );
       model.dispose();
     }
   }
@@ -79,14 +109,21 @@ function trainJobs(o: CommonOptions, jobs: ReproduceJob[]): ChildJob[] {
 
 async function reproduceCmd(o: CommonOptions): Promise<void> {
   const start = Date.now();
-  const jobs: ReproduceJob[] = selectedRuns(o).flatMap((run) => seedsOf(run, o).map((seed) => ({
-    runId: run.id, seed, config: resolveRun(run, o.scale) as unknown as Record<string, unknown>,
-  })));
+  const jobs: ReproduceJob[] = selectedRuns(o).flatMap((run) =>
+    seedsOf(run, o).map((seed) => ({
+      runId: run.id,
+      seed,
+      config: resolveRun(run, o.scale) as unknown as Record<string, unknown>,
+    })),
+  );
   const plan = planReproduce(o.out, PACKAGE, o.scale, jobs, { fresh: o.fresh });
   const parallel = defaultParallelism();
   process.stderr.write(
     `[pnn-perturb] reproduce --scale ${o.scale}: ${plan.todo.length} of ${jobs.length} run(s) to train, ${parallel} at a time` +
-      (o.scale === 'cpu' ? ` (Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, budget 30 min)` : '') + '\n',
+      (o.scale === 'cpu'
+        ? ` (Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, budget 30 min)`
+        : '') +
+      '\n',
   );
   for (const line of describePlan(plan)) process.stderr.write(`[pnn-perturb] ${line}\n`);
   const todo = plan.todo;
@@ -96,8 +133,15 @@ async function reproduceCmd(o: CommonOptions): Promise<void> {
   // the wall time of the reproduction, for tools/bench; a rerun that trained nothing keeps the last one
   if (todo.length > 0) {
     writeJsonAtomic(path.join(o.out, 'runs', PACKAGE, `reproduce-${o.scale}.json`), {
-      package: PACKAGE, scale: o.scale, runs: jobs.length, trained: todo.length, skipped: plan.finished.length, parallel, wallSeconds: Math.round(wall),
-      commit: gitCommit(ROOT), finishedAt: new Date().toISOString(),
+      package: PACKAGE,
+      scale: o.scale,
+      runs: jobs.length,
+      trained: todo.length,
+      skipped: plan.finished.length,
+      parallel,
+      wallSeconds: Math.round(wall),
+      commit: gitCommit(ROOT),
+      finishedAt: new Date().toISOString(),
     });
   }
   process.stderr.write(`[pnn-perturb] reproduce finished in ${formatDuration(wall)}\n`);
@@ -111,9 +155,15 @@ async function plots(o: CommonOptions, records: RunRecord[]): Promise<void> {
       { series: 'true accuracy', x: h.epoch, y: h.trueAccPct },
       { series: "smoothed 'reported' (EMA 0.7, batch 10)", x: h.epoch, y: h.smoothedPct },
     ]);
-    await writePlot(path.join(dir, r.scale, `${r.runId}.seed${r.seed}`), lineChartSpec(data, {
-      title: `${r.runId} seed ${r.seed} (${r.dataset}, ${r.scale})`, xLabel: 'epoch', yLabel: 'test accuracy (%)', integerX: true,
-    }));
+    await writePlot(
+      path.join(dir, r.scale, `${r.runId}.seed${r.seed}`),
+      lineChartSpec(data, {
+        title: `${r.runId} seed ${r.seed} (${r.dataset}, ${r.scale})`,
+        xLabel: 'epoch',
+        yLabel: 'test accuracy (%)',
+        integerX: true,
+      }),
+    );
   }
   for (const scale of ['cpu', 'smoke'] as const) {
     const recs = trained.filter((r) => r.scale === scale);
@@ -124,12 +174,23 @@ async function plots(o: CommonOptions, records: RunRecord[]): Promise<void> {
       const epochs = Math.min(...rs.map((r) => r.history.length));
       for (let e = 0; e < epochs; e++) {
         const iv = meanInterval(rs.map((r) => r.history[e].trueAccPct));
-        data.push({ series: `${id} (n=${rs.length})`, x: e + 1, y: iv.estimate, ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}) });
+        data.push({
+          series: `${id} (n=${rs.length})`,
+          x: e + 1,
+          y: iv.estimate,
+          ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}),
+        });
       }
     }
-    await writePlot(path.join(dir, scale, 'variants'), lineChartSpec(data, {
-      title: `PNN variants, true test accuracy: mean and 95% CI over seeds (${scale} scale)`, xLabel: 'epoch', yLabel: 'test accuracy (%)', integerX: true,
-    }));
+    await writePlot(
+      path.join(dir, scale, 'variants'),
+      lineChartSpec(data, {
+        title: `PNN variants, true test accuracy: mean and 95% CI over seeds (${scale} scale)`,
+        xLabel: 'epoch',
+        yLabel: 'test accuracy (%)',
+        integerX: true,
+      }),
+    );
   }
 }
 
@@ -141,13 +202,17 @@ async function tableCmd(o: CommonOptions): Promise<void> {
   await plots(o, records);
   writeResultsReadme(o.out);
   const claims = rows.filter((r) => r.table === 'claims' && r.scale !== '');
-  for (const c of claims) process.stderr.write(`[pnn-perturb] claim ${c.row} (${c.scale}): ${c.status} — ${c.reproduced === '' ? '' : c.reproduced + '; '}${String(c.note).split('; ').slice(1).join('; ')}\n`);
+  for (const c of claims)
+    process.stderr.write(
+      `[pnn-perturb] claim ${c.row} (${c.scale}): ${c.status} — ${c.reproduced === '' ? '' : c.reproduced + '; '}${String(c.note).split('; ').slice(1).join('; ')}\n`,
+    );
   process.stderr.write(`[pnn-perturb] wrote ${csv} (${rows.length} rows from ${records.length} run records)\n`);
 }
 
 const program = buildPaperCli({
   name: 'pnn-perturb',
-  description: 'Reproduce Perturbative Neural Networks (Juefei-Xu et al., CVPR 2018) as re-examined by Klachko: published CIFAR-10 rows K1-K8 and R at paper scale, the three claims on a Fashion-MNIST analog at cpu scale.',
+  description:
+    'Reproduce Perturbative Neural Networks (Juefei-Xu et al., CVPR 2018) as re-examined by Klachko: published CIFAR-10 rows K1-K8 and R at paper scale, the three claims on a Fashion-MNIST analog at cpu scale.',
   runIds: ALL_RUNS.map((r) => ({ id: r.id, description: `${r.row}: ${r.description}` })),
   defaultScale: 'cpu',
   defaultOut: path.join(ROOT, 'results'),
@@ -161,7 +226,7 @@ const program = buildPaperCli({
     '',
     'Scales: smoke = the cpu runs on the 300-image fixture, 2 epochs, width 8 (seconds);',
     `        cpu = Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, all 10,000 test images, ${CPU_EPOCHS} epochs (default; ~30 min budget on 2 cores);`,
-    '        paper = CIFAR-10 with Klachko\'s recipes (150 epochs, SGD Nesterov), needs --data-dir; meant for a GPU machine.',
+    "        paper = CIFAR-10 with Klachko's recipes (150 epochs, SGD Nesterov), needs --data-dir; meant for a GPU machine.",
   ].join('\n'),
 });
 

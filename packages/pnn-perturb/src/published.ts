@@ -10,36 +10,88 @@ import type { Claim, PublishedValue, RunRecord } from '@repro/experiments';
 import { CPU_RUNS, PAPER_RUNS } from './runs';
 
 const TOL = { abs: 1.0, why: 'single-seed CIFAR-10 spread ~±0.5 pt plus tfjs vs PyTorch init and kernels' };
-const cite = (row: string) => ({ paper: 'Klachko, re-examination of PNN (michaelklachko/pnn.pytorch README)', table: 'README results', row, column: 'CIFAR-10 test accuracy (%)' });
-const cmd = (id: string) => `npx nx run pnn-perturb:cli -- train --scale paper --run ${id} --data-dir <dir with cifar-10-batches-bin>`;
+const cite = (row: string) => ({
+  paper: 'Klachko, re-examination of PNN (michaelklachko/pnn.pytorch README)',
+  table: 'README results',
+  row,
+  column: 'CIFAR-10 test accuracy (%)',
+});
+const cmd = (id: string) =>
+  `npx nx run pnn-perturb:cli -- train --scale paper --run ${id} --data-dir <dir with cifar-10-batches-bin>`;
 /** Klachko README, "Motivation": the original metric reported 90.53, the actual accuracy was 85.91. */
 const R_REPORTED = 90.53;
 const R_TRUE = 85.91;
-const VALUES: Record<string, number> = { K1: 91.8, K2: 85.7, K3: 86.2, K4: 85.5, K5: 72.6, K6: 82.7, K7: 82.4, K8: 85.9 };
-const ANALOG: Record<string, string> = { K1: 'cpu-a-3x3', K4: 'cpu-b-1x1-nonoise', K2: 'cpu-c-pnn-nm1', K3: 'cpu-c-pnn-nm1', K6: 'cpu-d-pnn-nm4' };
+const VALUES: Record<string, number> = {
+  K1: 91.8,
+  K2: 85.7,
+  K3: 86.2,
+  K4: 85.5,
+  K5: 72.6,
+  K6: 82.7,
+  K7: 82.4,
+  K8: 85.9,
+};
+const ANALOG: Record<string, string> = {
+  K1: 'cpu-a-3x3',
+  K4: 'cpu-b-1x1-nonoise',
+  K2: 'cpu-c-pnn-nm1',
+  K3: 'cpu-c-pnn-nm1',
+  K6: 'cpu-d-pnn-nm4',
+};
 
 export const PUBLISHED: PublishedValue[] = [
   ...PAPER_RUNS.map((r) => ({
-    table: 'klachko-cifar10', row: r.row, metric: 'bestTrueAccPct', value: VALUES[r.row], citation: cite(r.row), tolerance: TOL,
-    runId: r.id, command: cmd(r.id), analogRunId: ANALOG[r.row], analog: ANALOG[r.row] ? `Fashion-MNIST lenet run ${ANALOG[r.row]}` : undefined,
+    table: 'klachko-cifar10',
+    row: r.row,
+    metric: 'bestTrueAccPct',
+    value: VALUES[r.row],
+    citation: cite(r.row),
+    tolerance: TOL,
+    runId: r.id,
+    command: cmd(r.id),
+    analogRunId: ANALOG[r.row],
+    analog: ANALOG[r.row] ? `Fashion-MNIST lenet run ${ANALOG[r.row]}` : undefined,
   })),
   // Row R: one noiseresnet18 run (the K2 config) read with the original smoothed metric and with the
   // true accuracy; the two published numbers are rows, and the gap is derived from them.
   {
-    table: 'klachko-cifar10', row: 'R-reported', metric: 'bestSmoothedPct', value: R_REPORTED,
-    citation: { ...cite('R (README "Motivation")'), column: 'reported (smoothed) test accuracy (%)' }, tolerance: TOL,
-    runId: 'k2-noiseresnet18-ffs7', command: cmd('k2-noiseresnet18-ffs7'), analogRunId: 'cpu-c-pnn-nm1', analog: 'Fashion-MNIST PNN lenet, best smoothed accuracy, fixed test order',
+    table: 'klachko-cifar10',
+    row: 'R-reported',
+    metric: 'bestSmoothedPct',
+    value: R_REPORTED,
+    citation: { ...cite('R (README "Motivation")'), column: 'reported (smoothed) test accuracy (%)' },
+    tolerance: TOL,
+    runId: 'k2-noiseresnet18-ffs7',
+    command: cmd('k2-noiseresnet18-ffs7'),
+    analogRunId: 'cpu-c-pnn-nm1',
+    analog: 'Fashion-MNIST PNN lenet, best smoothed accuracy, fixed test order',
   },
   {
-    table: 'klachko-cifar10', row: 'R-true', metric: 'bestTrueAccPct', value: R_TRUE,
-    citation: { ...cite('R (README "Motivation")'), column: 'actual (true) test accuracy (%)' }, tolerance: TOL,
-    runId: 'k2-noiseresnet18-ffs7', command: cmd('k2-noiseresnet18-ffs7'), analogRunId: 'cpu-c-pnn-nm1', analog: 'Fashion-MNIST PNN lenet, best true accuracy',
+    table: 'klachko-cifar10',
+    row: 'R-true',
+    metric: 'bestTrueAccPct',
+    value: R_TRUE,
+    citation: { ...cite('R (README "Motivation")'), column: 'actual (true) test accuracy (%)' },
+    tolerance: TOL,
+    runId: 'k2-noiseresnet18-ffs7',
+    command: cmd('k2-noiseresnet18-ffs7'),
+    analogRunId: 'cpu-c-pnn-nm1',
+    analog: 'Fashion-MNIST PNN lenet, best true accuracy',
   },
   {
-    table: 'klachko-cifar10', row: 'R', metric: 'smoothedMinusTruePct', value: +(R_REPORTED - R_TRUE).toFixed(4),
-    citation: { ...cite(`R (README "Motivation": reported ${R_REPORTED} vs actual ${R_TRUE}; the difference derived from them)`), column: 'smoothed minus true accuracy (points)' },
+    table: 'klachko-cifar10',
+    row: 'R',
+    metric: 'smoothedMinusTruePct',
+    value: +(R_REPORTED - R_TRUE).toFixed(4),
+    citation: {
+      ...cite(`R (README "Motivation": reported ${R_REPORTED} vs actual ${R_TRUE}; the difference derived from them)`),
+      column: 'smoothed minus true accuracy (points)',
+    },
     tolerance: { abs: 1.0, why: 'the gap depends on the last ~60 test images and on the epoch picked; ±1 point' },
-    runId: 'k2-noiseresnet18-ffs7', command: cmd('k2-noiseresnet18-ffs7'), analogRunId: 'cpu-c-pnn-nm1', analog: 'Fashion-MNIST PNN lenet, best smoothed − best true, fixed test order',
+    runId: 'k2-noiseresnet18-ffs7',
+    command: cmd('k2-noiseresnet18-ffs7'),
+    analogRunId: 'cpu-c-pnn-nm1',
+    analog: 'Fashion-MNIST PNN lenet, best smoothed − best true, fixed test order',
   },
 ];
 
@@ -54,7 +106,8 @@ const meanOf = (xs: number[]) => xs.reduce((a, v) => a + v, 0) / xs.length;
 /** Mean over seeds of each variant's plateauGainPct (last 3 epochs minus the 3 before). */
 const plateau = (recs: RunRecord[], ids: Array<[string, string]>) =>
   `training plateau (mean true accuracy of the last 3 epochs minus the 3 before, mean over seeds; < 0.5 taken as settled): ` +
-  ids.map(([name, id]) => `${name} ${meanOf(values(recs, id, 'plateauGainPct')).toFixed(2)}`).join(', ') + ' points';
+  ids.map(([name, id]) => `${name} ${meanOf(values(recs, id, 'plateauGainPct')).toFixed(2)}`).join(', ') +
+  ' points';
 const fmt = (xs: number[]) => {
   const iv = meanInterval(xs);
   return `${iv.estimate.toFixed(2)} [${Number.isFinite(iv.lo) ? `${iv.lo.toFixed(2)}, ${iv.hi.toFixed(2)}` : 'n/a'}] (n=${xs.length})`;
@@ -62,49 +115,79 @@ const fmt = (xs: number[]) => {
 
 export const CLAIMS: Claim[] = [
   {
-    table: 'claims', row: 'a-smoothed-metric', metric: 'mean best-of-epochs overstatement over random test orders (points)',
-    statement: 'the original smoothed per-batch metric (EMA 0.7, unshuffled test set, incomplete batches skipped, best over epochs) misstates the true accuracy, and overstates it when the best of many epochs is taken',
-    runIds: CPU_RUNS.map((r) => r.id), command: 'npx nx run pnn-perturb:reproduce',
+    table: 'claims',
+    row: 'a-smoothed-metric',
+    metric: 'mean best-of-epochs overstatement over random test orders (points)',
+    statement:
+      'the original smoothed per-batch metric (EMA 0.7, unshuffled test set, incomplete batches skipped, best over epochs) misstates the true accuracy, and overstates it when the best of many epochs is taken',
+    runIds: CPU_RUNS.map((r) => r.id),
+    command: 'npx nx run pnn-perturb:reproduce',
     evaluate: (recs) => {
       const diffs = recs.map((r) => r.metrics.smoothedMinusTruePct);
       const misstated = diffs.filter((d) => Math.abs(d) > 0.05).length;
       const sd = recs.map((r) => r.metrics.randomOrderStdPct);
       const o = claimFromInterval(
-        meanInterval(recs.map((r) => r.metrics.overstatementRandomOrderPct)), { threshold: 0, holdsWhen: 'above' },
+        meanInterval(recs.map((r) => r.metrics.overstatementRandomOrderPct)),
+        { threshold: 0, holdsWhen: 'above' },
         'best over epochs of the smoothed value with random test orders − best true accuracy, one value per run (points)',
       );
       return {
         ...o,
-        note: `${o.note}; fixed-order best smoothed − best true per run: ${diffs.map((d) => d.toFixed(2)).join(', ')} points (misstated by > 0.05 in ${misstated}/${diffs.length} runs); ` +
+        note:
+          `${o.note}; fixed-order best smoothed − best true per run: ${diffs.map((d) => d.toFixed(2)).join(', ')} points (misstated by > 0.05 in ${misstated}/${diffs.length} runs); ` +
           `spread (sd) of the smoothed value over 200 random test orders: ${Math.min(...sd).toFixed(2)}-${Math.max(...sd).toFixed(2)} points`,
       };
     },
   },
   {
-    table: 'claims', row: 'b-noise-adds-little', metric: 'mean best true acc C − B (points)',
+    table: 'claims',
+    row: 'b-noise-adds-little',
+    metric: 'mean best true acc C − B (points)',
     statement: 'noise masks add under 1 point over the same network with plain 1x1 convolutions (K2/K3 vs K4)',
-    runIds: [B, C], command: `npx nx run pnn-perturb:reproduce`,
+    runIds: [B, C],
+    command: `npx nx run pnn-perturb:reproduce`,
     evaluate: (recs) => {
       const b = values(recs, B);
       const c = values(recs, C);
-      const o = claimFromInterval(differenceInterval(c, b), { threshold: 1.0, holdsWhen: 'below' }, 'C − B, best true accuracy (points)');
-      return { ...o, note: `${o.note}; PNN (C) ${fmt(c)} vs 1x1 no noise (B) ${fmt(b)}; ${plateau(recs, [['B', B], ['C', C]])}` };
+      const o = claimFromInterval(
+        differenceInterval(c, b),
+        { threshold: 1.0, holdsWhen: 'below' },
+        'C − B, best true accuracy (points)',
+      );
+      return {
+        ...o,
+        note: `${o.note}; PNN (C) ${fmt(c)} vs 1x1 no noise (B) ${fmt(b)}; ${plateau(recs, [
+          ['B', B],
+          ['C', C],
+        ])}`,
+      };
     },
   },
   {
-    table: 'claims', row: 'c-3x3-beats-pnn', metric: 'mean best true acc A minus the better of B and C (points)',
+    table: 'claims',
+    row: 'c-3x3-beats-pnn',
+    metric: 'mean best true acc A minus the better of B and C (points)',
     statement: 'the 3x3 baseline beats the perturbative network by several points (K1 vs K2-K8)',
-    runIds: [A, B, C], command: `npx nx run pnn-perturb:reproduce`,
+    runIds: [A, B, C],
+    command: `npx nx run pnn-perturb:reproduce`,
     evaluate: (recs) => {
       const a = values(recs, A);
       const b = values(recs, B);
       const c = values(recs, C);
       const [bestId, best] = meanOf(c) >= meanOf(b) ? ['C', c] : ['B', b];
       const o = claimFromInterval(
-        differenceInterval(a, best), { threshold: 2.0, holdsWhen: 'above' },
+        differenceInterval(a, best),
+        { threshold: 2.0, holdsWhen: 'above' },
         `A − ${bestId} (the better of B and C by mean), best true accuracy (points; "several points" taken as 2 at this scale, Klachko's CIFAR-10 gap is ~5-6)`,
       );
-      return { ...o, note: `${o.note}; 3x3 (A) ${fmt(a)}, 1x1 (B) ${fmt(b)}, PNN (C) ${fmt(c)}; ${plateau(recs, [['A', A], ['B', B], ['C', C]])}` };
+      return {
+        ...o,
+        note: `${o.note}; 3x3 (A) ${fmt(a)}, 1x1 (B) ${fmt(b)}, PNN (C) ${fmt(c)}; ${plateau(recs, [
+          ['A', A],
+          ['B', B],
+          ['C', C],
+        ])}`,
+      };
     },
   },
 ];

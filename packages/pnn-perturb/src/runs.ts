@@ -32,21 +32,114 @@ export interface PnnRun {
 
 // Klachko main.py defaults: SGD Nesterov, momentum 0.9, wd 1e-4, level 0.5, unique masks, 150 epochs.
 const K_BASE = {
-  scale: 'paper' as const, schedule: 'pnn-cifar' as const, epochs: 150, seeds: [1], bestAfterEpoch: 10,
-  data: { dataset: 'cifar10' as const, augment: true }, smoothedBatchSize: 10,
+  scale: 'paper' as const,
+  schedule: 'pnn-cifar' as const,
+  epochs: 150,
+  seeds: [1],
+  bestAfterEpoch: 10,
+  data: { dataset: 'cifar10' as const, augment: true },
+  smoothedBatchSize: 10,
 };
 const sgd = (lr: number): OptimizerConfig => ({ kind: 'sgd', lr, momentum: 0.9, nesterov: true, weightDecay: 1e-4 });
 const PNN = { level: 0.5, uniqueMasks: true, useAct: false, mixMaps: false, trainMasks: false, nmasks: 1 };
 
 export const PAPER_RUNS: PnnRun[] = [
-  { ...K_BASE, id: 'k1-resnet18-nf44', row: 'K1', description: 'ResNet-18 3x3 baseline, nf 44 (5.28M params)', model: 'resnet18', modelOptions: { nfilters: 44 }, optimizer: sgd(1e-3), batchSize: 10 },
-  { ...K_BASE, id: 'k2-noiseresnet18-ffs7', row: 'K2', description: 'original PNN noiseresnet18, 7x7 first conv', model: 'noiseresnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 7 }, optimizer: sgd(1e-4), batchSize: 10 },
-  { ...K_BASE, id: 'k3-noiseresnet18-ffs3', row: 'K3', description: 'as K2 with a 3x3 first conv', model: 'noiseresnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3 }, optimizer: sgd(1e-4), batchSize: 10 },
-  { ...K_BASE, id: 'k4-perturb-1x1-nonoise', row: 'K4', description: 'no noise: 3x3 first layer, 1x1 convs elsewhere', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 1 }, optimizer: sgd(1e-3), batchSize: 16 },
-  { ...K_BASE, id: 'k5-perturb-all-layers', row: 'K5', description: 'noise in all layers incl. the first, fanout 1', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 0, filterSize: 0, nmasks: 1 }, optimizer: sgd(1e-3), batchSize: 16 },
-  { ...K_BASE, id: 'k6-perturb-nm64-unique-mix', row: 'K6', description: '3x3 first, PNN elsewhere, 64 unique masks, mix_maps', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 0, nmasks: 64, uniqueMasks: true, mixMaps: true }, optimizer: sgd(1e-3), batchSize: 16 },
-  { ...K_BASE, id: 'k7-perturb-nm64-shared', row: 'K7', description: 'as K6 with shared masks, no mix_maps', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 0, nmasks: 64, uniqueMasks: false }, optimizer: sgd(1e-3), batchSize: 16 },
-  { ...K_BASE, id: 'k8-perturb-nm64-trained', row: 'K8', description: 'as K7 with trained masks', model: 'perturb_resnet18', modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 0, nmasks: 64, uniqueMasks: false, trainMasks: true }, optimizer: sgd(1e-3), batchSize: 16 },
+  {
+    ...K_BASE,
+    id: 'k1-resnet18-nf44',
+    row: 'K1',
+    description: 'ResNet-18 3x3 baseline, nf 44 (5.28M params)',
+    model: 'resnet18',
+    modelOptions: { nfilters: 44 },
+    optimizer: sgd(1e-3),
+    batchSize: 10,
+  },
+  {
+    ...K_BASE,
+    id: 'k2-noiseresnet18-ffs7',
+    row: 'K2',
+    description: 'original PNN noiseresnet18, 7x7 first conv',
+    model: 'noiseresnet18',
+    modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 7 },
+    optimizer: sgd(1e-4),
+    batchSize: 10,
+  },
+  {
+    ...K_BASE,
+    id: 'k3-noiseresnet18-ffs3',
+    row: 'K3',
+    description: 'as K2 with a 3x3 first conv',
+    model: 'noiseresnet18',
+    modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3 },
+    optimizer: sgd(1e-4),
+    batchSize: 10,
+  },
+  {
+    ...K_BASE,
+    id: 'k4-perturb-1x1-nonoise',
+    row: 'K4',
+    description: 'no noise: 3x3 first layer, 1x1 convs elsewhere',
+    model: 'perturb_resnet18',
+    modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 1 },
+    optimizer: sgd(1e-3),
+    batchSize: 16,
+  },
+  {
+    ...K_BASE,
+    id: 'k5-perturb-all-layers',
+    row: 'K5',
+    description: 'noise in all layers incl. the first, fanout 1',
+    model: 'perturb_resnet18',
+    modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 0, filterSize: 0, nmasks: 1 },
+    optimizer: sgd(1e-3),
+    batchSize: 16,
+  },
+  {
+    ...K_BASE,
+    id: 'k6-perturb-nm64-unique-mix',
+    row: 'K6',
+    description: '3x3 first, PNN elsewhere, 64 unique masks, mix_maps',
+    model: 'perturb_resnet18',
+    modelOptions: {
+      ...PNN,
+      nfilters: 128,
+      firstFilterSize: 3,
+      filterSize: 0,
+      nmasks: 64,
+      uniqueMasks: true,
+      mixMaps: true,
+    },
+    optimizer: sgd(1e-3),
+    batchSize: 16,
+  },
+  {
+    ...K_BASE,
+    id: 'k7-perturb-nm64-shared',
+    row: 'K7',
+    description: 'as K6 with shared masks, no mix_maps',
+    model: 'perturb_resnet18',
+    modelOptions: { ...PNN, nfilters: 128, firstFilterSize: 3, filterSize: 0, nmasks: 64, uniqueMasks: false },
+    optimizer: sgd(1e-3),
+    batchSize: 16,
+  },
+  {
+    ...K_BASE,
+    id: 'k8-perturb-nm64-trained',
+    row: 'K8',
+    description: 'as K7 with trained masks',
+    model: 'perturb_resnet18',
+    modelOptions: {
+      ...PNN,
+      nfilters: 128,
+      firstFilterSize: 3,
+      filterSize: 0,
+      nmasks: 64,
+      uniqueMasks: false,
+      trainMasks: true,
+    },
+    optimizer: sgd(1e-3),
+    batchSize: 16,
+  },
 ];
 
 // cpu analog: Fashion-MNIST 28x28x1, lenet nf 32, 3x3 first layer in every variant, Adam lr 1e-3
@@ -57,17 +150,51 @@ export const PAPER_RUNS: PnnRun[] = [
 export const CPU_EPOCHS = 15;
 export const CPU_TRAIN_PER_CLASS = 800;
 const C_BASE = {
-  scale: 'cpu' as const, model: 'lenet' as const, schedule: 'cosine' as const, epochs: CPU_EPOCHS, batchSize: 32, bestAfterEpoch: 0,
+  scale: 'cpu' as const,
+  model: 'lenet' as const,
+  schedule: 'cosine' as const,
+  epochs: CPU_EPOCHS,
+  batchSize: 32,
+  bestAfterEpoch: 0,
   optimizer: { kind: 'adam', lr: 1e-3, weightDecay: 1e-4 } as OptimizerConfig,
-  data: { dataset: 'fashion-mnist' as const, trainPerClass: CPU_TRAIN_PER_CLASS, augment: false }, smoothedBatchSize: 10,
+  data: { dataset: 'fashion-mnist' as const, trainPerClass: CPU_TRAIN_PER_CLASS, augment: false },
+  smoothedBatchSize: 10,
 };
 const L = { ...PNN, nfilters: 32, firstFilterSize: 3 as const, dropout: 0.5 };
 
 export const CPU_RUNS: PnnRun[] = [
-  { ...C_BASE, id: 'cpu-a-3x3', row: 'A', description: 'lenet nf32, 3x3 convs (baseline, stands for K1)', modelOptions: { ...L, filterSize: 3 }, seeds: [1, 2, 3, 4, 5] },
-  { ...C_BASE, id: 'cpu-b-1x1-nonoise', row: 'B', description: 'lenet nf32, 1x1 convs, no noise (stands for K4)', modelOptions: { ...L, filterSize: 1 }, seeds: [1, 2, 3, 4, 5] },
-  { ...C_BASE, id: 'cpu-c-pnn-nm1', row: 'C', description: 'lenet nf32, perturbation layers, 1 mask, level 0.5 (stands for K2/K3)', modelOptions: { ...L, filterSize: 0, nmasks: 1 }, seeds: [1, 2, 3, 4, 5] },
-  { ...C_BASE, id: 'cpu-d-pnn-nm4', row: 'D', description: 'lenet nf32, perturbation layers, 4 unique masks (stands for K6)', modelOptions: { ...L, filterSize: 0, nmasks: 4 }, seeds: [1, 2] }, // ~1.6x the time per epoch: 2 seeds fit the budget
+  {
+    ...C_BASE,
+    id: 'cpu-a-3x3',
+    row: 'A',
+    description: 'lenet nf32, 3x3 convs (baseline, stands for K1)',
+    modelOptions: { ...L, filterSize: 3 },
+    seeds: [1, 2, 3, 4, 5],
+  },
+  {
+    ...C_BASE,
+    id: 'cpu-b-1x1-nonoise',
+    row: 'B',
+    description: 'lenet nf32, 1x1 convs, no noise (stands for K4)',
+    modelOptions: { ...L, filterSize: 1 },
+    seeds: [1, 2, 3, 4, 5],
+  },
+  {
+    ...C_BASE,
+    id: 'cpu-c-pnn-nm1',
+    row: 'C',
+    description: 'lenet nf32, perturbation layers, 1 mask, level 0.5 (stands for K2/K3)',
+    modelOptions: { ...L, filterSize: 0, nmasks: 1 },
+    seeds: [1, 2, 3, 4, 5],
+  },
+  {
+    ...C_BASE,
+    id: 'cpu-d-pnn-nm4',
+    row: 'D',
+    description: 'lenet nf32, perturbation layers, 4 unique masks (stands for K6)',
+    modelOptions: { ...L, filterSize: 0, nmasks: 4 },
+    seeds: [1, 2],
+  }, // ~1.6x the time per epoch: 2 seeds fit the budget
 ];
 
 export const ALL_RUNS: PnnRun[] = [...PAPER_RUNS, ...CPU_RUNS];

@@ -8,11 +8,33 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendInfo, Rng, writeFileAtomic } from '@repro/runtime';
-import { BatchOptions, ImageDataset, batchCount, batches, firstKPerClass, loadFashionMnist, readCifar10 } from '@repro/datasets';
+import {
+  BatchOptions,
+  ImageDataset,
+  batchCount,
+  batches,
+  firstKPerClass,
+  loadFashionMnist,
+  readCifar10,
+} from '@repro/datasets';
 import { createModel, saveModel } from '@repro/models';
 import {
-  Optimizer, RunRecord, RUN_RECORD_SCHEMA, Scale, checkpointDir, constant, cosine, evaluateClassifier, gitCommit, multiStep, smoothedOverOrders,
-  smoothedPerEpoch, train, trainableVariables, batchAccuraciesPct, hardwareDescription,
+  Optimizer,
+  RunRecord,
+  RUN_RECORD_SCHEMA,
+  Scale,
+  checkpointDir,
+  constant,
+  cosine,
+  evaluateClassifier,
+  gitCommit,
+  multiStep,
+  smoothedOverOrders,
+  smoothedPerEpoch,
+  train,
+  trainableVariables,
+  batchAccuraciesPct,
+  hardwareDescription,
 } from '@repro/experiments';
 import { smoothedAccuracyTrace } from '@repro/core-metrics';
 import { PnnRun } from './runs';
@@ -35,11 +57,25 @@ export interface TrainOptions {
 }
 
 /** The run's configuration at a scale: smoke shrinks the cpu runs to the fixture. */
-export function resolveRun(run: PnnRun, scale: Scale, overrides: TrainOptions['overrides'] = {}): PnnRun & { maxStepsPerEpoch?: number } {
-  let r: PnnRun & { maxStepsPerEpoch?: number } = { ...run, modelOptions: { ...run.modelOptions }, data: { ...run.data } };
+export function resolveRun(
+  run: PnnRun,
+  scale: Scale,
+  overrides: TrainOptions['overrides'] = {},
+): PnnRun & { maxStepsPerEpoch?: number } {
+  let r: PnnRun & { maxStepsPerEpoch?: number } = {
+    ...run,
+    modelOptions: { ...run.modelOptions },
+    data: { ...run.data },
+  };
   if (scale === 'smoke') {
-    if (run.scale !== 'cpu') throw new Error(`run ${run.id} is a paper-scale run; smoke scale runs the cpu runs on the fixture`);
-    r = { ...r, epochs: 2, modelOptions: { ...r.modelOptions, nfilters: 8 }, data: { ...r.data, trainPerClass: undefined } };
+    if (run.scale !== 'cpu')
+      throw new Error(`run ${run.id} is a paper-scale run; smoke scale runs the cpu runs on the fixture`);
+    r = {
+      ...r,
+      epochs: 2,
+      modelOptions: { ...r.modelOptions, nfilters: 8 },
+      data: { ...r.data, trainPerClass: undefined },
+    };
   } else if (scale !== run.scale) {
     throw new Error(`run ${run.id} belongs to the ${run.scale} scale, not ${scale}`);
   }
@@ -50,24 +86,47 @@ export function resolveRun(run: PnnRun, scale: Scale, overrides: TrainOptions['o
   return r;
 }
 
-interface Data { train: ImageDataset; test: ImageDataset; shape: [number, number, number]; norm: BatchOptions['normalize']; name: string }
+interface Data {
+  train: ImageDataset;
+  test: ImageDataset;
+  shape: [number, number, number];
+  norm: BatchOptions['normalize'];
+  name: string;
+}
 
 function loadData(r: PnnRun, scale: Scale, dataDir?: string): Data {
   if (r.data.dataset === 'cifar10') {
     if (!dataDir && !process.env.REPRO_DATA_DIR) {
-      throw new Error(`run ${r.id} needs CIFAR-10: pass --data-dir <folder with cifar-10-batches-bin> (it cannot be downloaded here)`);
+      throw new Error(
+        `run ${r.id} needs CIFAR-10: pass --data-dir <folder with cifar-10-batches-bin> (it cannot be downloaded here)`,
+      );
     }
     const dir = dataDir ?? process.env.REPRO_DATA_DIR!;
-    return { train: readCifar10(dir, 'train'), test: readCifar10(dir, 'test'), shape: [32, 32, 3], norm: CIFAR_NORM, name: 'cifar10' };
+    return {
+      train: readCifar10(dir, 'train'),
+      test: readCifar10(dir, 'test'),
+      shape: [32, 32, 3],
+      norm: CIFAR_NORM,
+      name: 'cifar10',
+    };
   }
   const dir = scale === 'smoke' && !dataDir ? FIXTURE_DIR : dataDir;
   let trainSet = loadFashionMnist('train', { dataDir: dir });
   if (r.data.trainPerClass !== undefined) trainSet = firstKPerClass(trainSet, r.data.trainPerClass);
-  return { train: trainSet, test: loadFashionMnist('test', { dataDir: dir }), shape: [28, 28, 1], norm: FMNIST_NORM, name: scale === 'smoke' ? 'fashion-mnist-fixture' : 'fashion-mnist' };
+  return {
+    train: trainSet,
+    test: loadFashionMnist('test', { dataDir: dir }),
+    shape: [28, 28, 1],
+    norm: FMNIST_NORM,
+    name: scale === 'smoke' ? 'fashion-mnist-fixture' : 'fashion-mnist',
+  };
 }
 
 function readCorrect(dir: string, epochs: number): Uint8Array[] {
-  return Array.from({ length: epochs }, (_, e) => new Uint8Array(fs.readFileSync(path.join(dir, `correct-epoch${e + 1}.bin`))));
+  return Array.from(
+    { length: epochs },
+    (_, e) => new Uint8Array(fs.readFileSync(path.join(dir, `correct-epoch${e + 1}.bin`))),
+  );
 }
 
 export function runDir(out: string, scale: Scale, runId: string, seed: number): string {
@@ -87,25 +146,52 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
   const r = resolveRun(run, o.scale, o.overrides);
   const data = loadData(r, o.scale, o.dataDir);
   const dir = runDir(o.out, o.scale, r.id, o.seed);
-  const model = createModel(r.model, { ...r.modelOptions, inputShape: data.shape, numClasses: data.train.numClasses, seed: o.seed });
+  const model = createModel(r.model, {
+    ...r.modelOptions,
+    inputShape: data.shape,
+    numClasses: data.train.numClasses,
+    seed: o.seed,
+  });
   const optimizer = new Optimizer(r.optimizer);
   const vars = trainableVariables(model);
   const rng = new Rng(o.seed);
   const base = r.optimizer.lr;
-  const schedule = r.schedule === 'pnn-cifar' ? multiStep(base, [60, 90, 120, 160], 0.2, 1) : r.schedule === 'cosine' ? cosine(base, r.epochs) : constant(base);
+  const schedule =
+    r.schedule === 'pnn-cifar'
+      ? multiStep(base, [60, 90, 120, 160], 0.2, 1)
+      : r.schedule === 'cosine'
+        ? cosine(base, r.epochs)
+        : constant(base);
   const bopts = (e: number): BatchOptions => ({
-    batchSize: r.batchSize, shuffle: rng.fork(`shuffle-${e}`), normalize: data.norm,
+    batchSize: r.batchSize,
+    shuffle: rng.fork(`shuffle-${e}`),
+    normalize: data.norm,
     ...(r.data.augment ? { augment: { cropPadding: 4, horizontalFlip: true, rng: rng.fork(`augment-${e}`) } } : {}),
   });
   const fullSteps = batchCount(data.train, { batchSize: r.batchSize });
   const steps = Math.min(fullSteps, r.maxStepsPerEpoch ?? fullSteps);
   const numClasses = data.train.numClasses;
-  const configKey = JSON.stringify({ id: r.id, seed: o.seed, scale: o.scale, epochs: r.epochs, model: r.modelOptions, opt: r.optimizer, schedule: r.schedule, n: data.train.size, steps });
+  const configKey = JSON.stringify({
+    id: r.id,
+    seed: o.seed,
+    scale: o.scale,
+    epochs: r.epochs,
+    model: r.modelOptions,
+    opt: r.optimizer,
+    schedule: r.schedule,
+    n: data.train.size,
+    steps,
+  });
   let record: RunRecord;
   try {
     const result = await train({
       label: `${r.id} seed ${o.seed}`,
-      models: [model], optimizers: [optimizer], schedules: [schedule], epochs: r.epochs, stepsPerEpoch: steps, itemsPerStep: r.batchSize,
+      models: [model],
+      optimizers: [optimizer],
+      schedules: [schedule],
+      epochs: r.epochs,
+      stepsPerEpoch: steps,
+      itemsPerStep: r.batchSize,
       batches: function* (e) {
         let k = 0;
         for (const b of batches(data.train, bopts(e))) {
@@ -117,7 +203,12 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
         }
       },
       step: (b) => ({
-        loss: optimizer.step(vars, () => tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(b.y, numClasses), model.apply(b.x, { training: true }) as tf.Tensor)),
+        loss: optimizer.step(vars, () =>
+          tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(
+            tf.oneHot(b.y, numClasses),
+            model.apply(b.x, { training: true }) as tf.Tensor,
+          ),
+        ),
       }),
       disposeBatch: (b) => tf.dispose([b.x, b.y]),
       evaluate: (epoch) => {
@@ -146,23 +237,43 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
     for (let d = 0; d < draws; d++) {
       let best = -Infinity;
       for (const c of correct.slice(correct.length - pool.length)) {
-        const trace = smoothedAccuracyTrace(batchAccuraciesPct(c, r.smoothedBatchSize, orders.permutation(c.length)), { smoothness: 0.7 });
+        const trace = smoothedAccuracyTrace(batchAccuraciesPct(c, r.smoothedBatchSize, orders.permutation(c.length)), {
+          smoothness: 0.7,
+        });
         best = Math.max(best, trace.at(-1) ?? 0);
       }
       bestOfEpochs += best / draws;
     }
     record = {
-      schema: RUN_RECORD_SCHEMA, package: PACKAGE, runId: r.id, seed: o.seed, scale: o.scale, dataset: data.name, model: r.model,
-      config: { ...r }, overrides: { ...(o.overrides ?? {}) }, history,
+      schema: RUN_RECORD_SCHEMA,
+      package: PACKAGE,
+      runId: r.id,
+      seed: o.seed,
+      scale: o.scale,
+      dataset: data.name,
+      model: r.model,
+      config: { ...r },
+      overrides: { ...(o.overrides ?? {}) },
+      history,
       metrics: {
-        bestTrueAccPct: bestTrue, finalTrueAccPct: last.trueAccPct, bestSmoothedPct: bestSmoothed,
-        smoothedMinusTruePct: bestSmoothed - bestTrue, lastSmoothedMinusTruePct: last.smoothedPct - last.trueAccPct,
-        randomOrderMeanPct: spread.mean, randomOrderStdPct: spread.std,
-        bestOfEpochsRandomOrderPct: bestOfEpochs, overstatementRandomOrderPct: bestOfEpochs - bestTrue,
-        params: model.countParams(), plateauGainPct: plateauGain(history),
+        bestTrueAccPct: bestTrue,
+        finalTrueAccPct: last.trueAccPct,
+        bestSmoothedPct: bestSmoothed,
+        smoothedMinusTruePct: bestSmoothed - bestTrue,
+        lastSmoothedMinusTruePct: last.smoothedPct - last.trueAccPct,
+        randomOrderMeanPct: spread.mean,
+        randomOrderStdPct: spread.std,
+        bestOfEpochsRandomOrderPct: bestOfEpochs,
+        overstatementRandomOrderPct: bestOfEpochs - bestTrue,
+        params: model.countParams(),
+        plateauGainPct: plateauGain(history),
       },
-      backend: o.backend, hardware: hardwareDescription(), commit: gitCommit(path.join(__dirname, '..')), startedAt: started.toISOString(),
-      wallSeconds: (Date.now() - started.getTime()) / 1000, complete: true,
+      backend: o.backend,
+      hardware: hardwareDescription(),
+      commit: gitCommit(path.join(__dirname, '..')),
+      startedAt: started.toISOString(),
+      wallSeconds: (Date.now() - started.getTime()) / 1000,
+      complete: true,
     };
   } finally {
     model.dispose();

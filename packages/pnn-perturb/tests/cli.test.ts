@@ -17,15 +17,21 @@ function readJson<T>(file: string): T {
 }
 
 function cli(args: string[]) {
-  return spawnSync('npx', ['tsx', CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true', REPRO_JOBS: '2' } });
+  return spawnSync('npx', ['tsx', CLI, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', REPRO_JOBS: '2' },
+  });
 }
 
 it('--help lists the subcommands, the runs and the scales; each subcommand has its flags', () => {
   const h = cli(['--help']);
   expect(h.status).toBe(0);
-  for (const s of ['train', 'eval', 'reproduce', 'table', 'k1-resnet18-nf44', 'cpu-c-pnn-nm1', 'smoke', 'paper']) expect(h.stdout).toContain(s);
+  for (const s of ['train', 'eval', 'reproduce', 'table', 'k1-resnet18-nf44', 'cpu-c-pnn-nm1', 'smoke', 'paper'])
+    expect(h.stdout).toContain(s);
   const t = cli(['train', '--help']);
-  for (const f of ['--scale', '--backend', '--data-dir', '--seeds', '--out', '--resume', '--run']) expect(t.stdout).toContain(f);
+  for (const f of ['--scale', '--backend', '--data-dir', '--seeds', '--out', '--resume', '--run'])
+    expect(t.stdout).toContain(f);
 });
 
 it('reproduce --scale smoke writes records, the CSV, plots and README into --out', () => {
@@ -34,11 +40,22 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(r.stderr).toMatch(/reproduce finished/);
   expect(r.status).toBe(0);
   const csv = fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8').trim().split('\n');
-  expect(csv[0]).toBe('package,table,row,metric,published,reproduced,delta,tolerance,scale,dataset,model,epochs,seeds,status,note,backend,commit');
-  const statuses = csv.slice(1).map((l) => l.match(/,(match|outside-tol|claim-holds|claim-fails|claim-inconclusive|missing|not-reproducible-here|smoke),/)?.[1]);
+  expect(csv[0]).toBe(
+    'package,table,row,metric,published,reproduced,delta,tolerance,scale,dataset,model,epochs,seeds,status,note,backend,commit',
+  );
+  const statuses = csv
+    .slice(1)
+    .map(
+      (l) =>
+        l.match(
+          /,(match|outside-tol|claim-holds|claim-fails|claim-inconclusive|missing|not-reproducible-here|smoke),/,
+        )?.[1],
+    );
   expect(statuses).not.toContain(undefined);
   expect(statuses).toContain('smoke');
-  expect(csv.filter((l) => l.includes(',K1,') && l.includes(',missing,'))[0]).toMatch(/train --scale paper --run k1-resnet18-nf44/);
+  expect(csv.filter((l) => l.includes(',K1,') && l.includes(',missing,'))[0]).toMatch(
+    /train --scale paper --run k1-resnet18-nf44/,
+  );
   const rec = readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-c-pnn-nm1.seed1.json'));
   expect(rec.scale).toBe('smoke');
   expect(rec.dataset).toBe('fashion-mnist-fixture');
@@ -51,7 +68,8 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
     expect(t.atEnd).toBe(t.atStart);
     expect(t.atStart).toBeGreaterThanOrEqual(0);
   }
-  for (const f of ['variants.png', 'variants.svg', 'cpu-a-3x3.seed1.png']) expect(fs.existsSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', f))).toBe(true);
+  for (const f of ['variants.png', 'variants.svg', 'cpu-a-3x3.seed1.png'])
+    expect(fs.existsSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', f))).toBe(true);
   expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/## pnn-perturb/);
   const wall = readJson<{ wallSeconds: number }>(path.join(out, 'runs', 'pnn-perturb', 'reproduce-smoke.json'));
   expect(wall).toMatchObject({ package: 'pnn-perturb', scale: 'smoke', runs: 4 });
@@ -68,11 +86,24 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(again.stderr).toMatch(/0 of 4 run\(s\) to train/);
   expect(again.stderr).toMatch(/skipping 4 finished run\(s\).*cpu-a-3x3 seed 1/);
   expect(again.stderr).not.toMatch(/epoch 1\/2/);
-  expect(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-a-3x3.seed1.json'), 'utf8')).toBe(recordBefore);
+  expect(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-a-3x3.seed1.json'), 'utf8')).toBe(
+    recordBefore,
+  );
   expect(fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8')).toBe(before);
   expect(fs.readFileSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', 'variants.svg'), 'utf8')).toBe(plotBefore);
   // --fresh trains them all again
-  const fresh = cli(['reproduce', '--scale', 'smoke', '--out', out, '--backend', 'wasm', '--fresh', '--run', 'cpu-b-1x1-nonoise']);
+  const fresh = cli([
+    'reproduce',
+    '--scale',
+    'smoke',
+    '--out',
+    out,
+    '--backend',
+    'wasm',
+    '--fresh',
+    '--run',
+    'cpu-b-1x1-nonoise',
+  ]);
   expect(fresh.status).toBe(0);
   expect(fresh.stderr).toMatch(/1 of 1 run\(s\) to train/);
   expect(fresh.stderr).toMatch(/cpu-b-1x1-nonoise seed 1 epoch 2\/2/);
@@ -81,7 +112,19 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
 it('a reproduce killed with SIGKILL mid-run continues: finished runs skipped, the partial one resumed, the same records', async () => {
   const env = { ...process.env, CI: 'true', REPRO_JOBS: '1' };
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pnn-kill-'));
-  const args = (out: string) => ['tsx', CLI, 'reproduce', '--scale', 'smoke', '--out', out, '--backend', 'wasm', '--run', 'cpu-a-3x3,cpu-b-1x1-nonoise'];
+  const args = (out: string) => [
+    'tsx',
+    CLI,
+    'reproduce',
+    '--scale',
+    'smoke',
+    '--out',
+    out,
+    '--backend',
+    'wasm',
+    '--run',
+    'cpu-a-3x3,cpu-b-1x1-nonoise',
+  ];
   const plain = path.join(base, 'plain');
   expect(spawnSync('npx', args(plain), { cwd: ROOT, encoding: 'utf8', env }).status).toBe(0);
 
@@ -103,7 +146,8 @@ it('a reproduce killed with SIGKILL mid-run continues: finished runs skipped, th
   expect(again.stderr).toMatch(/skipping 1 finished run\(s\).*cpu-a-3x3 seed 1/);
   expect(again.stderr).toMatch(/cpu-b-1x1-nonoise seed 1: resumed from .* after epoch 1/);
   for (const id of ['cpu-a-3x3', 'cpu-b-1x1-nonoise']) {
-    const read = (out: string) => readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`));
+    const read = (out: string) =>
+      readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`));
     expect(read(killed).history).toEqual(read(plain).history);
     expect(read(killed).metrics).toEqual(read(plain).metrics);
   }

@@ -16,24 +16,40 @@ function cifarDir(): string {
   fs.mkdirSync(root);
   const batch = (n: number, salt: number) => {
     const im = new Uint8Array(n * 3072).map((_, i) => (i * 31 + salt * 17) % 256);
-    return encodeCifarRecords(im, Array.from({ length: n }, (_, k) => [(k + salt) % 10]));
+    return encodeCifarRecords(
+      im,
+      Array.from({ length: n }, (_, k) => [(k + salt) % 10]),
+    );
   };
   for (let b = 1; b <= 5; b++) fs.writeFileSync(path.join(root, `data_batch_${b}.bin`), batch(8, b));
   fs.writeFileSync(path.join(root, 'test_batch.bin'), batch(20, 9));
   return path.dirname(root);
 }
 
-it.each(['k1-resnet18-nf44', 'k3-noiseresnet18-ffs3', 'k6-perturb-nm64-unique-mix'])('%s: CIFAR-format data path and one training step', async (id) => {
-  const backend = await initBackend('wasm');
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pnn-paper-'));
-  const rec = await trainPnnRun(findRun(id), {
-    scale: 'paper', seed: 1, out, dataDir: cifarDir(), resume: false, backend,
-    overrides: { epochs: 1, nfilters: id.startsWith('k6') ? 3 : 4, maxStepsPerEpoch: 1 }, stream: { write: () => true },
-  });
-  expect(rec.dataset).toBe('cifar10');
-  expect(rec.scale).toBe('paper');
-  expect(rec.history).toHaveLength(1);
-  expect(Number.isFinite(rec.history[0].trainLoss)).toBe(true);
-  expect(rec.overrides).toEqual({ epochs: 1, nfilters: id.startsWith('k6') ? 3 : 4, maxStepsPerEpoch: 1 });
-  expect((rec.config as { optimizer: { kind: string; nesterov: boolean } }).optimizer).toMatchObject({ kind: 'sgd', nesterov: true });
-}, 60_000);
+it.each(['k1-resnet18-nf44', 'k3-noiseresnet18-ffs3', 'k6-perturb-nm64-unique-mix'])(
+  '%s: CIFAR-format data path and one training step',
+  async (id) => {
+    const backend = await initBackend('wasm');
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pnn-paper-'));
+    const rec = await trainPnnRun(findRun(id), {
+      scale: 'paper',
+      seed: 1,
+      out,
+      dataDir: cifarDir(),
+      resume: false,
+      backend,
+      overrides: { epochs: 1, nfilters: id.startsWith('k6') ? 3 : 4, maxStepsPerEpoch: 1 },
+      stream: { write: () => true },
+    });
+    expect(rec.dataset).toBe('cifar10');
+    expect(rec.scale).toBe('paper');
+    expect(rec.history).toHaveLength(1);
+    expect(Number.isFinite(rec.history[0].trainLoss)).toBe(true);
+    expect(rec.overrides).toEqual({ epochs: 1, nfilters: id.startsWith('k6') ? 3 : 4, maxStepsPerEpoch: 1 });
+    expect((rec.config as { optimizer: { kind: string; nesterov: boolean } }).optimizer).toMatchObject({
+      kind: 'sgd',
+      nesterov: true,
+    });
+  },
+  60_000,
+);

@@ -41,7 +41,9 @@ function tryRequire(name: string): unknown {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code !== 'MODULE_NOT_FOUND') {
-      process.stderr.write(`[backend] ${name} is present but failed to load: ${(err as Error).message.split('\n')[0]}\n`);
+      process.stderr.write(
+        `[backend] ${name} is present but failed to load: ${(err as Error).message.split('\n')[0]}\n`,
+      );
     }
     return undefined;
   }
@@ -58,10 +60,17 @@ async function tryTensorflow(): Promise<BackendInfo | undefined> {
   if (gpu) {
     await tf.setBackend('tensorflow');
     const usingGpu = Boolean((tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice);
-    if (usingGpu) return { name: 'tensorflow', detail: 'libtensorflow GPU (tfjs-node-gpu)', tfjsVersion: tfjsVersion() };
-    process.stderr.write('[backend] tfjs-node-gpu loaded but created no GPU device (CUDA 11.2 + cuDNN 8.1 needed); using its CPU path\n');
+    if (usingGpu)
+      return { name: 'tensorflow', detail: 'libtensorflow GPU (tfjs-node-gpu)', tfjsVersion: tfjsVersion() };
+    process.stderr.write(
+      '[backend] tfjs-node-gpu loaded but created no GPU device (CUDA 11.2 + cuDNN 8.1 needed); using its CPU path\n',
+    );
     // Both packages register the same 'tensorflow' backend: once the GPU build is loaded it is also the CPU path.
-    return { name: 'tensorflow', detail: 'libtensorflow CPU (tfjs-node-gpu, no GPU device)', tfjsVersion: tfjsVersion() };
+    return {
+      name: 'tensorflow',
+      detail: 'libtensorflow CPU (tfjs-node-gpu, no GPU device)',
+      tfjsVersion: tfjsVersion(),
+    };
   }
   const cpu = tryRequire('@tensorflow/tfjs-node');
   if (cpu) {
@@ -72,9 +81,7 @@ async function tryTensorflow(): Promise<BackendInfo | undefined> {
 }
 
 async function tryWasm(): Promise<BackendInfo | undefined> {
-  const wasm = tryRequire('@tensorflow/tfjs-backend-wasm') as
-    | { getThreadsCount(): number }
-    | undefined;
+  const wasm = tryRequire('@tensorflow/tfjs-backend-wasm') as { getThreadsCount(): number } | undefined;
   if (!wasm) return undefined;
   const ok = await tf.setBackend('wasm');
   if (!ok) return undefined;
@@ -86,7 +93,9 @@ async function tryWasm(): Promise<BackendInfo | undefined> {
   const threads = wasm.getThreadsCount();
   return {
     name: 'wasm',
-    detail: `wasm ${simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'}` + (native.available ? `; native ${native.detail}` : ''),
+    detail:
+      `wasm ${simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'}` +
+      (native.available ? `; native ${native.detail}` : ''),
     tfjsVersion: tfjsVersion(),
     native: native.available ? native.detail : `off: ${native.reason}`,
   };

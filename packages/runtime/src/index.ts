@@ -5,6 +5,13 @@ export { Rng } from './random';
 export { writeFileAtomic, writeJsonAtomic } from './atomic';
 export { Progress, formatDuration } from './progress';
 export type { ProgressOptions } from './progress';
-export { setWasmNativeKernels, wasmNativeKernelsActive, WASM_NATIVE_KERNELS, batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './kernels/wasm-native';
+export {
+  setWasmNativeKernels,
+  wasmNativeKernelsActive,
+  WASM_NATIVE_KERNELS,
+  batchNormTrain,
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
+} from './kernels/wasm-native';
 export { nativeStatus, NATIVE_ADDON_PATH } from './native';
 export type { NativeAddon, NativeStatus } from './native';

@@ -15,20 +15,60 @@ export interface NativeAddon {
   init(paths: string[]): string;
   config(): { library: string; threads: number; config: string };
   setThreads(n: number): void;
-  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
-    b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void;
   gram(trans: boolean, n: number, k: number, a: Float32Array, lda: number, c: Float32Array): void;
   conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, dims: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
-  batchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array,
-    dims: Int32Array, eps: number): void;
-  batchNormInfer(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null,
-    y: Float32Array, dims: Int32Array, eps: number): void;
-  batchNormTrainGrad(x: Float32Array, dy: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
-    dmean: Float32Array | null, dvariance: Float32Array | null, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null,
-    dims: Int32Array, eps: number): void;
+  batchNormTrain(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    dims: Int32Array,
+    eps: number,
+  ): void;
+  batchNormInfer(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    offset: Float32Array | null,
+    scale: Float32Array | null,
+    y: Float32Array,
+    dims: Int32Array,
+    eps: number,
+  ): void;
+  batchNormTrainGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    dmean: Float32Array | null,
+    dvariance: Float32Array | null,
+    dx: Float32Array | null,
+    dgamma: Float32Array | null,
+    dbeta: Float32Array | null,
+    dims: Int32Array,
+    eps: number,
+  ): void;
 }
 
 export type NativeStatus =
@@ -60,12 +100,18 @@ function load(): NativeStatus {
   const want = process.env.REPRO_BLAS_THREADS;
   const threadsWanted = want === undefined || want === '' ? undefined : Number(want);
   if (threadsWanted !== undefined && (!Number.isInteger(threadsWanted) || threadsWanted < 1)) {
-    throw new Error(`REPRO_BLAS_THREADS='${want}' is not a positive integer (threads for OpenBLAS and the native convolutions)`);
+    throw new Error(
+      `REPRO_BLAS_THREADS='${want}' is not a positive integer (threads for OpenBLAS and the native convolutions)`,
+    );
   }
   const flag = process.env.REPRO_NATIVE;
-  if (flag === '0' || flag === 'false' || flag === 'off') return { available: false, reason: 'disabled by REPRO_NATIVE=0' };
+  if (flag === '0' || flag === 'false' || flag === 'off')
+    return { available: false, reason: 'disabled by REPRO_NATIVE=0' };
   if (!fs.existsSync(NATIVE_ADDON_PATH)) {
-    return { available: false, reason: `native addon not built (${path.relative(process.cwd(), NATIVE_ADDON_PATH)} missing; run node tools/build-native.js)` };
+    return {
+      available: false,
+      reason: `native addon not built (${path.relative(process.cwd(), NATIVE_ADDON_PATH)} missing; run node tools/build-native.js)`,
+    };
   }
   let addon: NativeAddon;
   try {

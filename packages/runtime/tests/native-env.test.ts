@@ -29,7 +29,9 @@ it('REPRO_NATIVE=0 turns the native kernels off and says so', () => {
 });
 
 it.each(['abc', '0', '1.5', '-2'])("REPRO_BLAS_THREADS='%s' is an error naming the variable", (v) => {
-  expect(() => freshNativeStatus({ REPRO_BLAS_THREADS: v })).toThrow(`REPRO_BLAS_THREADS='${v}' is not a positive integer`);
+  expect(() => freshNativeStatus({ REPRO_BLAS_THREADS: v })).toThrow(
+    `REPRO_BLAS_THREADS='${v}' is not a positive integer`,
+  );
 });
 
 it('REPRO_BLAS_THREADS=1 gives one thread where the native kernels load', () => {

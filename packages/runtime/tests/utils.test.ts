@@ -73,6 +73,8 @@ describe('Progress', () => {
     expect(formatDuration(65)).toBe('1m05s');
     expect(parseBackendPreference('wasm')).toBe('wasm');
     expect(parseBackendPreference(undefined)).toBeUndefined();
-    expect(() => parseBackendPreference('gpu', 'REPRO_BACKEND')).toThrow(/REPRO_BACKEND: unknown backend 'gpu'; valid: auto, tensorflow, wasm, cpu/);
+    expect(() => parseBackendPreference('gpu', 'REPRO_BACKEND')).toThrow(
+      /REPRO_BACKEND: unknown backend 'gpu'; valid: auto, tensorflow, wasm, cpu/,
+    );
   });
 });

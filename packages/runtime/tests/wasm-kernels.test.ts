@@ -28,61 +28,161 @@ function relErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
 
 interface ConvCase {
   name: string;
-  n: number; h: number; w: number; cin: number; cout: number;
-  kh: number; kw: number; stride: number; pad: 'same' | 'valid';
-  depthwise?: boolean; mult?: number;
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  stride: number;
+  pad: 'same' | 'valid';
+  depthwise?: boolean;
+  mult?: number;
 }
 
 const CONV_CASES: ConvCase[] = [];
-const kernels: Array<[number, number]> = [[1, 1], [3, 3], [5, 5], [7, 7], [5, 3], [1, 3]];
-const sizes: Array<[number, number]> = [[9, 9], [8, 11]];
+const kernels: Array<[number, number]> = [
+  [1, 1],
+  [3, 3],
+  [5, 5],
+  [7, 7],
+  [5, 3],
+  [1, 3],
+];
+const sizes: Array<[number, number]> = [
+  [9, 9],
+  [8, 11],
+];
 for (const [kh, kw] of kernels) {
   for (const stride of [1, 2, 3]) {
     for (const pad of ['same', 'valid'] as const) {
       for (const [h, w] of sizes) {
         if (pad === 'valid' && (kh > h || kw > w)) continue;
-        CONV_CASES.push({ name: `conv k${kh}x${kw} s${stride} ${pad} ${h}x${w}`, n: 3, h, w, cin: 4, cout: 5, kh, kw, stride, pad });
+        CONV_CASES.push({
+          name: `conv k${kh}x${kw} s${stride} ${pad} ${h}x${w}`,
+          n: 3,
+          h,
+          w,
+          cin: 4,
+          cout: 5,
+          kh,
+          kw,
+          stride,
+          pad,
+        });
       }
     }
   }
 }
 // layer widths of the models (16/32 channels): the native convolutions split these batches over two threads
-for (const [cin, cout] of [[16, 16], [3, 16], [16, 32], [5, 16]] as Array<[number, number]>) {
-  for (const [kh, kw] of [[3, 3], [1, 1], [5, 3]] as Array<[number, number]>) {
+for (const [cin, cout] of [
+  [16, 16],
+  [3, 16],
+  [16, 32],
+  [5, 16],
+] as Array<[number, number]>) {
+  for (const [kh, kw] of [
+    [3, 3],
+    [1, 1],
+    [5, 3],
+  ] as Array<[number, number]>) {
     for (const stride of [1, 2]) {
       for (const pad of ['same', 'valid'] as const) {
-        CONV_CASES.push({ name: `conv ${cin}->${cout} k${kh}x${kw} s${stride} ${pad} 9x10`, n: 3, h: 9, w: 10, cin, cout, kh, kw, stride, pad });
+        CONV_CASES.push({
+          name: `conv ${cin}->${cout} k${kh}x${kw} s${stride} ${pad} 9x10`,
+          n: 3,
+          h: 9,
+          w: 10,
+          cin,
+          cout,
+          kh,
+          kw,
+          stride,
+          pad,
+        });
       }
     }
   }
 }
 // large enough (≥ 2^22 multiply-adds) for the native convolutions to split the batch over two threads;
 // an odd batch makes the halves unequal
-for (const [cin, cout, k, stride, n, h] of [[16, 32, 3, 1, 5, 14], [32, 64, 3, 2, 4, 16], [64, 64, 1, 1, 5, 16]] as Array<[number, number, number, number, number, number]>) {
-  CONV_CASES.push({ name: `conv ${cin}->${cout} k${k}x${k} s${stride} same ${h}x${h} n${n} (two threads)`, n, h, w: h, cin, cout, kh: k, kw: k, stride, pad: 'same' });
+for (const [cin, cout, k, stride, n, h] of [
+  [16, 32, 3, 1, 5, 14],
+  [32, 64, 3, 2, 4, 16],
+  [64, 64, 1, 1, 5, 16],
+] as Array<[number, number, number, number, number, number]>) {
+  CONV_CASES.push({
+    name: `conv ${cin}->${cout} k${k}x${k} s${stride} same ${h}x${h} n${n} (two threads)`,
+    n,
+    h,
+    w: h,
+    cin,
+    cout,
+    kh: k,
+    kw: k,
+    stride,
+    pad: 'same',
+  });
 }
-for (const [kh, kw] of [[3, 3], [5, 5], [3, 1]] as Array<[number, number]>) {
+for (const [kh, kw] of [
+  [3, 3],
+  [5, 5],
+  [3, 1],
+] as Array<[number, number]>) {
   for (const stride of [1, 2]) {
     for (const pad of ['same', 'valid'] as const) {
       for (const mult of [1, 2]) {
-        CONV_CASES.push({ name: `depthwise k${kh}x${kw} s${stride} ${pad} m${mult}`, n: 2, h: 9, w: 7, cin: 3, cout: 3 * mult, kh, kw, stride, pad, depthwise: true, mult });
+        CONV_CASES.push({
+          name: `depthwise k${kh}x${kw} s${stride} ${pad} m${mult}`,
+          n: 2,
+          h: 9,
+          w: 7,
+          cin: 3,
+          cout: 3 * mult,
+          kh,
+          kw,
+          stride,
+          pad,
+          depthwise: true,
+          mult,
+        });
       }
     }
   }
 }
 
-interface Grads { dx: Float32Array; dw: Float32Array }
+interface Grads {
+  dx: Float32Array;
+  dw: Float32Array;
+}
 
 function convGrads(c: ConvCase, seed: number): Grads {
   const rng = new Rng(seed);
   const x = tf.tensor4d(randn(rng, c.n * c.h * c.w * c.cin), [c.n, c.h, c.w, c.cin]);
-  const wShape: [number, number, number, number] = c.depthwise ? [c.kh, c.kw, c.cin, c.mult!] : [c.kh, c.kw, c.cin, c.cout];
-  const w = tf.tensor4d(randn(rng, wShape.reduce((a, b) => a * b, 1)), wShape);
+  const wShape: [number, number, number, number] = c.depthwise
+    ? [c.kh, c.kw, c.cin, c.mult!]
+    : [c.kh, c.kw, c.cin, c.cout];
+  const w = tf.tensor4d(
+    randn(
+      rng,
+      wShape.reduce((a, b) => a * b, 1),
+    ),
+    wShape,
+  );
   const f = (xx: tf.Tensor4D, ww: tf.Tensor4D) =>
     c.depthwise ? tf.depthwiseConv2d(xx, ww, c.stride, c.pad) : tf.conv2d(xx, ww, c.stride, c.pad);
   const outShape = tf.tidy(() => f(x, w).shape);
-  const r = tf.tensor(randn(rng, outShape.reduce((a, b) => a * b, 1)), outShape);
-  const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(f(xx as tf.Tensor4D, ww as tf.Tensor4D), r)))([x, w]);
+  const r = tf.tensor(
+    randn(
+      rng,
+      outShape.reduce((a, b) => a * b, 1),
+    ),
+    outShape,
+  );
+  const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
+    tf.sum(tf.mul(f(xx as tf.Tensor4D, ww as tf.Tensor4D), r)),
+  )([x, w]);
   const out = { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
   tf.dispose([x, w, r, dx, dw]);
   return out;
@@ -102,13 +202,29 @@ function convForward(c: ConvCase, seed: number): { plain: Float32Array; fused: F
 }
 
 /** Training-mode batch norm: outputs and the gradients of a random projection of all three outputs. */
-const BN_CASES: number[][] = [[4, 3, 5, 6], [7, 4], [2, 9, 9, 3]];
+const BN_CASES: number[][] = [
+  [4, 3, 5, 6],
+  [7, 4],
+  [2, 9, 9, 3],
+];
 function bnCase(i: number): Float32Array[] {
   const shape = BN_CASES[i];
   const c = shape[shape.length - 1];
   const rng = new Rng(1200 + i);
   return tf.tidy(() => {
-    const x = tf.add(tf.mul(tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape), 3), 1.5);
+    const x = tf.add(
+      tf.mul(
+        tf.tensor(
+          randn(
+            rng,
+            shape.reduce((a, b) => a * b, 1),
+          ),
+          shape,
+        ),
+        3,
+      ),
+      1.5,
+    );
     const gamma = tf.tensor1d(randn(rng, c));
     const beta = tf.tensor1d(randn(rng, c));
     const r = tf.tensor(randn(rng, x.size), shape);
@@ -125,20 +241,54 @@ function bnCase(i: number): Float32Array[] {
 }
 
 const SLICE_CASES: Array<[number[], number[], number[]]> = [
-  [[512, 64], [64, 0], [64, -1]], // rows of a feature matrix (contiguous)
-  [[6, 7], [1, 2], [3, 4]],
-  [[4, 5, 6], [1, 0, 2], [2, 5, 3]],
-  [[3, 4, 5, 6], [0, 1, 0, 0], [3, 2, 5, 6]],
-  [[3, 4, 5, 6], [1, 1, 1, 2], [2, 2, 3, 3]],
-  [[2, 3, 2, 3, 4], [1, 0, 1, 1, 0], [1, 3, 1, 2, 4]],
+  [
+    [512, 64],
+    [64, 0],
+    [64, -1],
+  ], // rows of a feature matrix (contiguous)
+  [
+    [6, 7],
+    [1, 2],
+    [3, 4],
+  ],
+  [
+    [4, 5, 6],
+    [1, 0, 2],
+    [2, 5, 3],
+  ],
+  [
+    [3, 4, 5, 6],
+    [0, 1, 0, 0],
+    [3, 2, 5, 6],
+  ],
+  [
+    [3, 4, 5, 6],
+    [1, 1, 1, 2],
+    [2, 2, 3, 3],
+  ],
+  [
+    [2, 3, 2, 3, 4],
+    [1, 0, 1, 1, 0],
+    [1, 3, 1, 2, 4],
+  ],
   [[9], [2], [5]],
-  [[4, 5], [0, 0], [4, 5]],
+  [
+    [4, 5],
+    [0, 0],
+    [4, 5],
+  ],
 ];
 function sliceCase(i: number): number[] {
   const [shape, begin, size] = SLICE_CASES[i];
   const rng = new Rng(1300 + i);
   return tf.tidy(() => {
-    const x = tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape);
+    const x = tf.tensor(
+      randn(
+        rng,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+      shape,
+    );
     const xi = tf.cast(tf.mul(x, 10), 'int32');
     return [...tf.slice(x, begin, size).dataSync(), ...tf.slice(xi, begin, size).dataSync()];
   });
@@ -149,22 +299,58 @@ function bnInferCase(i: number): number[] {
   const rng = new Rng(1400 + i);
   const shape = i === 0 ? [3, 4, 5, 6] : [7, 6];
   return tf.tidy(() => {
-    const x = tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape);
+    const x = tf.tensor(
+      randn(
+        rng,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+      shape,
+    );
     const p = () => tf.tensor1d(randn(rng, 6));
     const v = tf.abs(p());
-    return [...tf.batchNorm(x, p(), v, p(), p(), 1e-3).dataSync(), ...tf.batchNorm(x, p(), v).dataSync(), ...tf.batchNorm(x, tf.tensor1d([0.5]), tf.tensor1d([2]), undefined, tf.tensor1d([1.5])).dataSync()];
+    return [
+      ...tf.batchNorm(x, p(), v, p(), p(), 1e-3).dataSync(),
+      ...tf.batchNorm(x, p(), v).dataSync(),
+      ...tf.batchNorm(x, tf.tensor1d([0.5]), tf.tensor1d([2]), undefined, tf.tensor1d([1.5])).dataSync(),
+    ];
   });
 }
 
 function tileCase(shape: number[], reps: number[], seed: number): Float32Array {
   const rng = new Rng(seed);
-  return tf.tidy(() => tf.tile(tf.tensor(randn(rng, shape.reduce((a, b) => a * b, 1)), shape), reps).dataSync() as Float32Array);
+  return tf.tidy(
+    () =>
+      tf
+        .tile(
+          tf.tensor(
+            randn(
+              rng,
+              shape.reduce((a, b) => a * b, 1),
+            ),
+            shape,
+          ),
+          reps,
+        )
+        .dataSync() as Float32Array,
+  );
 }
 const TILE_CASES: Array<[number[], number[]]> = [
-  [[1, 1, 1, 5], [3, 4, 2, 1]], // the BatchNorm-gradient broadcast (fast path)
-  [[1, 6], [4, 1]], // fast path
-  [[2, 3], [2, 2]], // interleaving: falls back to the built-in kernel
-  [[3, 1, 2], [1, 4, 1]], // fallback
+  [
+    [1, 1, 1, 5],
+    [3, 4, 2, 1],
+  ], // the BatchNorm-gradient broadcast (fast path)
+  [
+    [1, 6],
+    [4, 1],
+  ], // fast path
+  [
+    [2, 3],
+    [2, 2],
+  ], // interleaving: falls back to the built-in kernel
+  [
+    [3, 1, 2],
+    [1, 4, 1],
+  ], // fallback
 ];
 
 function segmentSumCase(seed: number): Float32Array {
@@ -189,8 +375,20 @@ function matMulCase(i: number): { plain: Float32Array; fused: Float32Array } {
   const [sa, sb, ta, tb] = MATMUL_CASES[i];
   const rng = new Rng(700 + i);
   return tf.tidy(() => {
-    const a = tf.tensor(randn(rng, sa.reduce((x, y) => x * y, 1)), sa);
-    const b = tf.tensor(randn(rng, sb.reduce((x, y) => x * y, 1)), sb);
+    const a = tf.tensor(
+      randn(
+        rng,
+        sa.reduce((x, y) => x * y, 1),
+      ),
+      sa,
+    );
+    const b = tf.tensor(
+      randn(
+        rng,
+        sb.reduce((x, y) => x * y, 1),
+      ),
+      sb,
+    );
     const plain = tf.matMul(a, b, ta, tb);
     const bias = tf.tensor1d(randn(rng, plain.shape[plain.rank - 1]));
     const fused = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias, activation: 'relu' });
@@ -208,40 +406,104 @@ function gramCase(i: number): number[] {
 }
 
 const COMPARE_CASES: Array<[number[], number[]]> = [
-  [[4, 5], [4, 1]], [[4, 5], [1, 5]], [[2, 3, 4], [4]], [[3, 1, 4], [1, 5, 1]], [[6], []], [[2, 2], [2, 2]],
+  [
+    [4, 5],
+    [4, 1],
+  ],
+  [
+    [4, 5],
+    [1, 5],
+  ],
+  [[2, 3, 4], [4]],
+  [
+    [3, 1, 4],
+    [1, 5, 1],
+  ],
+  [[6], []],
+  [
+    [2, 2],
+    [2, 2],
+  ],
 ];
 function compareCase(i: number): number[] {
   const [sa, sb] = COMPARE_CASES[i];
   const rng = new Rng(800 + i);
   // small integers, so that equality happens
-  const ints = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => rng.int(3)), shape, 'float32');
+  const ints = (shape: number[]) =>
+    tf.tensor(
+      Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => rng.int(3)),
+      shape,
+      'float32',
+    );
   return tf.tidy(() => {
     const a = ints(sa);
     const b = ints(sb);
-    return [tf.equal, tf.notEqual, tf.greater, tf.greaterEqual, tf.less, tf.lessEqual].flatMap((f) => Array.from(f(a, b).dataSync()));
+    return [tf.equal, tf.notEqual, tf.greater, tf.greaterEqual, tf.less, tf.lessEqual].flatMap((f) =>
+      Array.from(f(a, b).dataSync()),
+    );
   });
 }
 
 const POOL_CASES: Array<[number[], number, number, 'valid' | 'same' | number]> = [
-  [[2, 9, 9, 3], 3, 2, 1], [[2, 8, 8, 3], 3, 2, 1], [[2, 8, 8, 4], 2, 2, 'valid'], [[1, 7, 9, 2], 3, 1, 'same'], [[2, 10, 10, 3], 3, 2, 'same'],
+  [[2, 9, 9, 3], 3, 2, 1],
+  [[2, 8, 8, 3], 3, 2, 1],
+  [[2, 8, 8, 4], 2, 2, 'valid'],
+  [[1, 7, 9, 2], 3, 1, 'same'],
+  [[2, 10, 10, 3], 3, 2, 'same'],
 ];
 function poolGrad(i: number): Float32Array {
   const [shape, k, s, pad] = POOL_CASES[i];
   const rng = new Rng(950 + i);
   return tf.tidy(() => {
-    const x = tf.tensor4d(randn(rng, shape.reduce((a, b) => a * b, 1)), shape as [number, number, number, number]);
-    const f = (xx: tf.Tensor) => tf.maxPool(xx as tf.Tensor4D, k, s, pad, typeof pad === 'number' ? 'floor' : undefined);
+    const x = tf.tensor4d(
+      randn(
+        rng,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+      shape as [number, number, number, number],
+    );
+    const f = (xx: tf.Tensor) =>
+      tf.maxPool(xx as tf.Tensor4D, k, s, pad, typeof pad === 'number' ? 'floor' : undefined);
     const outShape = tf.tidy(() => f(x).shape);
-    const r = tf.tensor(randn(rng, outShape.reduce((a, b) => a * b, 1)), outShape);
-    return tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(f(xx), r)))(x).dataSync() as Float32Array;
+    const r = tf.tensor(
+      randn(
+        rng,
+        outShape.reduce((a, b) => a * b, 1),
+      ),
+      outShape,
+    );
+    return tf
+      .grad((xx: tf.Tensor) => tf.sum(tf.mul(f(xx), r)))(x)
+      .dataSync() as Float32Array;
   });
 }
 
 const FORWARD_CASES = CONV_CASES.filter((c) => !c.depthwise);
 const reference: {
-  conv: Grads[]; fwd: Array<{ plain: Float32Array; fused: Float32Array }>; tile: Float32Array[]; seg: Float32Array;
-  mm: Array<{ plain: Float32Array; fused: Float32Array }>; cmp: number[][]; pool: Float32Array[]; bn: Float32Array[][]; slice: number[][]; gram: number[]; bnInfer: number[][];
-} = { gram: [], bnInfer: [], conv: [], fwd: [], tile: [], seg: new Float32Array(), mm: [], cmp: [], pool: [], bn: [], slice: [] };
+  conv: Grads[];
+  fwd: Array<{ plain: Float32Array; fused: Float32Array }>;
+  tile: Float32Array[];
+  seg: Float32Array;
+  mm: Array<{ plain: Float32Array; fused: Float32Array }>;
+  cmp: number[][];
+  pool: Float32Array[];
+  bn: Float32Array[][];
+  slice: number[][];
+  gram: number[];
+  bnInfer: number[][];
+} = {
+  gram: [],
+  bnInfer: [],
+  conv: [],
+  fwd: [],
+  tile: [],
+  seg: new Float32Array(),
+  mm: [],
+  cmp: [],
+  pool: [],
+  bn: [],
+  slice: [],
+};
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -262,7 +524,10 @@ beforeAll(async () => {
 
 const native = nativeStatus();
 if (!native.available) console.warn(`native kernels not tested: ${native.reason}`);
-const MODES: Array<['pure wasm' | 'native', boolean]> = [['pure wasm', true], ['native', native.available]];
+const MODES: Array<['pure wasm' | 'native', boolean]> = [
+  ['pure wasm', true],
+  ['native', native.available],
+];
 
 describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled) => {
   const maybe = enabled ? it : it.skip;
@@ -279,16 +544,22 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     expect(relErr(got.dw, ref.dw)).toBeLessThan(REL_TOL);
   });
 
-  maybe.each(FORWARD_CASES.map((c, i) => [c.name, i] as const))('forward %s (plain and fused bias + relu)', (_name, i) => {
-    const got = convForward(FORWARD_CASES[i], 300 + i);
-    expect(relErr(got.plain, reference.fwd[i].plain)).toBeLessThan(REL_TOL);
-    expect(relErr(got.fused, reference.fwd[i].fused)).toBeLessThan(REL_TOL);
-  });
+  maybe.each(FORWARD_CASES.map((c, i) => [c.name, i] as const))(
+    'forward %s (plain and fused bias + relu)',
+    (_name, i) => {
+      const got = convForward(FORWARD_CASES[i], 300 + i);
+      expect(relErr(got.plain, reference.fwd[i].plain)).toBeLessThan(REL_TOL);
+      expect(relErr(got.fused, reference.fwd[i].fused)).toBeLessThan(REL_TOL);
+    },
+  );
 
-  maybe.each(BN_CASES.map((c, i) => [JSON.stringify(c), i] as const))('training batch norm and its gradient %s', (_n, i) => {
-    const got = bnCase(i);
-    got.forEach((g, k) => expect(relErr(g, reference.bn[i][k])).toBeLessThan(REL_TOL));
-  });
+  maybe.each(BN_CASES.map((c, i) => [JSON.stringify(c), i] as const))(
+    'training batch norm and its gradient %s',
+    (_n, i) => {
+      const got = bnCase(i);
+      got.forEach((g, k) => expect(relErr(g, reference.bn[i][k])).toBeLessThan(REL_TOL));
+    },
+  );
 
   maybe.each(SLICE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('slice %s', (_n, i) => {
     expect(sliceCase(i)).toEqual(reference.slice[i]);
@@ -328,9 +599,12 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     expect(relErr(gramCase(0), reference.gram)).toBeLessThan(REL_TOL);
   });
 
-  maybe.each(COMPARE_CASES.map((c, i) => [JSON.stringify(c), i] as const))('comparisons with broadcasting %s', (_n, i) => {
-    expect(compareCase(i)).toEqual(reference.cmp[i]);
-  });
+  maybe.each(COMPARE_CASES.map((c, i) => [JSON.stringify(c), i] as const))(
+    'comparisons with broadcasting %s',
+    (_n, i) => {
+      expect(compareCase(i)).toEqual(reference.cmp[i]);
+    },
+  );
 
   maybe.each(POOL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('max-pool gradient %s', (_n, i) => {
     expect(relErr(poolGrad(i), reference.pool[i])).toBeLessThan(REL_TOL);

@@ -22,8 +22,16 @@ export class NoiseLayer extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const [, h, w, c] = s;
-    if (h == null || w == null || c == null) throw new Error(`${this.name}: input height, width and channels must be known`);
-    this.noise = this.addWeight('noise', [h, w, c], 'float32', tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: this.seed }), undefined, false);
+    if (h == null || w == null || c == null)
+      throw new Error(`${this.name}: input height, width and channels must be known`);
+    this.noise = this.addWeight(
+      'noise',
+      [h, w, c],
+      'float32',
+      tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: this.seed }),
+      undefined,
+      false,
+    );
     this.built = true;
   }
 

@@ -76,8 +76,10 @@ export class PerturbLayer extends tf.layers.Layer {
     this.mixMaps = args.mixMaps ?? false;
     this.useAct = args.useAct ?? false;
     this.seed = args.seed ?? 0;
-    if (![0, 1, 3, 5, 7].includes(this.filterSize)) throw new Error(`PerturbLayer: filterSize must be 0, 1, 3, 5 or 7, got ${this.filterSize}`);
-    if (!Number.isInteger(this.nmasks) || this.nmasks < 1) throw new Error(`PerturbLayer: nmasks must be a positive integer, got ${this.nmasks}`);
+    if (![0, 1, 3, 5, 7].includes(this.filterSize))
+      throw new Error(`PerturbLayer: filterSize must be 0, 1, 3, 5 or 7, got ${this.filterSize}`);
+    if (!Number.isInteger(this.nmasks) || this.nmasks < 1)
+      throw new Error(`PerturbLayer: nmasks must be a positive integer, got ${this.nmasks}`);
   }
 
   private get groups(): number {
@@ -85,7 +87,11 @@ export class PerturbLayer extends tf.layers.Layer {
   }
 
   private convInit(k: number, out: number, salt: number): Initializer {
-    return tf.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / (k * k * out)), seed: this.seed * 7919 + salt });
+    return tf.initializers.randomNormal({
+      mean: 0,
+      stddev: Math.sqrt(2 / (k * k * out)),
+      seed: this.seed * 7919 + salt,
+    });
   }
 
   private biasInit(fanIn: number, salt: number): Initializer {
@@ -96,17 +102,21 @@ export class PerturbLayer extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const [, h, w, c] = shape;
-    if (h == null || w == null || c == null) throw new Error(`${this.name}: input height, width and channels must be known, got [${shape.join(', ')}]`);
+    if (h == null || w == null || c == null)
+      throw new Error(`${this.name}: input height, width and channels must be known, got [${shape.join(', ')}]`);
     this.inChannels = c;
     const out = this.filters;
     if (this.filterSize === 0) {
       if (this.nmasks > 1 && out % c !== 0) {
-        throw new Error(`${this.name}: grouped 1x1 conv needs filters (${out}) divisible by input channels (${c}) when nmasks > 1`);
+        throw new Error(
+          `${this.name}: grouped 1x1 conv needs filters (${out}) divisible by input channels (${c}) when nmasks > 1`,
+        );
       }
       const cn = this.uniqueMasks ? c : 1;
-      const noiseInit = this.noiseType === 'uniform'
-        ? tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: this.seed * 7919 + 1 })
-        : tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: this.seed * 7919 + 1 });
+      const noiseInit =
+        this.noiseType === 'uniform'
+          ? tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: this.seed * 7919 + 1 })
+          : tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: this.seed * 7919 + 1 });
       this.noise = this.addWeight('noise', [h, w, cn, this.nmasks], 'float32', noiseInit, undefined, this.trainMasks);
       const inPerGroup = (c * this.nmasks) / this.groups;
       this.kernel = this.addWeight('kernel', [1, 1, inPerGroup, out], 'float32', this.convInit(1, out, 2));
@@ -120,7 +130,8 @@ export class PerturbLayer extends tf.layers.Layer {
       this.kernel = this.addWeight('kernel', [k, k, c, out], 'float32', this.convInit(k, out, 2));
       if (k === 1) this.bias = this.addWeight('bias', [out], 'float32', this.biasInit(c, 3));
     }
-    const add = (n: string, sh: number[], init: Initializer, tr: boolean) => this.addWeight(n, sh, 'float32', init, undefined, tr);
+    const add = (n: string, sh: number[], init: Initializer, tr: boolean) =>
+      this.addWeight(n, sh, 'float32', init, undefined, tr);
     this.bn = addBatchNormWeights(add, 'bn_', out);
     if (this.mixMaps && this.filterSize === 0) this.bn2 = addBatchNormWeights(add, 'bn2_', out);
     this.built = true;
@@ -130,7 +141,13 @@ export class PerturbLayer extends tf.layers.Layer {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const [b, h, w] = shape;
     if (this.filterSize === 0 || this.filterSize === 1) return [b!, h!, w!, this.filters];
-    if (this.filterSize === 7) return [b!, h == null ? null : Math.floor((h + 6 - 7) / 2) + 1, w == null ? null : Math.floor((w + 6 - 7) / 2) + 1, this.filters];
+    if (this.filterSize === 7)
+      return [
+        b!,
+        h == null ? null : Math.floor((h + 6 - 7) / 2) + 1,
+        w == null ? null : Math.floor((w + 6 - 7) / 2) + 1,
+        this.filters,
+      ];
     const k = this.filterSize;
     return [b!, h == null ? null : h + 2 - k + 1, w == null ? null : w + 2 - k + 1, this.filters];
   }
@@ -177,7 +194,15 @@ export class PerturbLayer extends tf.layers.Layer {
         const k = this.filterSize;
         const pad = k === 1 ? 0 : k === 7 ? 3 : 1;
         const stride = k === 7 ? 2 : 1;
-        const xp = pad > 0 ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : x;
+        const xp =
+          pad > 0
+            ? tf.pad(x, [
+                [0, 0],
+                [pad, pad],
+                [pad, pad],
+                [0, 0],
+              ])
+            : x;
         y = tf.conv2d(xp, this.kernel.read() as tf.Tensor4D, stride, 'valid');
         if (this.bias) y = tf.add(y, this.bias.read());
       }
@@ -194,9 +219,16 @@ export class PerturbLayer extends tf.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
-      filters: this.filters, filterSize: this.filterSize, nmasks: this.nmasks, level: this.level,
-      noiseType: this.noiseType, uniqueMasks: this.uniqueMasks, trainMasks: this.trainMasks,
-      mixMaps: this.mixMaps, useAct: this.useAct, seed: this.seed,
+      filters: this.filters,
+      filterSize: this.filterSize,
+      nmasks: this.nmasks,
+      level: this.level,
+      noiseType: this.noiseType,
+      uniqueMasks: this.uniqueMasks,
+      trainMasks: this.trainMasks,
+      mixMaps: this.mixMaps,
+      useAct: this.useAct,
+      seed: this.seed,
     };
   }
 }

@@ -23,7 +23,6 @@ export interface SeededDropoutArgs {
   name?: string;
 }
 
-
 export class SeededDropout extends tf.layers.Layer {
   static className = 'SeededDropout';
   readonly rate: number;
@@ -52,4 +51,3 @@ export class SeededDropout extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(SeededDropout);
-

@@ -44,7 +44,13 @@ export function addBatchNormWeights(
  * PyTorch BatchNorm over the last axis. In training mode it also updates the running statistics
  * (unbiased variance). Call inside a tidy.
  */
-export function torchBatchNorm(x: tf.Tensor, v: BatchNormVars, training: boolean, eps = 1e-5, momentum = 0.1): tf.Tensor {
+export function torchBatchNorm(
+  x: tf.Tensor,
+  v: BatchNormVars,
+  training: boolean,
+  eps = 1e-5,
+  momentum = 0.1,
+): tf.Tensor {
   const gamma = v.gamma.read();
   const beta = v.beta.read();
   if (training) {
@@ -80,7 +86,15 @@ export class TorchBatchNorm extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
-    return tf.tidy(() => torchBatchNorm(Array.isArray(inputs) ? inputs[0] : inputs, this.vars, Boolean(kwargs.training), this.eps, this.momentum));
+    return tf.tidy(() =>
+      torchBatchNorm(
+        Array.isArray(inputs) ? inputs[0] : inputs,
+        this.vars,
+        Boolean(kwargs.training),
+        this.eps,
+        this.momentum,
+      ),
+    );
   }
 
   override getConfig(): tf.serialization.ConfigDict {

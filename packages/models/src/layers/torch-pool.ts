@@ -27,7 +27,8 @@ export class TorchMaxPool extends tf.layers.Layer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    const o = (d: number | null) => (d == null ? null : Math.floor((d + 2 * this.padding - this.poolSize) / this.strides) + 1);
+    const o = (d: number | null) =>
+      d == null ? null : Math.floor((d + 2 * this.padding - this.poolSize) / this.strides) + 1;
     return [s[0]!, o(s[1]), o(s[2]), s[3]!];
   }
 

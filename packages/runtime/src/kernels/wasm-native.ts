@@ -25,8 +25,21 @@ type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
 function convDims(ci: ConvInfo): Int32Array {
   return Int32Array.from([
-    ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.outChannels,
-    ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth, ci.padInfo.top, ci.padInfo.left, ci.outHeight, ci.outWidth,
+    ci.batchSize,
+    ci.inHeight,
+    ci.inWidth,
+    ci.inChannels,
+    ci.filterHeight,
+    ci.filterWidth,
+    ci.outChannels,
+    ci.strideHeight,
+    ci.strideWidth,
+    ci.dilationHeight,
+    ci.dilationWidth,
+    ci.padInfo.top,
+    ci.padInfo.left,
+    ci.outHeight,
+    ci.outWidth,
   ]);
 }
 
@@ -48,7 +61,11 @@ function makeConv2D(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean)
 
 function makeConv2DBackpropFilter(addon: NativeAddon, fallback: tf.KernelFunc) {
   return function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
-    const { inputs: { x, dy }, backend, attrs } = args as KernelArgs & { inputs: { x: TensorInfo; dy: TensorInfo } };
+    const {
+      inputs: { x, dy },
+      backend,
+      attrs,
+    } = args as KernelArgs & { inputs: { x: TensorInfo; dy: TensorInfo } };
     if (!isNhwc(attrs) || !allF32(x, dy)) return fallback(args as never) as TensorInfo;
     const filterShape = attrs.filterShape as number[];
     const ci = convInfo(x.shape, filterShape, attrs);
@@ -60,7 +77,11 @@ function makeConv2DBackpropFilter(addon: NativeAddon, fallback: tf.KernelFunc) {
 
 function makeConv2DBackpropInput(addon: NativeAddon, fallback: tf.KernelFunc) {
   return function conv2DBackpropInput(args: KernelArgs): TensorInfo {
-    const { inputs: { dy, filter }, backend, attrs } = args as KernelArgs & { inputs: { dy: TensorInfo; filter: TensorInfo } };
+    const {
+      inputs: { dy, filter },
+      backend,
+      attrs,
+    } = args as KernelArgs & { inputs: { dy: TensorInfo; filter: TensorInfo } };
     if (!isNhwc(attrs) || !allF32(dy, filter)) return fallback(args as never) as TensorInfo;
     const inputShape = attrs.inputShape as number[];
     const ci = convInfo(inputShape, filter.shape, attrs);
@@ -74,7 +95,14 @@ function makeConv2DBackpropInput(addon: NativeAddon, fallback: tf.KernelFunc) {
  * BatchMatMul on float32 operands of rank ≥ 2 whose batch shapes are equal, or one of them all ones:
  * one sgemm per batch entry on subarray views (no copies). Other broadcasts fall back.
  */
-function nativeMatMul(addon: NativeAddon, backend: BackendWasm, a: TensorInfo, b: TensorInfo, ta: boolean, tb: boolean): TensorInfo | undefined {
+function nativeMatMul(
+  addon: NativeAddon,
+  backend: BackendWasm,
+  a: TensorInfo,
+  b: TensorInfo,
+  ta: boolean,
+  tb: boolean,
+): TensorInfo | undefined {
   if (!allF32(a, b) || a.shape.length < 2 || b.shape.length < 2) return undefined;
   const ra = a.shape.length;
   const rb = b.shape.length;
@@ -125,13 +153,29 @@ function makeMatMul(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean)
 
 function makeMaxPoolGrad(addon: NativeAddon, fallback: tf.KernelFunc) {
   return function maxPoolGrad(args: KernelArgs): TensorInfo {
-    const { inputs: { dy, input }, backend, attrs } = args as KernelArgs & { inputs: { dy: TensorInfo; input: TensorInfo } };
+    const {
+      inputs: { dy, input },
+      backend,
+      attrs,
+    } = args as KernelArgs & { inputs: { dy: TensorInfo; input: TensorInfo } };
     if (!allF32(dy, input)) return fallback(args as never) as TensorInfo;
     const ci = poolInfo(input.shape, attrs);
     const dx = backend.makeOutput(input.shape, 'float32');
     const dims = Int32Array.from([
-      ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth,
-      ci.dilationHeight, ci.dilationWidth, ci.padInfo.top, ci.padInfo.left, ci.outHeight, ci.outWidth,
+      ci.batchSize,
+      ci.inHeight,
+      ci.inWidth,
+      ci.inChannels,
+      ci.filterHeight,
+      ci.filterWidth,
+      ci.strideHeight,
+      ci.strideWidth,
+      ci.dilationHeight,
+      ci.dilationWidth,
+      ci.padInfo.top,
+      ci.padInfo.left,
+      ci.outHeight,
+      ci.outWidth,
     ]);
     addon.maxPoolGrad(f32(backend, input), f32(backend, dy), f32(backend, dx), dims);
     return dx;
@@ -155,13 +199,25 @@ function bnDims(x: TensorInfo): Int32Array {
 
 function makeBatchNormTrain(addon: NativeAddon) {
   return function batchNormTrainKernel(args: KernelArgs): TensorInfo[] {
-    const { inputs: { x, gamma, beta }, backend, attrs } = args as KernelArgs & { inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo } };
+    const {
+      inputs: { x, gamma, beta },
+      backend,
+      attrs,
+    } = args as KernelArgs & { inputs: { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo } };
     const c = x.shape[x.shape.length - 1];
     const y = backend.makeOutput(x.shape, 'float32');
     const mean = backend.makeOutput([c], 'float32');
     const variance = backend.makeOutput([c], 'float32');
-    addon.batchNormTrain(f32(backend, x), f32(backend, gamma), f32(backend, beta), f32(backend, y), f32(backend, mean), f32(backend, variance),
-      bnDims(x), attrs.eps as number);
+    addon.batchNormTrain(
+      f32(backend, x),
+      f32(backend, gamma),
+      f32(backend, beta),
+      f32(backend, y),
+      f32(backend, mean),
+      f32(backend, variance),
+      bnDims(x),
+      attrs.eps as number,
+    );
     return [y, mean, variance];
   };
 }
@@ -174,9 +230,20 @@ function makeBatchNormTrainGrad(addon: NativeAddon) {
     const dx = backend.makeOutput(x.shape, 'float32');
     const dgamma = backend.makeOutput([c], 'float32');
     const dbeta = backend.makeOutput([c], 'float32');
-    addon.batchNormTrainGrad(f32(backend, x), f32(backend, dy), f32(backend, gamma), f32(backend, mean), f32(backend, variance),
-      dmean ? f32(backend, dmean) : null, dvariance ? f32(backend, dvariance) : null,
-      f32(backend, dx), f32(backend, dgamma), f32(backend, dbeta), bnDims(x), attrs.eps as number);
+    addon.batchNormTrainGrad(
+      f32(backend, x),
+      f32(backend, dy),
+      f32(backend, gamma),
+      f32(backend, mean),
+      f32(backend, variance),
+      dmean ? f32(backend, dmean) : null,
+      dvariance ? f32(backend, dvariance) : null,
+      f32(backend, dx),
+      f32(backend, dgamma),
+      f32(backend, dbeta),
+      bnDims(x),
+      attrs.eps as number,
+    );
     return [dx, dgamma, dbeta];
   };
 }
@@ -194,9 +261,21 @@ function registerBatchNormGradient(): void {
       const [x, gamma, mean, variance] = saved;
       // all three gradients in one pass; a gradient the tape does not ask for is freed with the
       // backward pass's scope
-      const [dx, dgamma, dbeta] = tf.engine().runKernel<tf.Tensor[]>(BATCH_NORM_TRAIN_GRAD,
-        { x: x, dy: dy, gamma: gamma, mean: mean, variance: variance, ...(dmean ? { dmean } : {}), ...(dvariance ? { dvariance } : {}) },
-        { eps: attrs.eps });
+      const [dx, dgamma, dbeta] = tf
+        .engine()
+        .runKernel<tf.Tensor[]>(
+          BATCH_NORM_TRAIN_GRAD,
+          {
+            x: x,
+            dy: dy,
+            gamma: gamma,
+            mean: mean,
+            variance: variance,
+            ...(dmean ? { dmean } : {}),
+            ...(dvariance ? { dvariance } : {}),
+          },
+          { eps: attrs.eps },
+        );
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   });
@@ -208,10 +287,17 @@ function registerBatchNormGradient(): void {
  * and the biased batch variance σ², returned with μ and σ². One fused kernel where registered (wasm
  * with the native addon), else the composite ops. Differentiable in x, γ, β (and through μ, σ²).
  */
-export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+export function batchNormTrain(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
   const c = x.shape[x.rank - 1];
   if (x.rank < 2 || gamma.rank !== 1 || beta.rank !== 1 || gamma.shape[0] !== c || beta.shape[0] !== c) {
-    throw new Error(`batchNormTrain: x [${x.shape.join(', ')}] needs gamma and beta of shape [${c}], got [${gamma.shape.join(', ')}] and [${beta.shape.join(', ')}]`);
+    throw new Error(
+      `batchNormTrain: x [${x.shape.join(', ')}] needs gamma and beta of shape [${c}], got [${gamma.shape.join(', ')}] and [${beta.shape.join(', ')}]`,
+    );
   }
   if (x.dtype === 'float32' && tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend())) {
     const [y, mean, variance] = tf.engine().runKernel<tf.Tensor[]>(BATCH_NORM_TRAIN, { x, gamma, beta }, { eps });
@@ -231,19 +317,44 @@ function makeFusedBatchNorm(addon: NativeAddon, fallback: tf.KernelFunc) {
     const { x, mean, variance, offset, scale } = inputs as Record<string, TensorInfo | undefined>;
     const c = x!.shape[x!.shape.length - 1];
     const params = [mean, variance, offset, scale].filter((t): t is TensorInfo => t != null);
-    const perChannel = (t: TensorInfo) => t.dtype === 'float32' && (util.sizeFromShape(t.shape) === 1 || (t.shape.length === 1 && t.shape[0] === c));
-    if (x!.dtype !== 'float32' || x!.shape.length < 1 || c === undefined || c === 0 || !params.every(perChannel) || util.sizeFromShape(x!.shape) === 0) {
+    const perChannel = (t: TensorInfo) =>
+      t.dtype === 'float32' && (util.sizeFromShape(t.shape) === 1 || (t.shape.length === 1 && t.shape[0] === c));
+    if (
+      x!.dtype !== 'float32' ||
+      x!.shape.length < 1 ||
+      c === undefined ||
+      c === 0 ||
+      !params.every(perChannel) ||
+      util.sizeFromShape(x!.shape) === 0
+    ) {
       return fallback(args as never) as TensorInfo;
     }
     const out = backend.makeOutput(x!.shape, 'float32');
-    addon.batchNormInfer(f32(backend, x!), f32(backend, mean!), f32(backend, variance!), offset ? f32(backend, offset) : null,
-      scale ? f32(backend, scale) : null, f32(backend, out), bnDims(x!), attrs.varianceEpsilon as number);
+    addon.batchNormInfer(
+      f32(backend, x!),
+      f32(backend, mean!),
+      f32(backend, variance!),
+      offset ? f32(backend, offset) : null,
+      scale ? f32(backend, scale) : null,
+      f32(backend, out),
+      bnDims(x!),
+      attrs.varianceEpsilon as number,
+    );
     return out;
   };
 }
 
 /** The kernel names the native path replaces. */
-export const WASM_NATIVE_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', '_FusedMatMul', 'MaxPoolGrad', 'FusedBatchNorm'] as const;
+export const WASM_NATIVE_KERNELS = [
+  'Conv2D',
+  'FusedConv2D',
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'BatchMatMul',
+  '_FusedMatMul',
+  'MaxPoolGrad',
+  'FusedBatchNorm',
+] as const;
 
 let fallbacks: Map<string, tf.KernelFunc> | undefined;
 let active = false;
@@ -269,7 +380,8 @@ export function setWasmNativeKernels(addon: NativeAddon | undefined): void {
   const fb = (name: string) => fallbacks!.get(name)!;
   if (!addon) {
     for (const name of WASM_NATIVE_KERNELS) replace(name, fb(name));
-    for (const name of [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD]) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    for (const name of [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD])
+      if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
     active = false;
     return;
   }

@@ -40,37 +40,76 @@ function free(backend: BackendWasm, ...infos: TensorInfo[]): void {
 }
 
 /** Conv2D geometry from a kernel's attributes (NHWC unless `dataFormat` says otherwise; dilations default 1). */
-export function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwise = false): ReturnType<typeof backend_util.computeConv2DInfo> {
+export function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: Attrs,
+  depthwise = false,
+): ReturnType<typeof backend_util.computeConv2DInfo> {
   return backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape as [number, number, number, number], attrs.strides as [number, number],
-    (attrs.dilations ?? 1) as [number, number], attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, depthwise,
-    backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC') ?? 'NHWC'));
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number],
+    (attrs.dilations ?? 1) as [number, number],
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as 'floor' | undefined,
+    depthwise,
+    backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC') ?? 'NHWC'),
+  );
 }
 
 /** Pooling geometry from a kernel's attributes. */
 export function poolInfo(inputShape: number[], attrs: Attrs): ReturnType<typeof backend_util.computePool2DInfo> {
   return backend_util.computePool2DInfo(
-    inputShape as [number, number, number, number], attrs.filterSize as [number, number] | number, attrs.strides as [number, number] | number,
-    1, attrs.pad as 'valid', attrs.dimRoundingMode as 'floor' | undefined);
+    inputShape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'valid',
+    attrs.dimRoundingMode as 'floor' | undefined,
+  );
 }
 
-function conv2dExplicit(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, pads: Pads, dilations: [number, number]): TensorInfo {
-  return run(backend, 'Conv2D', { x, filter }, {
-    strides: [1, 1],
-    pad: pads,
-    dataFormat: 'NHWC',
-    dilations,
-    dimRoundingMode: undefined,
-  });
+function conv2dExplicit(
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  pads: Pads,
+  dilations: [number, number],
+): TensorInfo {
+  return run(
+    backend,
+    'Conv2D',
+    { x, filter },
+    {
+      strides: [1, 1],
+      pad: pads,
+      dataFormat: 'NHWC',
+      dilations,
+      dimRoundingMode: undefined,
+    },
+  );
 }
 
 /** Drops `cutBottom` rows and `cutRight` columns (and optionally the first rows/columns) of an NHWC tensor. */
-function crop(backend: BackendWasm, x: TensorInfo, cutTop: number, cutBottom: number, cutLeft: number, cutRight: number): TensorInfo {
+function crop(
+  backend: BackendWasm,
+  x: TensorInfo,
+  cutTop: number,
+  cutBottom: number,
+  cutLeft: number,
+  cutRight: number,
+): TensorInfo {
   const [n, h, w, c] = x.shape;
-  return run(backend, 'Slice', { x }, {
-    begin: [0, cutTop, cutLeft, 0],
-    size: [n, h - cutTop - cutBottom, w - cutLeft - cutRight, c],
-  });
+  return run(
+    backend,
+    'Slice',
+    { x },
+    {
+      begin: [0, cutTop, cutLeft, 0],
+      size: [n, h - cutTop - cutBottom, w - cutLeft - cutRight, c],
+    },
+  );
 }
 
 /**
@@ -78,12 +117,29 @@ function crop(backend: BackendWasm, x: TensorInfo, cutTop: number, cutBottom: nu
  * Computed as a stride-1 convolution of x' = x^T [Cin,H,W,N] with the filter dy' [Ho,Wo,N,Cout] at
  * dilation s, which gives [Cin,kh,kw,Cout]; then transposed to [kh,kw,Cin,Cout].
  */
-function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-  const { inputs: { x, dy }, backend, attrs } = args;
+function conv2DBackpropFilter(args: {
+  inputs: { x: TensorInfo; dy: TensorInfo };
+  backend: BackendWasm;
+  attrs: Attrs;
+}): TensorInfo {
+  const {
+    inputs: { x, dy },
+    backend,
+    attrs,
+  } = args;
   const filterShape = attrs.filterShape as [number, number, number, number];
   const info = convInfo(x.shape, filterShape, attrs);
   if (info.dataFormat !== 'channelsLast') throw new Error('Conv2DBackpropFilter (wasm): only NHWC is supported');
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: ho, outWidth: wo, inHeight: h, inWidth: w } = info;
+  const {
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+    outHeight: ho,
+    outWidth: wo,
+    inHeight: h,
+    inWidth: w,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   let bottom = kh + (ho - 1) * sh - h - top;
@@ -100,7 +156,18 @@ function conv2DBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo };
   }
   const dyT = run(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [Ho, Wo, N, Cout]
   owned.push(dyT);
-  const dwT = conv2dExplicit(backend, xT, dyT, [[0, 0], [top, bottom], [left, right], [0, 0]], [sh, sw]); // [Cin, kh, kw, Cout]
+  const dwT = conv2dExplicit(
+    backend,
+    xT,
+    dyT,
+    [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    [sh, sw],
+  ); // [Cin, kh, kw, Cout]
   owned.push(dwT);
   const dw = run(backend, 'Transpose', { x: dwT }, { perm: [1, 2, 0, 3] }); // [kh, kw, Cin, Cout]
   free(backend, ...owned);
@@ -115,14 +182,40 @@ function zeroInsert(backend: BackendWasm, x: TensorInfo, sh: number, sw: number)
   if (sh > 1) {
     const r = run(backend, 'Reshape', { x: t }, { shape: [n * h, 1, w, c] });
     owned.push(r);
-    const p = run(backend, 'PadV2', { x: r }, { paddings: [[0, 0], [0, sh - 1], [0, 0], [0, 0]], constantValue: 0 });
+    const p = run(
+      backend,
+      'PadV2',
+      { x: r },
+      {
+        paddings: [
+          [0, 0],
+          [0, sh - 1],
+          [0, 0],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
     owned.push(p);
     t = p; // [N·H, sh, W, C]
   }
   if (sw > 1) {
     const r = run(backend, 'Reshape', { x: t }, { shape: [n * h * sh, w, 1, c] });
     owned.push(r);
-    const p = run(backend, 'PadV2', { x: r }, { paddings: [[0, 0], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+    const p = run(
+      backend,
+      'PadV2',
+      { x: r },
+      {
+        paddings: [
+          [0, 0],
+          [0, 0],
+          [0, sw - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
     owned.push(p);
     t = p; // [N·H·sh, W, sw, C]
   }
@@ -135,12 +228,29 @@ function zeroInsert(backend: BackendWasm, x: TensorInfo, sh: number, sw: number)
  * Conv2DBackpropInput: dx = conv(zero-insert(dy, s), rot180(W) with in/out swapped), stride 1,
  * padding (kh−1−pt) before and (H+pt−Ho·s) after; negative paddings become crops of dy.
  */
-function conv2DBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-  const { inputs: { dy, filter }, backend, attrs } = args;
+function conv2DBackpropInput(args: {
+  inputs: { dy: TensorInfo; filter: TensorInfo };
+  backend: BackendWasm;
+  attrs: Attrs;
+}): TensorInfo {
+  const {
+    inputs: { dy, filter },
+    backend,
+    attrs,
+  } = args;
   const inputShape = attrs.inputShape as [number, number, number, number];
   const info = convInfo(inputShape, filter.shape, attrs);
   if (info.dataFormat !== 'channelsLast') throw new Error('Conv2DBackpropInput (wasm): only NHWC is supported');
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info;
+  const {
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+    inHeight: h,
+    inWidth: w,
+    outHeight: ho,
+    outWidth: wo,
+  } = info;
   const owned: TensorInfo[] = [];
   let g = dy;
   if (sh > 1 || sw > 1) {
@@ -163,19 +273,46 @@ function conv2DBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInf
   owned.push(rev);
   const wRot = run(backend, 'Transpose', { x: rev }, { perm: [0, 1, 3, 2] }); // [kh, kw, Cout, Cin]
   owned.push(wRot);
-  const dx = conv2dExplicit(backend, g, wRot, [[0, 0], [top, bottom], [left, right], [0, 0]], [1, 1]);
+  const dx = conv2dExplicit(
+    backend,
+    g,
+    wRot,
+    [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    [1, 1],
+  );
   free(backend, ...owned);
   return dx;
 }
-
 
 /**
  * Visits every (output position, filter tap) pair of a depthwise convolution that reads an input
  * pixel inside the image: fn(dyBase, xBase, wBase) with the flat offsets of dy[n,i,j,0],
  * x[n,y,x,0] and W[a,b,0,0].
  */
-function forEachDepthwiseTap(ci: ReturnType<typeof backend_util.computeConv2DInfo>, kh: number, kw: number, cout: number, cin: number, fn: (dyBase: number, xBase: number, wBase: number) => void): void {
-  const { batchSize, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dwl } = ci;
+function forEachDepthwiseTap(
+  ci: ReturnType<typeof backend_util.computeConv2DInfo>,
+  kh: number,
+  kw: number,
+  cout: number,
+  cin: number,
+  fn: (dyBase: number, xBase: number, wBase: number) => void,
+): void {
+  const {
+    batchSize,
+    inHeight: h,
+    inWidth: w,
+    outHeight: ho,
+    outWidth: wo,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dwl,
+  } = ci;
   const pt = ci.padInfo.top;
   const pl = ci.padInfo.left;
   for (let n = 0; n < batchSize; n++) {
@@ -196,8 +333,16 @@ function forEachDepthwiseTap(ci: ReturnType<typeof backend_util.computeConv2DInf
 }
 
 /** DepthwiseConv2dNativeBackpropFilter: dW[a,b,c,m] = Σ x[n, i·s+a·d−pt, j·s+b·d−pl, c] · dy[n,i,j,c·M+m]. */
-function depthwiseBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-  const { inputs: { x, dy }, backend, attrs } = args;
+function depthwiseBackpropFilter(args: {
+  inputs: { x: TensorInfo; dy: TensorInfo };
+  backend: BackendWasm;
+  attrs: Attrs;
+}): TensorInfo {
+  const {
+    inputs: { x, dy },
+    backend,
+    attrs,
+  } = args;
   const filterShape = attrs.filterShape as [number, number, number, number];
   const ci = convInfo(x.shape, filterShape, attrs, true);
   const [kh, kw, cin, mult] = filterShape;
@@ -217,8 +362,16 @@ function depthwiseBackpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo
 }
 
 /** DepthwiseConv2dNativeBackpropInput: scatters dy·W back onto the input positions each output read. */
-function depthwiseBackpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-  const { inputs: { dy, filter }, backend, attrs } = args;
+function depthwiseBackpropInput(args: {
+  inputs: { dy: TensorInfo; filter: TensorInfo };
+  backend: BackendWasm;
+  attrs: Attrs;
+}): TensorInfo {
+  const {
+    inputs: { dy, filter },
+    backend,
+    attrs,
+  } = args;
   const inputShape = attrs.inputShape as [number, number, number, number];
   const ci = convInfo(inputShape, filter.shape, attrs, true);
   const [kh, kw, cin, mult] = filter.shape as [number, number, number, number];
@@ -238,8 +391,16 @@ function depthwiseBackpropInput(args: { inputs: { dy: TensorInfo; filter: Tensor
 }
 
 /** UnsortedSegmentSum (the gradient of gather): out[s, ...] = Σ_{i: ids[i]=s} x[i, ...]. */
-function unsortedSegmentSum(args: { inputs: { x: TensorInfo; segmentIds: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-  const { inputs: { x, segmentIds }, backend, attrs } = args;
+function unsortedSegmentSum(args: {
+  inputs: { x: TensorInfo; segmentIds: TensorInfo };
+  backend: BackendWasm;
+  attrs: Attrs;
+}): TensorInfo {
+  const {
+    inputs: { x, segmentIds },
+    backend,
+    attrs,
+  } = args;
   const numSegments = attrs.numSegments as number;
   const inner = util.sizeFromShape(x.shape.slice(segmentIds.shape.length));
   const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
@@ -263,7 +424,11 @@ function unsortedSegmentSum(args: { inputs: { x: TensorInfo; segmentIds: TensorI
  */
 function makeTile(original: tf.KernelFunc) {
   return function tile(args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-    const { inputs: { x }, backend, attrs } = args;
+    const {
+      inputs: { x },
+      backend,
+      attrs,
+    } = args;
     const reps = attrs.reps as number[];
     let ok = x.dtype === 'float32' || x.dtype === 'int32';
     // a repeated dimension inside a non-unit one would interleave copies, not repeat the buffer
@@ -308,7 +473,11 @@ function makeMatMul(original: tf.KernelFunc) {
     const b = attrs.transposeB ? swapLast(inputs.b) : inputs.b;
     if (a !== inputs.a) owned.push(a);
     if (b !== inputs.b) owned.push(b);
-    const out = original({ inputs: { ...inputs, a, b }, attrs: { ...attrs, transposeA: false, transposeB: false }, backend }) as TensorInfo;
+    const out = original({
+      inputs: { ...inputs, a, b },
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+      backend,
+    }) as TensorInfo;
     free(backend, ...owned);
     return out;
   };
@@ -318,7 +487,13 @@ function makeMatMul(original: tf.KernelFunc) {
  * Adds `inputs.bias` (if any) to `out` and applies `attrs.activation` with the wasm kernels, freeing
  * each intermediate: the tail of a fused kernel (_FusedMatMul, FusedConv2D) run as separate kernels.
  */
-export function applyBiasActivation(backend: BackendWasm, out: TensorInfo, inputs: Record<string, TensorInfo | undefined>, attrs: Attrs, kernel: string): TensorInfo {
+export function applyBiasActivation(
+  backend: BackendWasm,
+  out: TensorInfo,
+  inputs: Record<string, TensorInfo | undefined>,
+  attrs: Attrs,
+  kernel: string,
+): TensorInfo {
   const step = (next: TensorInfo) => {
     free(backend, out);
     out = next;
@@ -359,10 +534,18 @@ export function applyBiasActivation(backend: BackendWasm, out: TensorInfo, input
  * BatchMatMul, Add and the activation's own kernel.
  */
 function makeFusedMatMul(matMul: ReturnType<typeof makeMatMul>, fusedRank2: ReturnType<typeof makeMatMul>) {
-  return function fusedMatMul(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Attrs }): TensorInfo {
+  return function fusedMatMul(args: {
+    inputs: Record<string, TensorInfo>;
+    backend: BackendWasm;
+    attrs: Attrs;
+  }): TensorInfo {
     const { inputs, backend, attrs } = args;
     if (inputs.a.shape.length <= 2 && inputs.b.shape.length <= 2) return fusedRank2(args);
-    const out = matMul({ inputs: { a: inputs.a, b: inputs.b }, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB }, backend });
+    const out = matMul({
+      inputs: { a: inputs.a, b: inputs.b },
+      attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB },
+      backend,
+    });
     return applyBiasActivation(backend, out, inputs, attrs, '_FusedMatMul');
   };
 }
@@ -384,8 +567,15 @@ const COMPARISONS: Record<string, (a: number, b: number) => boolean> = {
  */
 function makeComparison(name: string, original: tf.KernelFunc) {
   const cmp = COMPARISONS[name];
-  return function compare(args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-    const { inputs: { a, b }, backend } = args;
+  return function compare(args: {
+    inputs: { a: TensorInfo; b: TensorInfo };
+    backend: BackendWasm;
+    attrs: Attrs;
+  }): TensorInfo {
+    const {
+      inputs: { a, b },
+      backend,
+    } = args;
     const numeric = (t: TensorInfo) => t.dtype === 'float32' || t.dtype === 'int32';
     const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
     if (sameShape || !numeric(a) || !numeric(b)) return original(args as never) as TensorInfo;
@@ -440,16 +630,36 @@ function makeComparison(name: string, original: tf.KernelFunc) {
  * a LeNet training step). Direct loop: recompute each window's argmax (first maximum in scan order,
  * as the cpu backend) and route dy there.
  */
-function maxPoolGrad(args: { inputs: { dy: TensorInfo; input: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-  const { inputs: { dy, input }, backend, attrs } = args;
+function maxPoolGrad(args: {
+  inputs: { dy: TensorInfo; input: TensorInfo };
+  backend: BackendWasm;
+  attrs: Attrs;
+}): TensorInfo {
+  const {
+    inputs: { dy, input },
+    backend,
+    attrs,
+  } = args;
   const ci = poolInfo(input.shape, attrs);
   const dx = backend.makeOutput(input.shape, 'float32');
   const xv = backend.typedArrayFromHeap(input) as Float32Array;
   const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
   const dxv = backend.typedArrayFromHeap(dx) as Float32Array;
   dxv.fill(0);
-  const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw,
-    effectiveFilterHeight: kh, effectiveFilterWidth: kw, dilationHeight: dh, dilationWidth: dwl } = ci;
+  const {
+    batchSize,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outHeight: ho,
+    outWidth: wo,
+    strideHeight: sh,
+    strideWidth: sw,
+    effectiveFilterHeight: kh,
+    effectiveFilterWidth: kw,
+    dilationHeight: dh,
+    dilationWidth: dwl,
+  } = ci;
   const pt = ci.padInfo.top;
   const pl = ci.padInfo.left;
   const best = new Int32Array(c);
@@ -489,12 +699,31 @@ function maxPoolGrad(args: { inputs: { dy: TensorInfo; input: TensorInfo }; back
  * gives outputs unrelated to the cpu backend's). The padding is computed here and passed explicitly.
  */
 function makeExplicitSamePadding(original: tf.KernelFunc) {
-  return function conv(args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-    const { inputs: { x, filter }, attrs } = args;
-    if (attrs.pad !== 'same' || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return original(args as never) as TensorInfo;
+  return function conv(args: {
+    inputs: { x: TensorInfo; filter: TensorInfo };
+    backend: BackendWasm;
+    attrs: Attrs;
+  }): TensorInfo {
+    const {
+      inputs: { x, filter },
+      attrs,
+    } = args;
+    if (attrs.pad !== 'same' || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC')
+      return original(args as never) as TensorInfo;
     const info = convInfo(x.shape, filter.shape, attrs);
     const p = info.padInfo;
-    return original({ ...args, attrs: { ...attrs, pad: [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]] } }) as TensorInfo;
+    return original({
+      ...args,
+      attrs: {
+        ...attrs,
+        pad: [
+          [0, 0],
+          [p.top, p.bottom],
+          [p.left, p.right],
+          [0, 0],
+        ],
+      },
+    }) as TensorInfo;
   };
 }
 
@@ -505,7 +734,11 @@ function makeExplicitSamePadding(original: tf.KernelFunc) {
  */
 function makeSlice(original: tf.KernelFunc) {
   return function slice(args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-    const { inputs: { x }, backend, attrs } = args;
+    const {
+      inputs: { x },
+      backend,
+      attrs,
+    } = args;
     if (x.dtype === 'string') return original(args as never) as TensorInfo;
     const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin as number[], attrs.size as number[]);
     const rank = x.shape.length;
@@ -550,9 +783,15 @@ function makeSlice(original: tf.KernelFunc) {
  * floats that way), and the ReLU gradient casts float32 to float32. Here they share the buffer and
  * count a reference, as the cpu backend's Identity and the wasm backend's own Reshape do.
  */
-function makeShared(original: tf.KernelFunc, sameDtype: (args: { inputs: { x: TensorInfo }; attrs: Attrs }) => boolean) {
+function makeShared(
+  original: tf.KernelFunc,
+  sameDtype: (args: { inputs: { x: TensorInfo }; attrs: Attrs }) => boolean,
+) {
   return function shared(args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: Attrs }): TensorInfo {
-    const { inputs: { x }, backend } = args;
+    const {
+      inputs: { x },
+      backend,
+    } = args;
     if (x.dtype === 'string' || !sameDtype(args)) return original(args as never) as TensorInfo;
     backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
@@ -613,7 +852,13 @@ export function registerWasmTrainingKernels(): void {
   replace('Conv2D', makeExplicitSamePadding(original('Conv2D')));
   replace('FusedConv2D', makeExplicitSamePadding(original('FusedConv2D')));
   replace('Slice', makeSlice(original('Slice')));
-  replace('Identity', makeShared(original('Identity'), () => true));
-  replace('Cast', makeShared(original('Cast'), ({ inputs: { x }, attrs }) => attrs.dtype === x.dtype));
+  replace(
+    'Identity',
+    makeShared(original('Identity'), () => true),
+  );
+  replace(
+    'Cast',
+    makeShared(original('Cast'), ({ inputs: { x }, attrs }) => attrs.dtype === x.dtype),
+  );
   registered = true;
 }
