@@ -261,21 +261,19 @@ function registerBatchNormGradient(): void {
       const [x, gamma, mean, variance] = saved;
       // all three gradients in one pass; a gradient the tape does not ask for is freed with the
       // backward pass's scope
-      const [dx, dgamma, dbeta] = tf
-        .engine()
-        .runKernel<tf.Tensor[]>(
-          BATCH_NORM_TRAIN_GRAD,
-          {
-            x: x,
-            dy: dy,
-            gamma: gamma,
-            mean: mean,
-            variance: variance,
-            ...(dmean ? { dmean } : {}),
-            ...(dvariance ? { dvariance } : {}),
-          },
-          { eps: attrs.eps },
-        );
+      const [dx, dgamma, dbeta] = tf.engine().runKernel<tf.Tensor[]>(
+        BATCH_NORM_TRAIN_GRAD,
+        {
+          x: x,
+          dy: dy,
+          gamma: gamma,
+          mean: mean,
+          variance: variance,
+          ...(dmean ? { dmean } : {}),
+          ...(dvariance ? { dvariance } : {}),
+        },
+        { eps: attrs.eps },
+      );
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   });
