@@ -9,6 +9,7 @@ import * as path from 'path';
 import { Command, Option } from 'commander';
 import { BACKEND_PREFERENCES, BackendPreference, parseBackendPreference } from '@repro/runtime';
 import { SCALES, Scale } from './record';
+import { Shard, parseShard } from './reproduce';
 
 export interface CommonOptions {
   scale: Scale;
@@ -26,6 +27,12 @@ export interface CommonOptions {
   resume: boolean | 'if-compatible';
   /** reproduce --fresh: retrain every selected run from scratch. */
   fresh: boolean;
+  /** reproduce --list: print the jobs still to train, one JSON object per line, and train nothing. */
+  list: boolean;
+  /** reproduce --shard i/n: only this shard's jobs. */
+  shard?: Shard;
+  /** table --records <dir...>: merge the run records of these output folders (default: --out). */
+  records?: string[];
   /** Run ids given with --run (undefined: all runs of the scale). */
   runs?: string[];
 }
@@ -63,18 +70,25 @@ export function checkRunIds(ids: string[] | undefined, valid: string[]): void {
   }
 }
 
-function addCommon(
-  cmd: Command,
-  spec: PaperCliSpec,
-  runRequired: boolean,
-  kind: 'train' | 'reproduce' | 'other',
-): Command {
+type SubcommandKind = 'train' | 'reproduce' | 'table' | 'other';
+
+function addCommon(cmd: Command, spec: PaperCliSpec, runRequired: boolean, kind: SubcommandKind): Command {
   if (kind === 'reproduce') {
     cmd.option(
       '--fresh',
       'retrain every selected run from scratch (default: continue: skip finished runs, resume partial ones)',
       false,
     );
+  }
+  if (kind === 'reproduce') {
+    cmd.option('--list', 'print the jobs still to train (one JSON object per line: id, command, cost) and exit', false);
+    cmd.option(
+      '--shard <i/n>',
+      'run shard i of n (balanced by cost); "n" alone takes i from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX',
+    );
+  }
+  if (kind === 'table') {
+    cmd.option('--records <dirs...>', 'merge the run records of these output folders (one per worker); default: --out');
   }
   if (kind === 'train') cmd.option('--resume', 'continue each run from its last checkpoint', false);
   if (kind === 'train')
@@ -107,7 +121,7 @@ function toCommon(
   raw: Record<string, unknown>,
   spec: PaperCliSpec,
   runRequired: boolean,
-  kind: 'train' | 'reproduce' | 'other',
+  kind: SubcommandKind,
 ): CommonOptions {
   const runs =
     typeof raw.run === 'string'
@@ -136,6 +150,9 @@ function toCommon(
           : 'if-compatible'
         : Boolean(raw.resume),
     fresh: Boolean(raw.fresh),
+    list: Boolean(raw.list),
+    shard: typeof raw.shard === 'string' ? parseShard(raw.shard) : undefined,
+    records: Array.isArray(raw.records) ? (raw.records as string[]).map((d) => path.resolve(d)) : undefined,
     runs,
   };
 }
@@ -149,7 +166,7 @@ export function buildPaperCli(spec: PaperCliSpec): Command {
     runRequired: boolean,
     action: (o: CommonOptions) => Promise<void>,
   ) => {
-    const kind = name === 'train' || name === 'reproduce' ? name : 'other';
+    const kind: SubcommandKind = name === 'train' || name === 'reproduce' || name === 'table' ? name : 'other';
     const cmd = addCommon(new Command(name).description(description), spec, runRequired, kind);
     cmd.action(async (raw: Record<string, unknown>) => action(toCommon(raw, spec, runRequired, kind)));
     program.addCommand(cmd);

@@ -15,7 +15,16 @@ export {
   robustAccuracy,
 } from './evaluate';
 export type { ClassifierEval, Attack } from './evaluate';
-export { writeRunRecord, readRunRecords, runRecordPath, gitCommit, SCALES, RUN_RECORD_SCHEMA } from './record';
+export {
+  writeRunRecord,
+  readRunRecords,
+  readRunRecordFiles,
+  mergeRunRecords,
+  runRecordPath,
+  gitCommit,
+  SCALES,
+  RUN_RECORD_SCHEMA,
+} from './record';
 export type { RunRecord, Scale } from './record';
 export { buildTable, resultsCsv, writeResultsCsv, RESULT_COLUMNS, STATUS_MEANINGS } from './table';
 export type { Status, Citation, PublishedValue, Claim, ClaimOutcome, ResultRow } from './table';
@@ -37,5 +46,16 @@ export {
   tCdf,
 } from './claims';
 export type { Interval, ClaimVerdict, ClaimRule } from './claims';
-export { planReproduce, describePlan, checkpointDir } from './reproduce';
-export type { ReproduceJob, ReproducePlan } from './reproduce';
+export {
+  planReproduce,
+  describePlan,
+  checkpointDir,
+  runReproduce,
+  shardJobs,
+  parseShard,
+  jobId,
+  jobCommand,
+} from './reproduce';
+export type { ReproduceJob, ReproducePlan, ReproduceSpec, Shard } from './reproduce';
+export { tryLock, staleReason } from './lock';
+export type { HeldLock, LockInfo } from './lock';

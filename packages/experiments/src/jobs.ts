@@ -12,6 +12,11 @@ export interface ChildJob {
   label: string;
   /** Arguments after `node` (script and its flags). */
   args: string[];
+  /**
+   * Claims the job just before it starts (e.g. a lock shared with other workers); returns the release,
+   * called when the child ends, or undefined when the job is taken (then it is skipped).
+   */
+  claim?: () => (() => void) | undefined;
 }
 
 /** REPRO_JOBS, else min(2, cores). */
@@ -25,8 +30,12 @@ export function defaultParallelism(): number {
   return Math.min(2, os.cpus().length);
 }
 
-/** Runs every job; the first failure stops new jobs from starting and is thrown after the running ones end. */
-export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<void> {
+/**
+ * Runs every job; the first failure stops new jobs from starting and is thrown after the running ones
+ * end. @returns the labels of the jobs skipped because another worker held them.
+ */
+export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<{ skipped: string[] }> {
+  const skipped: string[] = [];
   const threads = Math.max(1, Math.floor(os.cpus().length / Math.max(1, Math.min(parallel, jobs.length))));
   const env = { ...process.env, REPRO_BLAS_THREADS: process.env.REPRO_BLAS_THREADS || String(threads) };
   let next = 0;
@@ -34,6 +43,11 @@ export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<
   const worker = async () => {
     while (next < jobs.length && !failed) {
       const job = jobs[next++];
+      const release = job.claim ? job.claim() : () => undefined;
+      if (!release) {
+        skipped.push(job.label);
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const child = spawn(process.execPath, [...process.execArgv, ...job.args], {
           stdio: ['ignore', 'inherit', 'pipe'],
@@ -48,10 +62,12 @@ export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<
         });
         child.on('error', (err) => {
           failed = `${job.label}: ${err.message}`;
+          release();
           resolve();
         });
         child.on('close', (code) => {
           if (code !== 0 && !failed) failed = `${job.label} exited with ${code}: ${tail.trim().split('\n').at(-1)}`;
+          release();
           resolve();
         });
       });
@@ -59,4 +75,5 @@ export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<
   };
   await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
   if (failed) throw new Error(failed);
+  return { skipped };
 }

@@ -81,11 +81,11 @@ function validate(file: string, r: Partial<RunRecord>): RunRecord {
   return r as RunRecord;
 }
 
-/** All run records of `pkg` under `dir` (every scale), sorted by scale, run id and seed. */
-export function readRunRecords(dir: string, pkg: string): RunRecord[] {
+/** All run records of `pkg` under `dir` (every scale) with their files, sorted by scale, run id and seed. */
+export function readRunRecordFiles(dir: string, pkg: string): Array<{ file: string; record: RunRecord }> {
   const root = path.join(dir, pkg);
   if (!fs.existsSync(root)) return [];
-  const out: RunRecord[] = [];
+  const out: Array<{ file: string; record: RunRecord }> = [];
   for (const scale of fs.readdirSync(root)) {
     const sub = path.join(root, scale);
     if (!fs.statSync(sub).isDirectory()) continue;
@@ -100,8 +100,50 @@ export function readRunRecords(dir: string, pkg: string): RunRecord[] {
       } catch (err) {
         throw new Error(`${file}: corrupt run record (${(err as Error).message})`, { cause: err });
       }
-      out.push(validate(file, parsed));
+      out.push({ file, record: validate(file, parsed) });
     }
   }
-  return out.sort((a, b) => a.scale.localeCompare(b.scale) || a.runId.localeCompare(b.runId) || a.seed - b.seed);
+  const key = (r: RunRecord) => [r.scale, r.runId];
+  return out.sort((a, b) => {
+    const [sa, ia] = key(a.record);
+    const [sb, ib] = key(b.record);
+    return sa.localeCompare(sb) || ia.localeCompare(ib) || a.record.seed - b.record.seed;
+  });
+}
+
+/** All run records of `pkg` under `dir` (every scale), sorted by scale, run id and seed. */
+export function readRunRecords(dir: string, pkg: string): RunRecord[] {
+  return readRunRecordFiles(dir, pkg).map((r) => r.record);
+}
+
+/** What two records of the same job must agree on (not when or where they ran). */
+function outcome(r: RunRecord): string {
+  return JSON.stringify([r.config, r.history, r.metrics, r.dataset, r.model, r.complete]);
+}
+
+/**
+ * The records of `pkg` from several output folders (each an --out folder holding runs/, or a runs/
+ * folder itself), e.g. one per worker. A job recorded in two folders must agree (same config,
+ * history and metrics); two that disagree are an error naming both files.
+ */
+export function mergeRunRecords(dirs: string[], pkg: string): RunRecord[] {
+  const byJob = new Map<string, { file: string; record: RunRecord }>();
+  for (const dir of dirs) {
+    if (!fs.existsSync(dir)) throw new Error(`--records: ${dir} does not exist`);
+    const runs = fs.existsSync(path.join(dir, 'runs', pkg)) ? path.join(dir, 'runs') : dir;
+    for (const entry of readRunRecordFiles(runs, pkg)) {
+      const r = entry.record;
+      const id = `${r.scale}:${r.runId}:seed${r.seed}`;
+      const seen = byJob.get(id);
+      if (!seen) byJob.set(id, entry);
+      else if (outcome(seen.record) !== outcome(r)) {
+        throw new Error(
+          `two records of ${pkg} ${id} disagree: ${seen.file} and ${entry.file} (config, history or metrics differ); keep one`,
+        );
+      }
+    }
+  }
+  return [...byJob.values()]
+    .map((e) => e.record)
+    .sort((a, b) => a.scale.localeCompare(b.scale) || a.runId.localeCompare(b.runId) || a.seed - b.seed);
 }

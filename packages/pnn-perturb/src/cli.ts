@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * pnn-perturb: reproduce the PNN re-examination. `reproduce` trains every run of the scale (two
- * processes in parallel, one per core, via @repro/experiments' runChildJobs), then
- * writes results/pnn-perturb.csv, the plots and results/README.md from the run records.
+ * pnn-perturb: reproduce the PNN re-examination. `reproduce` (the shared runReproduce of
+ * @repro/experiments: continue, --fresh, --list, --shard, job locks) trains every run of the scale,
+ * two processes at a time, then writes results/pnn-perturb.csv, the plots and results/README.md from
+ * the run records.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { initBackend, formatDuration, writeJsonAtomic } from '@repro/runtime';
+import { initBackend, formatDuration } from '@repro/runtime';
 import { loadModel } from '@repro/models';
 import { loadFashionMnist } from '@repro/datasets';
 import {
@@ -16,21 +17,16 @@ import {
   buildTable,
   evaluateClassifier,
   lineChartSpec,
+  meanInterval,
+  mergeRunRecords,
   readRunRecords,
   runCli,
+  runReproduce,
   writePlot,
   writeResultsCsv,
   writeResultsReadme,
   writeRunRecord,
   LinePoint,
-  gitCommit,
-  runChildJobs,
-  defaultParallelism,
-  ChildJob,
-  ReproduceJob,
-  planReproduce,
-  describePlan,
-  meanInterval,
 } from '@repro/experiments';
 import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, findRun, runsForScale, PnnRun } from './runs';
 import { CLAIMS, PUBLISHED } from './published';
@@ -96,55 +92,36 @@ async function evalCmd(o: CommonOptions): Promise<void> {
   }
 }
 
-/** The `train` child processes of a reproduction, one per run and seed. */
-function trainJobs(o: CommonOptions, jobs: ReproduceJob[]): ChildJob[] {
-  return jobs.map(({ runId, seed }) => {
-    const args = [__filename, 'train', '--run', runId, '--seeds', String(seed), '--scale', o.scale, '--out', o.out];
-    if (o.dataDir) args.push('--data-dir', o.dataDir);
-    if (o.backend) args.push('--backend', o.backend);
-    if (o.resume) args.push('--resume-if-compatible');
-    return { label: `${runId} seed ${seed}`, args };
-  });
+/** Relative cost of one epoch of a run: training images × the variant's step cost (masks widen the layers). */
+function runCost(run: PnnRun, scale: CommonOptions['scale']): number {
+  const r = resolveRun(run, scale);
+  const images = r.data.trainPerClass !== undefined ? r.data.trainPerClass * 10 : scale === 'smoke' ? 300 : 50_000;
+  return r.epochs * images * (1 + (0.6 * Math.max(0, (r.modelOptions.nmasks ?? 1) - 1)) / 3);
 }
 
 async function reproduceCmd(o: CommonOptions): Promise<void> {
-  const start = Date.now();
-  const jobs: ReproduceJob[] = selectedRuns(o).flatMap((run) =>
-    seedsOf(run, o).map((seed) => ({
-      runId: run.id,
-      seed,
-      config: resolveRun(run, o.scale) as unknown as Record<string, unknown>,
-    })),
+  await runReproduce(
+    {
+      pkg: PACKAGE,
+      cli: __filename,
+      root: ROOT,
+      jobs: (opts) =>
+        selectedRuns(opts).flatMap((run) =>
+          seedsOf(run, opts).map((seed) => ({
+            runId: run.id,
+            seed,
+            config: resolveRun(run, opts.scale) as unknown as Record<string, unknown>,
+            cost: runCost(run, opts.scale),
+          })),
+        ),
+      table: tableCmd,
+      summary: (opts) =>
+        opts.scale === 'cpu'
+          ? `Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, budget 30 min`
+          : '',
+    },
+    o,
   );
-  const plan = planReproduce(o.out, PACKAGE, o.scale, jobs, { fresh: o.fresh });
-  const parallel = defaultParallelism();
-  process.stderr.write(
-    `[pnn-perturb] reproduce --scale ${o.scale}: ${plan.todo.length} of ${jobs.length} run(s) to train, ${parallel} at a time` +
-      (o.scale === 'cpu'
-        ? ` (Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, budget 30 min)`
-        : '') +
-      '\n',
-  );
-  for (const line of describePlan(plan)) process.stderr.write(`[pnn-perturb] ${line}\n`);
-  const todo = plan.todo;
-  await runChildJobs(trainJobs(o, todo), parallel);
-  await tableCmd(o);
-  const wall = (Date.now() - start) / 1000;
-  // the wall time of the reproduction, for tools/bench; a rerun that trained nothing keeps the last one
-  if (todo.length > 0) {
-    writeJsonAtomic(path.join(o.out, 'runs', PACKAGE, `reproduce-${o.scale}.json`), {
-      package: PACKAGE,
-      scale: o.scale,
-      runs: jobs.length,
-      trained: todo.length,
-      skipped: plan.finished.length,
-      parallel,
-      wallSeconds: Math.round(wall),
-      commit: gitCommit(ROOT),
-      finishedAt: new Date().toISOString(),
-    });
-  }
-  process.stderr.write(`[pnn-perturb] reproduce finished in ${formatDuration(wall)}\n`);
 }
 
 async function plots(o: CommonOptions, records: RunRecord[]): Promise<void> {
@@ -195,7 +172,7 @@ async function plots(o: CommonOptions, records: RunRecord[]): Promise<void> {
 }
 
 async function tableCmd(o: CommonOptions): Promise<void> {
-  const records = readRunRecords(path.join(o.out, 'runs'), PACKAGE);
+  const records = o.records ? mergeRunRecords(o.records, PACKAGE) : readRunRecords(path.join(o.out, 'runs'), PACKAGE);
   const rows = buildTable(PACKAGE, records, PUBLISHED, CLAIMS);
   const csv = path.join(o.out, `${PACKAGE}.csv`);
   writeResultsCsv(csv, rows);

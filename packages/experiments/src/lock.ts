@@ -1,0 +1,118 @@
+/**
+ * Job locks for workers that share one output folder (a shared filesystem): a worker claims a job by
+ * creating `<job>.lock` atomically (a hard link of a complete temporary file, which fails if the lock
+ * exists), with its host, pid and start time inside. The holder refreshes the lock's mtime while it
+ * works (a heartbeat). A lock is stale, and may be taken over, when
+ *   - it was written on this host and its pid is no longer alive (a worker killed with SIGKILL), or
+ *   - it was written on another host and its heartbeat is older than `staleSeconds`
+ *     (REPRO_LOCK_STALE_SECONDS, default 900: a node that died).
+ * Taking over renames the stale lock away first (only one of several workers can win that rename),
+ * then claims as usual; the job then resumes from its last checkpoint.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export interface LockInfo {
+  host: string;
+  pid: number;
+  job: string;
+  startedAt: string;
+}
+
+export interface HeldLock {
+  file: string;
+  release(): void;
+}
+
+export const HEARTBEAT_MS = 60_000;
+
+export function staleSeconds(): number {
+  const env = process.env.REPRO_LOCK_STALE_SECONDS;
+  if (env === undefined || env === '') return 900;
+  const v = Number(env);
+  if (!(v > 0)) throw new Error(`REPRO_LOCK_STALE_SECONDS='${env}' is not a positive number of seconds`);
+  return v;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Why the lock at `file` is stale, or undefined when it is held (or cannot be read yet). */
+export function staleReason(file: string, now = Date.now()): string | undefined {
+  let info: LockInfo;
+  let mtime: number;
+  try {
+    info = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
+    mtime = fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined; // vanished or being replaced: not ours to judge
+  }
+  if (info.host === os.hostname())
+    return alive(info.pid) ? undefined : `its worker (pid ${info.pid} on ${info.host}) is gone`;
+  const age = (now - mtime) / 1000;
+  return age > staleSeconds() ? `no heartbeat from ${info.host} (pid ${info.pid}) for ${Math.round(age)} s` : undefined;
+}
+
+function create(file: string, info: LockInfo): boolean {
+  const tmp = `${file}.${os.hostname()}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(info));
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Claims `job` with the lock file `file`; undefined when another live worker holds it.
+ * `onTakeover` is told when a stale lock was taken over.
+ */
+export function tryLock(file: string, job: string, onTakeover?: (reason: string) => void): HeldLock | undefined {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const info: LockInfo = { host: os.hostname(), pid: process.pid, job, startedAt: new Date().toISOString() };
+  if (!create(file, info)) {
+    const reason = staleReason(file);
+    if (reason === undefined) return undefined;
+    const aside = `${file}.stale.${os.hostname()}.${process.pid}`;
+    try {
+      fs.renameSync(file, aside); // one taker wins; the others get ENOENT
+    } catch {
+      return undefined;
+    }
+    fs.rmSync(aside, { force: true });
+    if (!create(file, info)) return undefined;
+    onTakeover?.(reason);
+  }
+  const beat = setInterval(() => {
+    try {
+      const t = new Date();
+      fs.utimesSync(file, t, t);
+    } catch {
+      /* taken over or removed: the worker finds out at release */
+    }
+  }, HEARTBEAT_MS);
+  beat.unref();
+  return {
+    file,
+    release: () => {
+      clearInterval(beat);
+      try {
+        const held = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
+        if (held.host === info.host && held.pid === info.pid) fs.rmSync(file, { force: true });
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
