@@ -139,12 +139,19 @@ it('a reproduce killed with SIGKILL mid-run continues: finished runs skipped, th
   expect(fs.existsSync(path.join(smoke, 'cpu-a-3x3.seed1.json'))).toBe(true);
   expect(fs.existsSync(path.join(smoke, 'cpu-b-1x1-nonoise.seed1.json'))).toBe(false);
   expect(readJson<{ epoch: number }>(ckpt).epoch).toBe(1);
+  // the killed worker's lock stays behind; the next worker takes it over by the stale-lock rule
+  const lock = path.join(smoke, 'locks', 'cpu-b-1x1-nonoise.seed1.lock');
+  expect(readJson<{ host: string; pid: number }>(lock).host).toBe(os.hostname());
 
   const again = spawnSync('npx', args(killed), { cwd: ROOT, encoding: 'utf8', env });
   expect(again.status).toBe(0);
   expect(again.stderr).toMatch(/1 of 2 run\(s\) to train/);
   expect(again.stderr).toMatch(/skipping 1 finished run\(s\).*cpu-a-3x3 seed 1/);
+  expect(again.stderr).toMatch(
+    /taking over the lock of pnn-perturb:smoke:cpu-b-1x1-nonoise:seed1: its worker \(pid \d+ on .*\) is gone; resuming from its checkpoint/,
+  );
   expect(again.stderr).toMatch(/cpu-b-1x1-nonoise seed 1: resumed from .* after epoch 1/);
+  expect(fs.existsSync(lock)).toBe(false);
   for (const id of ['cpu-a-3x3', 'cpu-b-1x1-nonoise']) {
     const read = (out: string) =>
       readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`));
