@@ -187,6 +187,11 @@ export function buildPaperCli(spec: PaperCliSpec): Command {
 
 /** Parses argv and runs; on error prints `<name>: <message>` and exits 1. */
 export async function runCli(program: Command, argv = process.argv): Promise<void> {
+  // `reproduce --list | head`: a reader that stops early is not an error
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
     await program.parseAsync(argv);
   } catch (err) {

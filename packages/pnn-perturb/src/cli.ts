@@ -92,7 +92,11 @@ async function evalCmd(o: CommonOptions): Promise<void> {
   }
 }
 
-/** Relative cost of one epoch of a run: training images × the variant's step cost (masks widen the layers). */
+/**
+ * Estimated cost of a run (balances shards): epochs × training images × the variant's step cost. Masks
+ * widen the perturbation layers: 4 masks measured 1.6× the 1-mask step at cpu scale; more masks are
+ * extrapolated linearly (an estimate, not a measurement).
+ */
 function runCost(run: PnnRun, scale: CommonOptions['scale']): number {
   const r = resolveRun(run, scale);
   const images = r.data.trainPerClass !== undefined ? r.data.trainPerClass * 10 : scale === 'smoke' ? 300 : 50_000;
