@@ -16,6 +16,9 @@ function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 
+/** The smoke-scale flags of every reproduce here. */
+const SMOKE = ['--scale', 'smoke', '--backend', 'wasm'];
+
 function cli(args: string[]) {
   return spawnSync('npx', ['tsx', CLI, ...args], {
     cwd: ROOT,
@@ -36,7 +39,7 @@ it('--help lists the subcommands, the runs and the scales; each subcommand has i
 
 it('reproduce --scale smoke writes records, the CSV, plots and README into --out', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pnn-'));
-  const r = cli(['reproduce', '--scale', 'smoke', '--out', out, '--backend', 'wasm']);
+  const r = cli(['reproduce', ...SMOKE, '--out', out]);
   expect(r.stderr).toMatch(/reproduce finished/);
   expect(r.status).toBe(0);
   const csv = fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8').trim().split('\n');
@@ -81,7 +84,7 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8')).toBe(before);
   // a second reproduce trains nothing and rewrites identical tables and plots
   const recordBefore = fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-a-3x3.seed1.json'), 'utf8');
-  const again = cli(['reproduce', '--scale', 'smoke', '--out', out, '--backend', 'wasm']);
+  const again = cli(['reproduce', ...SMOKE, '--out', out]);
   expect(again.status).toBe(0);
   expect(again.stderr).toMatch(/0 of 4 run\(s\) to train/);
   expect(again.stderr).toMatch(/skipping 4 finished run\(s\).*cpu-a-3x3 seed 1/);
@@ -92,18 +95,7 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8')).toBe(before);
   expect(fs.readFileSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', 'variants.svg'), 'utf8')).toBe(plotBefore);
   // --fresh trains them all again
-  const fresh = cli([
-    'reproduce',
-    '--scale',
-    'smoke',
-    '--out',
-    out,
-    '--backend',
-    'wasm',
-    '--fresh',
-    '--run',
-    'cpu-b-1x1-nonoise',
-  ]);
+  const fresh = cli(['reproduce', ...SMOKE, '--out', out, '--fresh', '--run', 'cpu-b-1x1-nonoise']);
   expect(fresh.status).toBe(0);
   expect(fresh.stderr).toMatch(/1 of 1 run\(s\) to train/);
   expect(fresh.stderr).toMatch(/cpu-b-1x1-nonoise seed 1 epoch 2\/2/);
@@ -116,12 +108,9 @@ it('a reproduce killed with SIGKILL mid-run continues: finished runs skipped, th
     'tsx',
     CLI,
     'reproduce',
-    '--scale',
-    'smoke',
+    ...SMOKE,
     '--out',
     out,
-    '--backend',
-    'wasm',
     '--run',
     'cpu-a-3x3,cpu-b-1x1-nonoise',
   ];
