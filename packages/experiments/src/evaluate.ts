@@ -5,6 +5,7 @@
  * attack.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fgm } from './attacks';
 import { BatchOptions, ImageDataset, batches } from '@repro/datasets';
 import { smoothedAccuracyTrace } from '@repro/core-metrics';
 import { Rng } from '@repro/runtime';
@@ -94,15 +95,9 @@ export function smoothedOverOrders(
 
 export type Attack = (model: tf.LayersModel, x: tf.Tensor4D, y: tf.Tensor1D, numClasses: number) => tf.Tensor4D;
 
-/** Fast gradient sign method (Goodfellow et al. 2015): x + eps·sign(∇x CE). */
+/** FGSM with the true labels as an `Attack` for robustAccuracy: `fgm` with the L∞ norm. */
 export function fgsm(eps: number): Attack {
-  return (model, x, y, numClasses) =>
-    tf.tidy(() => {
-      const g = tf.grad((xx: tf.Tensor) =>
-        tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(tf.oneHot(y, numClasses), model.predict(xx) as tf.Tensor),
-      )(x);
-      return tf.add<tf.Tensor4D>(x, tf.mul(tf.sign(g), eps));
-    });
+  return (model, x, y) => fgm(model, x, eps, { y }) as tf.Tensor4D;
 }
 
 /** Accuracy on adversarial examples made by `attack` from each batch. */

@@ -59,3 +59,5 @@ export {
 export type { ReproduceJob, ReproducePlan, ReproduceSpec, Shard } from './reproduce';
 export { tryLock, staleReason } from './lock';
 export type { HeldLock, LockInfo } from './lock';
+export { fgm, pgd } from './attacks';
+export type { AttackOptions, PgdOptions } from './attacks';
