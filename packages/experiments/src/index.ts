@@ -61,3 +61,5 @@ export { tryLock, staleReason } from './lock';
 export type { HeldLock, LockInfo } from './lock';
 export { fgm, pgd } from './attacks';
 export type { AttackOptions, PgdOptions } from './attacks';
+export { definePaper } from './paper';
+export type { Paper, PaperRun, PaperSpec, RunContext } from './paper';

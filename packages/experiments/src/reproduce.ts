@@ -215,12 +215,13 @@ export async function runReproduce(spec: ReproduceSpec, o: CommonOptions): Promi
   }
   const plan = planReproduce(o.out, spec.pkg, o.scale, selected, { fresh: o.fresh });
   const parallel = defaultParallelism();
+  const summary = spec.summary?.(o);
   const shardNote = o.shard
     ? ` (shard ${o.shard.index}/${o.shard.count}: ${selected.length} of ${all.length} jobs)`
     : '';
   log(
     spec.pkg,
-    `reproduce --scale ${o.scale}${shardNote}: ${plan.todo.length} of ${selected.length} run(s) to train, ${parallel} at a time${spec.summary ? ` (${spec.summary(o)})` : ''}`,
+    `reproduce --scale ${o.scale}${shardNote}: ${plan.todo.length} of ${selected.length} run(s) to train, ${parallel} at a time${summary ? ` (${summary})` : ''}`,
   );
   for (const line of describePlan(plan)) log(spec.pkg, line);
   const lockDir = path.join(o.out, 'runs', spec.pkg, o.scale, 'locks');

@@ -1,135 +1,43 @@
 #!/usr/bin/env node
 /**
- * pnn-perturb: reproduce the PNN re-examination. `reproduce` (the shared runReproduce of
- * @repro/experiments: continue, --fresh, --list, --shard, job locks) trains every run of the scale,
- * two processes at a time, then writes results/pnn-perturb.csv, the plots and results/README.md from
- * the run records.
+ * pnn-perturb: reproduce the PNN re-examination. The package declares its runs, published values,
+ * claims, how to train and evaluate one run and its plots; @repro/experiments' definePaper gives the
+ * CLI (train / eval / reproduce / table), the job lists, the tables and the results README.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { initBackend, formatDuration } from '@repro/runtime';
 import { loadModel } from '@repro/models';
 import { loadFashionMnist } from '@repro/datasets';
 import {
-  CommonOptions,
   RunRecord,
-  buildPaperCli,
-  buildTable,
+  Scale,
+  definePaper,
   evaluateClassifier,
   lineChartSpec,
   meanInterval,
-  mergeRunRecords,
-  readRunRecords,
   runCli,
-  runReproduce,
   writePlot,
-  writeResultsCsv,
-  writeResultsReadme,
-  writeRunRecord,
   LinePoint,
 } from '@repro/experiments';
-import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, findRun, runsForScale, PnnRun } from './runs';
+import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, PnnRun } from './runs';
 import { CLAIMS, PUBLISHED } from './published';
 import { FIXTURE_DIR, PACKAGE, resolveRun, runDir, trainPnnRun } from './train';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-
-function selectedRuns(o: CommonOptions): PnnRun[] {
-  const pool = runsForScale(o.scale);
-  const runs = o.runs ? o.runs.map(findRun) : pool;
-  for (const r of runs) {
-    if (o.scale === 'paper' ? r.scale !== 'paper' : r.scale !== 'cpu') {
-      throw new Error(
-        `run ${r.id} is a ${r.scale}-scale run; --scale ${o.scale} runs: ${pool.map((x) => x.id).join(', ')}`,
-      );
-    }
-  }
-  return runs;
-}
-
-function seedsOf(r: PnnRun, o: CommonOptions): number[] {
-  return o.seeds ?? (o.scale === 'smoke' ? r.seeds.slice(0, 1) : r.seeds);
-}
-
-async function trainCmd(o: CommonOptions): Promise<void> {
-  const backend = await initBackend(o.backend);
-  process.stderr.write(`[pnn-perturb] backend ${backend.name} (${backend.detail})\n`);
-  for (const run of selectedRuns(o)) {
-    for (const seed of seedsOf(run, o)) {
-      const rec = await trainPnnRun(run, {
-        scale: o.scale,
-        seed,
-        out: o.out,
-        dataDir: o.dataDir,
-        resume: o.resume,
-        backend,
-      });
-      const file = writeRunRecord(path.join(o.out, 'runs'), rec);
-      process.stderr.write(
-        `[pnn-perturb] ${run.id} seed ${seed}: best true ${rec.metrics.bestTrueAccPct.toFixed(2)}%, best smoothed ${rec.metrics.bestSmoothedPct.toFixed(2)}% ` +
-          `(${formatDuration(rec.wallSeconds)}) -> ${path.relative(process.cwd(), file)}\n`,
-      );
-    }
-  }
-}
-
-async function evalCmd(o: CommonOptions): Promise<void> {
-  await initBackend(o.backend);
-  for (const run of selectedRuns(o)) {
-    for (const seed of seedsOf(run, o)) {
-      const dir = path.join(runDir(o.out, o.scale, run.id, seed), 'final-model');
-      if (!fs.existsSync(dir)) throw new Error(`${run.id} seed ${seed}: no saved model at ${dir}; train it first`);
-      if (run.data.dataset !== 'fashion-mnist')
-        throw new Error(`eval of ${run.id}: CIFAR-10 evaluation goes through train --scale paper`);
-      const model = await loadModel(dir);
-      const test = loadFashionMnist('test', { dataDir: o.scale === 'smoke' && !o.dataDir ? FIXTURE_DIR : o.dataDir });
-      const ev = evaluateClassifier(model, test, { batchSize: 250, normalize: { mean: [0.286], std: [0.353] } });
-      process.stdout.write(
-        `${run.id} seed ${seed}: true test accuracy ${(100 * ev.accuracy).toFixed(2)}% (${test.size} images)\n`,
-      );
-      model.dispose();
-    }
-  }
-}
 
 /**
  * Estimated cost of a run (balances shards): epochs × training images × the variant's step cost. Masks
  * widen the perturbation layers: 4 masks measured 1.6× the 1-mask step at cpu scale; more masks are
  * extrapolated linearly (an estimate, not a measurement).
  */
-function runCost(run: PnnRun, scale: CommonOptions['scale']): number {
+function runCost(run: PnnRun, scale: Scale): number {
   const r = resolveRun(run, scale);
   const images = r.data.trainPerClass !== undefined ? r.data.trainPerClass * 10 : scale === 'smoke' ? 300 : 50_000;
   return r.epochs * images * (1 + (0.6 * Math.max(0, (r.modelOptions.nmasks ?? 1) - 1)) / 3);
 }
 
-async function reproduceCmd(o: CommonOptions): Promise<void> {
-  await runReproduce(
-    {
-      pkg: PACKAGE,
-      cli: __filename,
-      root: ROOT,
-      jobs: (opts) =>
-        selectedRuns(opts).flatMap((run) =>
-          seedsOf(run, opts).map((seed) => ({
-            runId: run.id,
-            seed,
-            config: resolveRun(run, opts.scale) as unknown as Record<string, unknown>,
-            cost: runCost(run, opts.scale),
-          })),
-        ),
-      table: tableCmd,
-      summary: (opts) =>
-        opts.scale === 'cpu'
-          ? `Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, budget 30 min`
-          : '',
-    },
-    o,
-  );
-}
-
-async function plots(o: CommonOptions, records: RunRecord[]): Promise<void> {
-  const dir = path.join(o.out, 'plots', PACKAGE);
+/** Per run: true vs smoothed accuracy by epoch; per scale: the variants' mean and 95% CI over seeds. */
+async function plots(records: RunRecord[], dir: string): Promise<void> {
   const trained = records.filter((r) => r.scale !== 'paper' || r.history.length > 0);
   for (const r of trained) {
     const data: LinePoint[] = r.history.flatMap((h) => [
@@ -175,32 +83,37 @@ async function plots(o: CommonOptions, records: RunRecord[]): Promise<void> {
   }
 }
 
-async function tableCmd(o: CommonOptions): Promise<void> {
-  const records = o.records ? mergeRunRecords(o.records, PACKAGE) : readRunRecords(path.join(o.out, 'runs'), PACKAGE);
-  const rows = buildTable(PACKAGE, records, PUBLISHED, CLAIMS);
-  const csv = path.join(o.out, `${PACKAGE}.csv`);
-  writeResultsCsv(csv, rows);
-  await plots(o, records);
-  writeResultsReadme(o.out);
-  const claims = rows.filter((r) => r.table === 'claims' && r.scale !== '');
-  for (const c of claims)
-    process.stderr.write(
-      `[pnn-perturb] claim ${c.row} (${c.scale}): ${c.status} — ${c.reproduced === '' ? '' : c.reproduced + '; '}${String(c.note).split('; ').slice(1).join('; ')}\n`,
-    );
-  process.stderr.write(`[pnn-perturb] wrote ${csv} (${rows.length} rows from ${records.length} run records)\n`);
-}
-
-const program = buildPaperCli({
-  name: 'pnn-perturb',
+export const paper = definePaper<PnnRun>({
+  name: PACKAGE,
   description:
     'Reproduce Perturbative Neural Networks (Juefei-Xu et al., CVPR 2018) as re-examined by Klachko: published CIFAR-10 rows K1-K8 and R at paper scale, the three claims on a Fashion-MNIST analog at cpu scale.',
-  runIds: ALL_RUNS.map((r) => ({ id: r.id, description: `${r.row}: ${r.description}` })),
-  defaultScale: 'cpu',
-  defaultOut: path.join(ROOT, 'results'),
-  train: trainCmd,
-  evaluate: evalCmd,
-  reproduce: reproduceCmd,
-  table: tableCmd,
+  runs: ALL_RUNS,
+  published: PUBLISHED,
+  claims: CLAIMS,
+  resolve: (run, scale) => resolveRun(run, scale) as unknown as Record<string, unknown>,
+  trainRun: (run, ctx) => trainPnnRun(run, ctx),
+  evalRun: async (run, { scale, seed, out, dataDir }) => {
+    const dir = path.join(runDir(out, scale, run.id, seed), 'final-model');
+    if (!fs.existsSync(dir)) throw new Error(`${run.id} seed ${seed}: no saved model at ${dir}; train it first`);
+    if (run.data.dataset !== 'fashion-mnist')
+      throw new Error(`eval of ${run.id}: CIFAR-10 evaluation goes through train --scale paper`);
+    const model = await loadModel(dir);
+    try {
+      const test = loadFashionMnist('test', { dataDir: scale === 'smoke' && !dataDir ? FIXTURE_DIR : dataDir });
+      const ev = evaluateClassifier(model, test, { batchSize: 250, normalize: { mean: [0.286], std: [0.353] } });
+      return `${run.id} seed ${seed}: true test accuracy ${(100 * ev.accuracy).toFixed(2)}% (${test.size} images)`;
+    } finally {
+      model.dispose();
+    }
+  },
+  cost: runCost,
+  summarizeRecord: (rec) =>
+    `best true ${rec.metrics.bestTrueAccPct.toFixed(2)}%, best smoothed ${rec.metrics.bestSmoothedPct.toFixed(2)}%`,
+  plots,
+  summary: (scale) =>
+    scale === 'cpu'
+      ? `Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, budget 30 min`
+      : '',
   epilog: [
     'Runs (id  row: description):',
     ...ALL_RUNS.map((r) => `  ${r.id.padEnd(28)} ${r.row}: ${r.description} [${r.scale}]`),
@@ -209,6 +122,8 @@ const program = buildPaperCli({
     `        cpu = Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, all 10,000 test images, ${CPU_EPOCHS} epochs (default; ~30 min budget on 2 cores);`,
     "        paper = CIFAR-10 with Klachko's recipes (150 epochs, SGD Nesterov), needs --data-dir; meant for a GPU machine.",
   ].join('\n'),
+  cli: __filename,
+  root: ROOT,
 });
 
-if (require.main === module) void runCli(program);
+if (require.main === module) void runCli(paper.program);

@@ -65,6 +65,12 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(rec.backend.name).toBe('wasm');
   expect(rec.history).toHaveLength(2);
   expect(rec.metrics.bestTrueAccPct).toBeGreaterThan(0);
+  // eval of the saved final model gives the record's final true accuracy
+  const ev = cli(['eval', '--scale', 'smoke', '--run', 'cpu-c-pnn-nm1', '--out', out]);
+  expect(ev.status).toBe(0);
+  expect(ev.stdout.trim()).toBe(
+    `cpu-c-pnn-nm1 seed 1: true test accuracy ${rec.metrics.finalTrueAccPct.toFixed(2)}% (100 images)`,
+  );
   // every run ends with the tensor count it started with
   for (const id of ['cpu-a-3x3', 'cpu-b-1x1-nonoise', 'cpu-c-pnn-nm1', 'cpu-d-pnn-nm4']) {
     const t = readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`)).tensors!;

@@ -1,0 +1,180 @@
+/**
+ * definePaper: a paper package declares its runs, published values, claims and how to train (and
+ * evaluate) one run; this gives it the whole CLI (train / eval / reproduce / table with the common
+ * flags), the job list of every scale, the table, the results README and the claim summary lines.
+ *
+ * Scales: `paper` runs the runs declared at paper scale; `cpu` the cpu runs; `smoke` the cpu runs with
+ * their first seed (the package's trainRun shrinks them to seconds).
+ */
+import * as path from 'path';
+import { Command } from 'commander';
+import { BackendInfo, formatDuration, initBackend } from '@repro/runtime';
+import { CommonOptions, buildPaperCli } from './cli';
+import { RunRecord, Scale, mergeRunRecords, readRunRecords, writeRunRecord } from './record';
+import { runReproduce } from './reproduce';
+import { Claim, PublishedValue, buildTable, writeResultsCsv } from './table';
+import { writeResultsReadme } from './results-readme';
+
+export interface PaperRun {
+  id: string;
+  /** The paper row (or cpu variant) it stands for. */
+  row: string;
+  description: string;
+  scale: 'cpu' | 'paper';
+  seeds: number[];
+}
+
+export interface RunContext {
+  scale: Scale;
+  seed: number;
+  out: string;
+  dataDir?: string;
+  resume: boolean | 'if-compatible';
+  backend: BackendInfo;
+}
+
+export interface PaperSpec<R extends PaperRun> {
+  name: string;
+  description: string;
+  runs: R[];
+  published: PublishedValue[];
+  claims: Claim[];
+  /** The run's resolved configuration at a scale: what its record carries (`RunRecord.config`). */
+  resolve(run: R, scale: Scale): Record<string, unknown>;
+  /** Trains one run and seed (checkpoints and resume through the shared loop); returns its record. */
+  trainRun(run: R, ctx: RunContext): Promise<RunRecord>;
+  /** Evaluates a trained run's saved model; returns one line for stdout. */
+  evalRun(run: R, ctx: Omit<RunContext, 'resume'>): Promise<string>;
+  /** Estimated cost of a run (balances shards; default 1). */
+  cost?(run: R, scale: Scale): number;
+  /** One line about a finished record (default: its wall time). */
+  summarizeRecord?(rec: RunRecord): string;
+  /** Pictures from the records into `dir` (results/plots/<name>). */
+  plots?(records: RunRecord[], dir: string): Promise<void>;
+  /** Extra words for the reproduce header (data, epochs, budget). */
+  summary?(scale: Scale): string;
+  /** Extra --help text (run map, scales). */
+  epilog?: string;
+  /** The package's CLI script (__filename of its cli.ts), run for each reproduce job. */
+  cli: string;
+  /** The repository root (default results folder, commit). */
+  root: string;
+  defaultScale?: Scale;
+}
+
+export interface Paper<R extends PaperRun> {
+  program: Command;
+  /** The runs of --run (default: all runs of the scale), checked against the scale. */
+  selectedRuns(o: CommonOptions): R[];
+  seedsOf(run: R, o: CommonOptions): number[];
+  findRun(id: string): R;
+  table(o: CommonOptions): Promise<void>;
+}
+
+export function definePaper<R extends PaperRun>(spec: PaperSpec<R>): Paper<R> {
+  const log = (line: string) => process.stderr.write(`[${spec.name}] ${line}\n`);
+  const findRun = (id: string): R => {
+    const r = spec.runs.find((x) => x.id === id);
+    if (!r) throw new Error(`unknown run id '${id}'; valid run ids: ${spec.runs.map((x) => x.id).join(', ')}`);
+    return r;
+  };
+  const pool = (scale: Scale) => spec.runs.filter((r) => r.scale === (scale === 'paper' ? 'paper' : 'cpu'));
+  const selectedRuns = (o: CommonOptions): R[] => {
+    const runs = o.runs ? o.runs.map(findRun) : pool(o.scale);
+    for (const r of runs) {
+      if (!pool(o.scale).includes(r)) {
+        throw new Error(
+          `run ${r.id} is a ${r.scale}-scale run; --scale ${o.scale} runs: ${pool(o.scale)
+            .map((x) => x.id)
+            .join(', ')}`,
+        );
+      }
+    }
+    return runs;
+  };
+  const seedsOf = (run: R, o: CommonOptions) => o.seeds ?? (o.scale === 'smoke' ? run.seeds.slice(0, 1) : run.seeds);
+
+  const train = async (o: CommonOptions) => {
+    const backend = await initBackend(o.backend);
+    log(`backend ${backend.name} (${backend.detail})`);
+    for (const run of selectedRuns(o)) {
+      for (const seed of seedsOf(run, o)) {
+        const rec = await spec.trainRun(run, {
+          scale: o.scale,
+          seed,
+          out: o.out,
+          dataDir: o.dataDir,
+          resume: o.resume,
+          backend,
+        });
+        const file = writeRunRecord(path.join(o.out, 'runs'), rec);
+        const what = spec.summarizeRecord ? `${spec.summarizeRecord(rec)} ` : '';
+        log(
+          `${run.id} seed ${seed}: ${what}(${formatDuration(rec.wallSeconds)}) -> ${path.relative(process.cwd(), file)}`,
+        );
+      }
+    }
+  };
+
+  const evaluate = async (o: CommonOptions) => {
+    const backend = await initBackend(o.backend);
+    for (const run of selectedRuns(o)) {
+      for (const seed of seedsOf(run, o)) {
+        process.stdout.write(
+          `${await spec.evalRun(run, { scale: o.scale, seed, out: o.out, dataDir: o.dataDir, backend })}\n`,
+        );
+      }
+    }
+  };
+
+  const table = async (o: CommonOptions) => {
+    const records = o.records
+      ? mergeRunRecords(o.records, spec.name)
+      : readRunRecords(path.join(o.out, 'runs'), spec.name);
+    const rows = buildTable(spec.name, records, spec.published, spec.claims);
+    const csv = path.join(o.out, `${spec.name}.csv`);
+    writeResultsCsv(csv, rows);
+    if (spec.plots) await spec.plots(records, path.join(o.out, 'plots', spec.name));
+    writeResultsReadme(o.out);
+    for (const c of rows.filter((r) => r.table === 'claims' && r.scale !== '')) {
+      const numbers = String(c.note).split('; ').slice(1).join('; ');
+      log(`claim ${c.row} (${c.scale}): ${c.status} — ${c.reproduced === '' ? '' : `${c.reproduced}; `}${numbers}`);
+    }
+    log(`wrote ${csv} (${rows.length} rows from ${records.length} run records)`);
+  };
+
+  const reproduce = (o: CommonOptions) =>
+    runReproduce(
+      {
+        pkg: spec.name,
+        cli: spec.cli,
+        root: spec.root,
+        jobs: (opts) =>
+          selectedRuns(opts).flatMap((run) =>
+            seedsOf(run, opts).map((seed) => ({
+              runId: run.id,
+              seed,
+              config: spec.resolve(run, opts.scale),
+              cost: spec.cost ? spec.cost(run, opts.scale) : 1,
+            })),
+          ),
+        table,
+        summary: spec.summary ? (opts) => spec.summary!(opts.scale) : undefined,
+      },
+      o,
+    );
+
+  const program = buildPaperCli({
+    name: spec.name,
+    description: spec.description,
+    runIds: spec.runs.map((r) => ({ id: r.id, description: `${r.row}: ${r.description}` })),
+    defaultScale: spec.defaultScale ?? 'cpu',
+    defaultOut: path.join(spec.root, 'results'),
+    train,
+    evaluate,
+    reproduce,
+    table,
+    epilog: spec.epilog,
+  });
+  return { program, selectedRuns, seedsOf, findRun, table };
+}
