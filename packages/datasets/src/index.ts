@@ -18,3 +18,5 @@ export {
 export type { LocateOptions } from './fashion-mnist';
 export { batches, batchCount, batchShape, fillBatch } from './batches';
 export type { Batch, BatchOptions, Augmentation } from './batches';
+export { DATASETS, FASHION_MNIST_FIXTURE_DIR, loadDataset } from './named';
+export type { DatasetInfo, DatasetName, LoadDatasetOptions } from './named';

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadModel } from '@repro/models';
-import { loadFashionMnist } from '@repro/datasets';
+import { loadDataset } from '@repro/datasets';
 import {
   RunRecord,
   Scale,
@@ -21,7 +21,7 @@ import {
 } from '@repro/experiments';
 import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, PnnRun } from './runs';
 import { CLAIMS, PUBLISHED } from './published';
-import { FIXTURE_DIR, PACKAGE, resolveRun, runDir, trainPnnRun } from './train';
+import { PACKAGE, resolveRun, runDir, trainPnnRun } from './train';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -99,8 +99,8 @@ export const paper = definePaper<PnnRun>({
       throw new Error(`eval of ${run.id}: CIFAR-10 evaluation goes through train --scale paper`);
     const model = await loadModel(dir);
     try {
-      const test = loadFashionMnist('test', { dataDir: scale === 'smoke' && !dataDir ? FIXTURE_DIR : dataDir });
-      const ev = evaluateClassifier(model, test, { batchSize: 250, normalize: { mean: [0.286], std: [0.353] } });
+      const { data: test, info } = loadDataset('fashion-mnist', 'test', { dataDir, fixture: scale === 'smoke' });
+      const ev = evaluateClassifier(model, test, { batchSize: 250, normalize: info.normalize });
       return `${run.id} seed ${seed}: true test accuracy ${(100 * ev.accuracy).toFixed(2)}% (${test.size} images)`;
     } finally {
       model.dispose();

@@ -8,15 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendInfo, Rng, writeFileAtomic } from '@repro/runtime';
-import {
-  BatchOptions,
-  ImageDataset,
-  batchCount,
-  batches,
-  firstKPerClass,
-  loadFashionMnist,
-  readCifar10,
-} from '@repro/datasets';
+import { BatchOptions, ImageDataset, batchCount, batches, firstKPerClass, loadDataset } from '@repro/datasets';
 import { createModel, saveModel } from '@repro/models';
 import {
   Optimizer,
@@ -40,9 +32,6 @@ import { smoothedAccuracyTrace } from '@repro/core-metrics';
 import { PnnRun } from './runs';
 
 export const PACKAGE = 'pnn-perturb';
-export const FIXTURE_DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'fashion-mnist');
-const CIFAR_NORM = { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] };
-const FMNIST_NORM = { mean: [0.286], std: [0.353] };
 
 export interface TrainOptions {
   scale: Scale;
@@ -95,31 +84,11 @@ interface Data {
 }
 
 function loadData(r: PnnRun, scale: Scale, dataDir?: string): Data {
-  if (r.data.dataset === 'cifar10') {
-    if (!dataDir && !process.env.REPRO_DATA_DIR) {
-      throw new Error(
-        `run ${r.id} needs CIFAR-10: pass --data-dir <folder with cifar-10-batches-bin> (it cannot be downloaded here)`,
-      );
-    }
-    const dir = dataDir ?? process.env.REPRO_DATA_DIR!;
-    return {
-      train: readCifar10(dir, 'train'),
-      test: readCifar10(dir, 'test'),
-      shape: [32, 32, 3],
-      norm: CIFAR_NORM,
-      name: 'cifar10',
-    };
-  }
-  const dir = scale === 'smoke' && !dataDir ? FIXTURE_DIR : dataDir;
-  let trainSet = loadFashionMnist('train', { dataDir: dir });
-  if (r.data.trainPerClass !== undefined) trainSet = firstKPerClass(trainSet, r.data.trainPerClass);
-  return {
-    train: trainSet,
-    test: loadFashionMnist('test', { dataDir: dir }),
-    shape: [28, 28, 1],
-    norm: FMNIST_NORM,
-    name: scale === 'smoke' ? 'fashion-mnist-fixture' : 'fashion-mnist',
-  };
+  const opts = { dataDir, fixture: scale === 'smoke', requester: `run ${r.id}` };
+  const train = loadDataset(r.data.dataset, 'train', opts);
+  const test = loadDataset(r.data.dataset, 'test', opts);
+  const trainSet = r.data.trainPerClass !== undefined ? firstKPerClass(train.data, r.data.trainPerClass) : train.data;
+  return { train: trainSet, test: test.data, shape: train.info.shape, norm: train.info.normalize, name: train.label };
 }
 
 function readCorrect(dir: string, epochs: number): Uint8Array[] {

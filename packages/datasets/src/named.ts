@@ -1,0 +1,73 @@
+/**
+ * Datasets by name, with their input shape, class count and normalisation constants, so that paper
+ * packages ask for 'fashion-mnist' or 'cifar10' and share one loader. The smoke scale reads the
+ * Fashion-MNIST fixture kept in the repository (300 train + 100 test images) unless a folder is given.
+ */
+import * as path from 'path';
+import { ImageDataset } from './dataset';
+import { readCifar10 } from './cifar';
+import { loadFashionMnist } from './fashion-mnist';
+
+export type DatasetName = 'fashion-mnist' | 'cifar10';
+
+export interface DatasetInfo {
+  name: DatasetName;
+  /** [height, width, channels] */
+  shape: [number, number, number];
+  numClasses: number;
+  /** Per-channel mean and std of the training images (applied as (x − mean)/std). */
+  normalize: { mean: number[]; std: number[] };
+  /** Where the constants come from. */
+  normalizeSource: string;
+}
+
+export const DATASETS: Record<DatasetName, DatasetInfo> = {
+  'fashion-mnist': {
+    name: 'fashion-mnist',
+    shape: [28, 28, 1],
+    numClasses: 10,
+    normalize: { mean: [0.286], std: [0.353] },
+    normalizeSource: 'mean and std of the 60,000 Fashion-MNIST training images (pixels in [0, 1])',
+  },
+  cifar10: {
+    name: 'cifar10',
+    shape: [32, 32, 3],
+    numClasses: 10,
+    normalize: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] },
+    normalizeSource: 'the transforms.Normalize constants of michaelklachko/pnn.pytorch and most CIFAR-10 code',
+  },
+};
+
+/** The 300 + 100 image Fashion-MNIST fixture in the repository (test/fixtures/fashion-mnist). */
+export const FASHION_MNIST_FIXTURE_DIR = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'fashion-mnist');
+
+export interface LoadDatasetOptions {
+  /** Folder with the files (or REPRO_DATA_DIR); default: the dataset's standard location. */
+  dataDir?: string;
+  /** Read the repository's fixture when no folder is given (smoke scale). */
+  fixture?: boolean;
+  /** Who asks, for the error message (e.g. "run k1-resnet18-nf44"). */
+  requester?: string;
+}
+
+/** One split of a named dataset, with its info; `label` says what was read (e.g. 'fashion-mnist-fixture'). */
+export function loadDataset(
+  name: DatasetName,
+  split: 'train' | 'test',
+  opts: LoadDatasetOptions = {},
+): { data: ImageDataset; info: DatasetInfo; label: string } {
+  const info = DATASETS[name];
+  if (!info) throw new Error(`unknown dataset '${String(name)}'; known: ${Object.keys(DATASETS).join(', ')}`);
+  if (name === 'cifar10') {
+    const dir = opts.dataDir ?? process.env.REPRO_DATA_DIR;
+    if (!dir) {
+      throw new Error(
+        `${opts.requester ?? 'this'} needs CIFAR-10: pass --data-dir <folder with cifar-10-batches-bin> (it cannot be downloaded here)`,
+      );
+    }
+    return { data: readCifar10(dir, split), info, label: 'cifar10' };
+  }
+  const fixture = Boolean(opts.fixture) && !opts.dataDir;
+  const data = loadFashionMnist(split, { dataDir: fixture ? FASHION_MNIST_FIXTURE_DIR : opts.dataDir });
+  return { data, info, label: fixture ? 'fashion-mnist-fixture' : 'fashion-mnist' };
+}
