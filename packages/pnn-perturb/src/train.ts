@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { BackendInfo, Rng, writeFileAtomic } from '@repro/runtime';
+import { Rng, writeFileAtomic } from '@repro/runtime';
 import { BatchOptions, ImageDataset, batchCount, batches, firstKPerClass, loadDataset } from '@repro/datasets';
 import { createModel, saveModel } from '@repro/models';
 import {
@@ -27,19 +27,15 @@ import {
   trainableVariables,
   batchAccuraciesPct,
   hardwareDescription,
+  RunContext,
 } from '@repro/experiments';
 import { smoothedAccuracyTrace } from '@repro/core-metrics';
 import { PnnRun } from './runs';
 
 export const PACKAGE = 'pnn-perturb';
 
-export interface TrainOptions {
-  scale: Scale;
-  seed: number;
-  out: string;
-  dataDir?: string;
-  resume: boolean | 'if-compatible';
-  backend: BackendInfo;
+/** definePaper's run context (scale, seed, out, dataDir, resume, backend) plus this package's extras. */
+export interface TrainOptions extends RunContext {
   /** Explicit changes to the run's config (recorded in the record's overrides). */
   overrides?: { epochs?: number; nfilters?: number; maxStepsPerEpoch?: number; trainPerClass?: number };
   stream?: { write(s: string): unknown; isTTY?: boolean };
