@@ -54,12 +54,20 @@ export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<
           env,
         });
         let tail = '';
+        // forward whole lines only: a chunk may end inside a line
+        let pending = '';
+        const forward = (lines: string[]) => {
+          for (const line of lines.filter((l) => l.trim() && !l.includes('nodedir')))
+            process.stderr.write(`  ${line.replace(/\r/g, '')}\n`);
+        };
         child.stderr.on('data', (d: Buffer) => {
           const text = d.toString();
           tail = (tail + text).slice(-2000);
-          for (const line of text.split('\n').filter((l) => l.trim() && !l.includes('nodedir')))
-            process.stderr.write(`  ${line.replace(/\r/g, '')}\n`);
+          const lines = (pending + text).split('\n');
+          pending = lines.pop() ?? '';
+          forward(lines);
         });
+        child.stderr.on('end', () => forward([pending]));
         child.on('error', (err) => {
           failed = `${job.label}: ${err.message}`;
           release();
