@@ -10,15 +10,19 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-export function readFileMaybeGzip(file: string): Buffer {
-  let raw: Buffer;
+/** The bytes of a data file; a missing or unreadable file is an error naming it and the reason. */
+export function readDataFile(file: string): Buffer {
   try {
-    raw = fs.readFileSync(file);
+    return fs.readFileSync(file);
   } catch (err) {
     throw new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
       cause: err,
     });
   }
+}
+
+export function readFileMaybeGzip(file: string): Buffer {
+  const raw = readDataFile(file);
   if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
     try {
       return zlib.gunzipSync(raw);

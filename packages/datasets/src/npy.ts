@@ -4,20 +4,13 @@
  * Fortran-ordered array is transposed into row order), labels as int32. Every error names the file
  * and the problem: missing, not an .npy file, an unsupported dtype, the wrong rank, non-integer labels.
  */
-import * as fs from 'fs';
 import { parse, type NpyArray } from 'npyjs';
+import { readDataFile } from './idx';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 function readNpyFile(file: string): NpyArray {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (err) {
-    throw new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
-      cause: err,
-    });
-  }
+  const buf = readDataFile(file);
   if (buf.length < 10 || MAGIC.some((b, i) => buf[i] !== b))
     throw new Error(`${file}: not a NumPy .npy file (no \\x93NUMPY header)`);
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);

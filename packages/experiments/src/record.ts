@@ -103,12 +103,12 @@ export function readRunRecordFiles(dir: string, pkg: string): Array<{ file: stri
       out.push({ file, record: validate(file, parsed) });
     }
   }
-  const key = (r: RunRecord) => [r.scale, r.runId];
-  return out.sort((a, b) => {
-    const [sa, ia] = key(a.record);
-    const [sb, ib] = key(b.record);
-    return sa.localeCompare(sb) || ia.localeCompare(ib) || a.record.seed - b.record.seed;
-  });
+  return out.sort((a, b) => recordOrder(a.record, b.record));
+}
+
+/** Record order everywhere: scale, run id, seed. */
+function recordOrder(a: RunRecord, b: RunRecord): number {
+  return a.scale.localeCompare(b.scale) || a.runId.localeCompare(b.runId) || a.seed - b.seed;
 }
 
 /** All run records of `pkg` under `dir` (every scale), sorted by scale, run id and seed. */
@@ -143,7 +143,5 @@ export function mergeRunRecords(dirs: string[], pkg: string): RunRecord[] {
       }
     }
   }
-  return [...byJob.values()]
-    .map((e) => e.record)
-    .sort((a, b) => a.scale.localeCompare(b.scale) || a.runId.localeCompare(b.runId) || a.seed - b.seed);
+  return [...byJob.values()].map((e) => e.record).sort(recordOrder);
 }
