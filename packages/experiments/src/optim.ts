@@ -108,6 +108,12 @@ export class Optimizer {
 
   dispose(): void {
     this.inner.dispose();
+    // tfjs MomentumOptimizer.dispose frees its momentum scalar and accumulators but not the
+    // learning-rate scalar `c` its SGD base class keeps: one tensor leaked per optimizer
+    if (this.inner instanceof tf.MomentumOptimizer) {
+      const c = (this.inner as unknown as { c?: tf.Tensor }).c;
+      if (c && !c.isDisposed) c.dispose();
+    }
   }
 }
 

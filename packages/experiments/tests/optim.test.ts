@@ -79,3 +79,24 @@ it('schedules: PNN multi-step (epoch+1) and cosine with warm-up and floor', () =
   expect(c(2)).toBeCloseTo(0.1, 12);
   expect(c(10)).toBeCloseTo(0.001, 12);
 });
+
+it('dispose frees every tensor an optimizer made, momentum included (tfjs leaks the momentum lr scalar)', () => {
+  for (const config of [
+    { kind: 'sgd', lr: 0.1 },
+    { kind: 'sgd', lr: 0.1, momentum: 0.9 },
+    { kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true },
+    { kind: 'adam', lr: 0.01 },
+  ] as const) {
+    const before = tf.memory().numTensors;
+    const init = tf.tensor1d([1, 2]);
+    const v = tf.variable(init);
+    init.dispose();
+    const opt = new Optimizer(config);
+    opt.step([v], () => tf.sum(tf.square(v)));
+    opt.setLearningRate(0.05);
+    opt.step([v], () => tf.sum(tf.square(v)));
+    opt.dispose();
+    v.dispose();
+    expect([config, tf.memory().numTensors - before]).toEqual([config, 0]);
+  }
+});
