@@ -20,5 +20,5 @@ export { batches, batchCount, batchShape, fillBatch } from './batches';
 export type { Batch, BatchOptions, Augmentation } from './batches';
 export { DATASETS, FASHION_MNIST_FIXTURE_DIR, loadDataset } from './named';
 export type { DatasetInfo, DatasetName, LoadDatasetOptions } from './named';
-export { readNpyMatrix, readNpyLabels } from './npy';
+export { readNpyMatrix, readNpyLabels, writeNpy } from './npy';
 export type { NpyMatrix } from './npy';

@@ -4,7 +4,8 @@
  * Fortran-ordered array is transposed into row order), labels as int32. Every error names the file
  * and the problem: missing, not an .npy file, an unsupported dtype, the wrong rank, non-integer labels.
  */
-import { parse, type NpyArray } from 'npyjs';
+import { dump, parse, type NpyArray } from 'npyjs';
+import { writeFileAtomic } from '@repro/runtime';
 import { readDataFile } from './idx';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -87,4 +88,15 @@ export function readNpyLabels(file: string): Int32Array {
     out[i] = v;
   }
   return out;
+}
+
+/**
+ * Writes a float32 or int32 array as a NumPy .npy file (atomically; encoded by npyjs), e.g.
+ * features [rows, cols] for `pdc-diverge compare --features-x`, or labels [n].
+ */
+export function writeNpy(file: string, data: Float32Array | Int32Array, shape: number[]): void {
+  const size = shape.reduce((a, d) => a * d, 1);
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0) || size !== data.length)
+    throw new Error(`writeNpy(${file}): shape [${shape.join(', ')}] does not hold ${data.length} values`);
+  writeFileAtomic(file, new Uint8Array(dump(data, shape)));
 }

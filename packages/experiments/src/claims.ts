@@ -35,6 +35,8 @@ export interface ClaimRule {
   threshold: number;
   /** The claim holds when the quantity is above (or below) the threshold. */
   holdsWhen: 'above' | 'below';
+  /** Decimals in the note (default 2: accuracy points; statistics such as dCor² want 4). */
+  digits?: number;
 }
 
 function lnGamma(z: number): number {
@@ -172,13 +174,15 @@ export function decideClaim(iv: Interval, rule: ClaimRule): ClaimVerdict {
   return below ? 'holds' : above ? 'fails' : 'inconclusive';
 }
 
-const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+const fmt = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 
 /** "n=5, mean 1.23, 95% CI [0.80, 1.66] (Student t over seeds), holds if > 1.00" */
 export function describeInterval(iv: Interval, rule: ClaimRule): string {
+  const d = rule.digits ?? 2;
+  const f2 = (v: number) => fmt(v, d);
   const how = iv.method === 'student-t' ? 'Student t over seeds' : `Welch t over seeds, df ${iv.df.toFixed(1)}`;
   const ci = Number.isFinite(iv.lo) ? `[${f2(iv.lo)}, ${f2(iv.hi)}]` : '(too few seeds for an interval)';
-  return `n=${iv.n}, ${iv.method === 'student-t' ? 'mean' : 'difference of means'} ${f2(iv.estimate)}, ${Math.round(iv.level * 100)}% CI ${ci} (${how}); holds if the interval lies ${rule.holdsWhen} ${rule.threshold.toFixed(2)}`;
+  return `n=${iv.n}, ${iv.method === 'student-t' ? 'mean' : 'difference of means'} ${f2(iv.estimate)}, ${Math.round(iv.level * 100)}% CI ${ci} (${how}); holds if the interval lies ${rule.holdsWhen} ${rule.threshold.toFixed(d)}`;
 }
 
 /** A claim's outcome from its interval: the verdict, the estimate as the row's value, and the note. */

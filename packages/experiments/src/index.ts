@@ -28,8 +28,8 @@ export {
 export type { RunRecord, Scale } from './record';
 export { buildTable, resultsCsv, writeResultsCsv, RESULT_COLUMNS, STATUS_MEANINGS } from './table';
 export type { Status, Citation, PublishedValue, Claim, ClaimOutcome, ResultRow } from './table';
-export { lineChartSpec, heatmapSpec, renderSvg, svgToPng, writePlot } from './plot';
-export type { LinePoint, LineChartOptions } from './plot';
+export { lineChartSpec, barChartSpec, heatmapSpec, renderSvg, svgToPng, writePlot } from './plot';
+export type { LinePoint, LineChartOptions, BarPoint } from './plot';
 export { buildPaperCli, runCli, parseSeeds, checkRunIds } from './cli';
 export type { CommonOptions, PaperCliSpec } from './cli';
 export { resultsReadme, writeResultsReadme } from './results-readme';
@@ -63,3 +63,5 @@ export { fgm, pgd } from './attacks';
 export type { AttackOptions, PgdOptions } from './attacks';
 export { definePaper } from './paper';
 export type { Paper, PaperRun, PaperSpec, RunContext } from './paper';
+export { writeOverlayGridPng, jet } from './overlay';
+export type { OverlayTile } from './overlay';

@@ -77,6 +77,57 @@ export function lineChartSpec(data: LinePoint[], o: LineChartOptions): object {
   };
 }
 
+export interface BarPoint {
+  /** The bar's label on the x axis. */
+  category: string;
+  /** Colour group. */
+  series: string;
+  y: number;
+  /** Error bar (e.g. the 95% interval over seeds), drawn when given. */
+  lo?: number;
+  hi?: number;
+}
+
+/** Bars by category (in the given order), coloured by series, with optional error bars. */
+export function barChartSpec(
+  data: BarPoint[],
+  o: { title: string; yLabel: string; width?: number; height?: number },
+): object {
+  const order = [...new Set(data.map((d) => d.category))];
+  const x = {
+    field: 'category',
+    type: 'nominal',
+    sort: order,
+    title: null,
+    axis: { labelAngle: -20, labelLimit: 200 },
+  };
+  const layer: object[] = [
+    {
+      mark: 'bar',
+      encoding: {
+        x,
+        y: { field: 'y', type: 'quantitative', title: o.yLabel },
+        color: { field: 'series', type: 'nominal', title: null },
+      },
+    },
+  ];
+  if (data.some((d) => d.lo !== undefined && d.hi !== undefined))
+    layer.push({
+      mark: { type: 'rule', color: 'black' },
+      transform: [{ filter: 'isValid(datum.lo) && isValid(datum.hi)' }],
+      encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+    });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: o.title,
+    width: o.width ?? 480,
+    height: o.height ?? 300,
+    background: 'white',
+    data: { values: data },
+    layer,
+  };
+}
+
 export function heatmapSpec(
   matrix: number[][],
   o: {

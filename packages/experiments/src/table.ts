@@ -31,7 +31,7 @@ export const STATUS_MEANINGS: Record<Status, string> = {
     'our runs cannot decide the claim at the stated scale: the 95% interval over seeds straddles the threshold (more seeds would narrow it; numbers in the note)',
   missing: 'not run yet; the note gives the command that runs it',
   'not-reproducible-here':
-    'this machine cannot produce the published number (data or hardware); the value shown comes from the stated smaller analog and is not comparable',
+    'this machine cannot produce the published number (data, models or hardware; the note says which); a value shown comes from the stated smaller analog and is not comparable',
   smoke: 'a seconds-long smoke run that checks the pipeline, not the number',
 };
 
@@ -81,6 +81,11 @@ export interface PublishedValue {
   analog?: string;
   /** Reproduced value from one record (default: record.metrics[metric]). */
   reproducedFrom?: (rec: RunRecord) => number | undefined;
+  /**
+   * Why no machine with this repository can produce it (data, models or code the repository does not
+   * have): its paper-scale row is `not-reproducible-here` with this reason instead of `missing`.
+   */
+  unavailable?: string;
 }
 
 export interface ClaimOutcome {
@@ -179,7 +184,11 @@ function publishedRows(pkg: string, p: PublishedValue, records: RunRecord[]): Re
     rows.push(row);
   }
   if (!rows.some((r) => r.scale === 'paper')) {
-    rows.push({ ...base(), scale: 'paper', status: 'missing', note: `${cite}; not run; run with: ${p.command}` });
+    rows.push(
+      p.unavailable
+        ? { ...base(), scale: 'paper', status: 'not-reproducible-here', note: `${cite}; ${p.unavailable}` }
+        : { ...base(), scale: 'paper', status: 'missing', note: `${cite}; not run; run with: ${p.command}` },
+    );
   }
   return rows;
 }

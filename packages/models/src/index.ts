@@ -1,6 +1,7 @@
 import './pnn';
 import './resnet';
 import './mobile';
+import './convnet';
 
 export { registerModel, createModel, listModels, getModelSpec } from './registry';
 export type { BaseModelOptions, ModelSpec } from './registry';
@@ -16,3 +17,5 @@ export { saveModel, loadModel } from './io';
 export { featureModel, layerNames } from './features';
 export { layerWeightMap } from './weights';
 export { HardSwish, HardSigmoid, ChannelScale } from './layers/activations';
+export { gradCam } from './gradcam';
+export type { GradCamOptions } from './gradcam';
