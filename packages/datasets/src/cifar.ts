@@ -128,3 +128,24 @@ export function encodeCifarRecords(imagesHwc: Uint8Array, labelRows: number[][])
   }
   return out;
 }
+
+/**
+ * Writes a small synthetic CIFAR-10 folder (`<parent>/cifar-10-batches-bin`, 5 training batches and
+ * a test batch of deterministic images with labels cycling over the 10 classes) and returns the
+ * parent, the `--data-dir` a paper-scale run takes. For tests of the paper-scale data path.
+ */
+export function writeSyntheticCifar10(parent: string, opts: { perTrainBatch?: number; test?: number } = {}): string {
+  const root = path.join(parent, 'cifar-10-batches-bin');
+  fs.mkdirSync(root, { recursive: true });
+  const batch = (n: number, salt: number) => {
+    const im = new Uint8Array(n * PIXELS).map((_, i) => (i * 31 + salt * 17) % 256);
+    return encodeCifarRecords(
+      im,
+      Array.from({ length: n }, (_, k) => [(k + salt) % 10]),
+    );
+  };
+  for (let b = 1; b <= 5; b++)
+    fs.writeFileSync(path.join(root, `data_batch_${b}.bin`), batch(opts.perTrainBatch ?? 8, b));
+  fs.writeFileSync(path.join(root, 'test_batch.bin'), batch(opts.test ?? 20, 9));
+  return parent;
+}

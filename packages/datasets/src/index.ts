@@ -2,7 +2,7 @@ export type { ImageDataset } from './dataset';
 export { validateDataset, takeIndices, firstKPerClass, selectClasses, channelStats, exampleSize } from './dataset';
 export { readIdx, parseIdx, encodeIdx, readFileMaybeGzip } from './idx';
 export type { IdxArray } from './idx';
-export { readCifar10, readCifar100, encodeCifarRecords } from './cifar';
+export { readCifar10, readCifar100, encodeCifarRecords, writeSyntheticCifar10 } from './cifar';
 export { readImageFolder } from './image-folder';
 export {
   loadFashionMnist,

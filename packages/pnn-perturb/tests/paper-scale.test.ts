@@ -7,24 +7,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '@repro/runtime';
-import { encodeCifarRecords } from '@repro/datasets';
+import { writeSyntheticCifar10 } from '@repro/datasets';
 import { findRun } from '../src/runs';
 import { trainPnnRun } from '../src/train';
 
-function cifarDir(): string {
-  const root = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'repro-cifar-')), 'cifar-10-batches-bin');
-  fs.mkdirSync(root);
-  const batch = (n: number, salt: number) => {
-    const im = new Uint8Array(n * 3072).map((_, i) => (i * 31 + salt * 17) % 256);
-    return encodeCifarRecords(
-      im,
-      Array.from({ length: n }, (_, k) => [(k + salt) % 10]),
-    );
-  };
-  for (let b = 1; b <= 5; b++) fs.writeFileSync(path.join(root, `data_batch_${b}.bin`), batch(8, b));
-  fs.writeFileSync(path.join(root, 'test_batch.bin'), batch(20, 9));
-  return path.dirname(root);
-}
+const cifarDir = () => writeSyntheticCifar10(fs.mkdtempSync(path.join(os.tmpdir(), 'repro-cifar-')));
 
 it.each(['k1-resnet18-nf44', 'k3-noiseresnet18-ffs3', 'k6-perturb-nm64-unique-mix'])(
   '%s: CIFAR-format data path and one training step',
