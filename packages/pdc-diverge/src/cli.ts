@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+/**
+ * pdc-diverge: reproduce Zhen et al., "On the Versatile Uses of Partial Distance Correlation in Deep
+ * Learning" (ECCV 2022). The package declares its runs, published values, claims, how to train and
+ * evaluate one run and its plots; @repro/experiments' definePaper gives train / eval / reproduce /
+ * table; `compare` (Table 2 between two models or two .npy feature files) is this package's own.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command, Option } from 'commander';
+import { BACKEND_PREFERENCES, initBackend, parseBackendPreference, writeJsonAtomic } from '@repro/runtime';
+import { DATASETS, DatasetName, loadDataset, readNpyLabels, readNpyMatrix } from '@repro/datasets';
+import { loadModel } from '@repro/models';
+import {
+  LinePoint,
+  RunRecord,
+  definePaper,
+  evaluateClassifier,
+  lineChartSpec,
+  meanInterval,
+  runCli,
+  writePlot,
+  barChartSpec,
+  BarPoint,
+} from '@repro/experiments';
+import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, DivergeRun } from './runs';
+import { CLAIMS, PUBLISHED } from './published';
+import { F1, PACKAGE, attackMetric, netName, resolveRun, runDir, trainDivergeRun } from './diverge';
+import {
+  ClassEmbedding,
+  FeatureMatrix,
+  TABLE2_STATS,
+  TABLE2_STAT_MEANINGS,
+  Table2Result,
+  builtinEmbedding,
+  compareFeatures,
+} from './compare';
+import { modelFeatures } from './features';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+const withBand = (xs: number[]) => {
+  const iv = meanInterval(xs);
+  return { y: iv.estimate, ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}) };
+};
+
+/** Accuracy vs ε (Baseline vs Ours, FGM and PGD, mean and 95% CI over seeds); Table 2 analogue bars. */
+async function plots(records: RunRecord[], dir: string): Promise<void> {
+  for (const scale of ['cpu', 'smoke', 'paper'] as const) {
+    const recs = records.filter((r) => r.scale === scale && r.complete);
+    for (const id of [...new Set(recs.map((r) => r.runId))]) {
+      const rs = recs.filter((r) => r.runId === id);
+      const eps = (rs[0].config.attack as { epsilons: number[] }).epsilons;
+      for (const attack of ['fgm', 'pgd'] as const) {
+        const data: LinePoint[] = [];
+        for (const who of ['baseline', 'ours', 'f1'] as const) {
+          const label = { baseline: 'Baseline (net 0)', ours: 'Ours (net 2)', f1: 'f1 (white box)' }[who];
+          data.push({ series: label, x: 0, ...withBand(rs.map((r) => r.metrics[`${who}AttackSubsetCleanPct`])) });
+          for (const e of eps)
+            data.push({ series: label, x: e, ...withBand(rs.map((r) => r.metrics[attackMetric(who, attack, e)])) });
+        }
+        await writePlot(
+          path.join(dir, scale, `${id}-${attack}`),
+          lineChartSpec(data, {
+            title: `${attack.toUpperCase()} made on f1: accuracy vs eps, mean and 95% CI over ${rs.length} seed(s) (${rs[0].dataset}, ${scale})`,
+            xLabel: 'eps (normalised-input units)',
+            yLabel: 'test accuracy (%)',
+          }),
+        );
+      }
+      if (rs[0].metrics.t2_r2XGt !== undefined) {
+        const bars: BarPoint[] = TABLE2_STATS.map((s) => ({
+          category: TABLE2_STAT_MEANINGS[s].split(':')[0],
+          series: s.startsWith('pdcor') ? 'Székely-Rizzo pdcor' : s.startsWith('pdc') ? 'official P_DC' : 'bcdcor',
+          ...withBand(rs.map((r) => r.metrics[`t2_${s}`])),
+        }));
+        await writePlot(
+          path.join(dir, scale, `${id}-table2-analog`),
+          barChartSpec(bars, {
+            title: `Table 2 analogue: X = strong (net 0), Y = weak; mean and 95% CI over ${rs.length} seed(s) (${scale})`,
+            yLabel: 'R² scale (per batch of 128, averaged)',
+          }),
+        );
+      }
+    }
+  }
+}
+
+export const paper = definePaper<DivergeRun>({
+  name: PACKAGE,
+  description:
+    'Reproduce Zhen et al., "On the Versatile Uses of Partial Distance Correlation in Deep Learning" (ECCV 2022): diverge training and transferred attacks (Table 1), partial distance correlation between networks (Table 2); paper scale CIFAR-10/ImageNet, cpu scale a Fashion-MNIST analog.',
+  runs: ALL_RUNS,
+  published: PUBLISHED,
+  claims: CLAIMS,
+  resolve: (run, scale) => resolveRun(run, scale) as unknown as Record<string, unknown>,
+  trainRun: (run, ctx) => trainDivergeRun(run, ctx),
+  evalRun: async (run, { scale, seed, out, dataDir }) => {
+    const r = resolveRun(run, scale);
+    if (r.dataset === 'imagenet') throw new Error(`eval of ${run.id}: ImageNet evaluation is not available here`);
+    const { data: test, info } = loadDataset(r.dataset, 'test', { dataDir, fixture: scale === 'smoke' });
+    const parts: string[] = [];
+    for (const name of [F1, netName(0), netName(r.numNets - 1)]) {
+      const dir = path.join(runDir(out, scale, run.id, seed), `final-${name}`);
+      if (!fs.existsSync(dir)) throw new Error(`${run.id} seed ${seed}: no saved model at ${dir}; train it first`);
+      const model = await loadModel(dir);
+      try {
+        const acc = evaluateClassifier(model, test, { batchSize: 250, normalize: info.normalize }).accuracy;
+        parts.push(`${name} ${(100 * acc).toFixed(2)}%`);
+      } finally {
+        model.dispose();
+      }
+    }
+    return `${run.id} seed ${seed}: clean test accuracy ${parts.join(', ')} (${test.size} images)`;
+  },
+  cost: (run, scale) => {
+    const r = resolveRun(run, scale);
+    return r.epochs * (r.trainPerClass ?? 1000) * (r.numNets + 1);
+  },
+  summarizeRecord: (rec) =>
+    `clean Baseline ${rec.metrics.baselineCleanPct.toFixed(2)}%, Ours ${rec.metrics.oursCleanPct.toFixed(2)}%`,
+  plots,
+  summary: (scale) =>
+    scale === 'cpu'
+      ? `Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, 4 seeds x (f1 + 3 diverge nets + weak net), budget 30 min`
+      : '',
+  epilog: [
+    'Runs (id  row: description):',
+    ...ALL_RUNS.map((r) => `  ${r.id.padEnd(34)} ${r.row}: ${r.description} [${r.scale}]`),
+    '',
+    'Scales: smoke = the cpu run on the 300-image fixture, 2 epochs, widths 4/2, short attacks (seconds);',
+    `        cpu = Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, eps 0.03-0.3 (default; 30 min budget on 2 cores);`,
+    '        paper = CIFAR-10 ResNet-18 / ImageNet with the official recipe (40 epochs, SGD 0.1), needs --data-dir; for a GPU machine.',
+    '',
+    'compare: Table 2 (partial distance correlation) between two trained models or two .npy feature files; see compare --help.',
+  ].join('\n'),
+  cli: __filename,
+  root: ROOT,
+});
+
+/** The class embedding of --class-embedding: one-hot, random:<dim> or a .npy file with one row per class. */
+function readEmbedding(spec: string, numClasses: number): ClassEmbedding {
+  if (spec === 'one-hot' || spec.startsWith('random:')) return builtinEmbedding(spec, numClasses);
+  const m = readNpyMatrix(spec);
+  if (m.rows !== numClasses)
+    throw new Error(
+      `--class-embedding ${spec}: ${m.rows} rows, but there are ${numClasses} classes (one row per class)`,
+    );
+  return { data: m.values, numClasses, dim: m.cols, source: spec };
+}
+
+function printTable2(res: Table2Result, x: string, y: string): string {
+  const lines = [
+    `X = ${x}`,
+    `Y = ${y}`,
+    `${res.rows} examples, ${res.batches} batches of ${res.batchSize} (mean over batches ± sd over batches)`,
+    ...TABLE2_STATS.map(
+      (s) => `  ${TABLE2_STAT_MEANINGS[s].padEnd(66)} ${res[s].mean.toFixed(4)} ± ${res[s].sd.toFixed(4)}`,
+    ),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+const compare = new Command('compare')
+  .description(
+    'Table 2: R²(X,GT), R²(Y,GT) (bcdcor), R²(X|Y,GT), R²(Y|X,GT) (official semi-partial P_DC and Székely-Rizzo pdcor) per batch, averaged over batches; X and Y from two trained models or from .npy feature files (e.g. timm forward_features dumped elsewhere)',
+  )
+  .option(
+    '--model-x <dir>',
+    'first trained model (a folder with model.json, e.g. <out>/runs/pdc-diverge/cpu/checkpoints/<run>.seed1/final-net0)',
+  )
+  .option('--model-y <dir>', 'second trained model')
+  .option('--layer <name>', 'layer whose activation (flattened per example) is the feature', 'features')
+  .addOption(
+    new Option('--dataset <name>', 'dataset the models are compared on (test split)')
+      .choices(Object.keys(DATASETS))
+      .default('fashion-mnist'),
+  )
+  .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR)')
+  .option('--features-x <file.npy>', 'features of X, [n, p] (any float or int dtype; rows are examples)')
+  .option('--features-y <file.npy>', 'features of Y, [n, q], the same examples in the same order')
+  .option('--labels <file.npy>', 'integer class labels [n] of those examples')
+  .option('--num-classes <k>', 'number of classes (default: from the models, or max label + 1)')
+  .option(
+    '--class-embedding <spec>',
+    'GT: one-hot | random:<dim> (fixed N(0,1) vectors, seed 0) | a .npy with one row per class',
+    'one-hot',
+  )
+  .option('--batch-size <n>', 'examples per batch (the paper: 128)', '128')
+  .option('--json <file>', 'also write the result as JSON (atomically)')
+  .addOption(new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]))
+  .action(async (o: Record<string, string | undefined>) => {
+    const fromModels = o.modelX !== undefined || o.modelY !== undefined;
+    const fromFiles = o.featuresX !== undefined || o.featuresY !== undefined || o.labels !== undefined;
+    if (fromModels === fromFiles)
+      throw new Error('compare: give either --model-x and --model-y, or --features-x, --features-y and --labels');
+    await initBackend(parseBackendPreference(o.backend));
+    const batchSize = Number(o.batchSize);
+    let x: FeatureMatrix;
+    let y: FeatureMatrix;
+    let labels: { data: Int32Array; name: string };
+    let numClasses: number;
+    if (fromModels) {
+      if (!o.modelX || !o.modelY) throw new Error('compare: --model-x and --model-y are both needed');
+      const name = o.dataset as DatasetName;
+      const { data: test, info } = loadDataset(name, 'test', { dataDir: o.dataDir, requester: 'compare' });
+      x = await modelFeatures(o.modelX, o.layer!, test, info.normalize);
+      y = await modelFeatures(o.modelY, o.layer!, test, info.normalize);
+      labels = { data: Int32Array.from(test.labels), name: `${name} test labels` };
+      numClasses = test.numClasses;
+    } else {
+      if (!o.featuresX || !o.featuresY || !o.labels)
+        throw new Error('compare: --features-x, --features-y and --labels are all needed');
+      const mx = readNpyMatrix(o.featuresX);
+      const my = readNpyMatrix(o.featuresY);
+      x = { data: mx.values, rows: mx.rows, cols: mx.cols, name: o.featuresX };
+      y = { data: my.values, rows: my.rows, cols: my.cols, name: o.featuresY };
+      labels = { data: readNpyLabels(o.labels), name: o.labels };
+      numClasses = labels.data.reduce((a, v) => Math.max(a, v), -1) + 1;
+    }
+    if (o.numClasses !== undefined) {
+      const k = Number(o.numClasses);
+      if (!Number.isInteger(k) || k < 2)
+        throw new Error(`--num-classes: expected an integer >= 2, got '${o.numClasses}'`);
+      numClasses = k;
+    }
+    const emb = readEmbedding(o.classEmbedding!, numClasses);
+    const res = compareFeatures(x, y, labels, emb, { batchSize });
+    process.stdout.write(printTable2(res, x.name, y.name));
+    if (o.json)
+      writeJsonAtomic(o.json, { x: x.name, y: y.name, labels: labels.name, classEmbedding: emb.source, ...res });
+  });
+paper.program.addCommand(compare);
+
+if (require.main === module) void runCli(paper.program);

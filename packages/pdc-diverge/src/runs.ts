@@ -1,0 +1,140 @@
+/**
+ * The runs of the PDC reproduction. One run = one diverge job for one seed: the attacked model f1,
+ * the diverge triple (net 0 = Baseline, net 1, net 2 = Ours) and, at cpu scale, a weaker network for
+ * the Table 2 analogue, all trained in the same loop, then attacked and compared. Paper scale: the
+ * CIFAR-10 ResNet-18 row and the four ImageNet rows of Table 1 with the official recipe; cpu scale: a
+ * Fashion-MNIST analog that reaches its plateau in minutes (protocol in this package's README).
+ */
+import type { DatasetName } from '@repro/datasets';
+import type { OptimizerConfig, Scale } from '@repro/experiments';
+
+export interface DivergeRun {
+  id: string;
+  /** The Table 1 row it stands for, or the cpu variant. */
+  row: string;
+  description: string;
+  scale: Exclude<Scale, 'smoke'>;
+  model: string;
+  /** Width option of the registry model (nfilters), when not the model's default. */
+  nfilters?: number;
+  dataset: DatasetName | 'imagenet';
+  /** Train on the first k images of each class (cpu scale). */
+  trainPerClass?: number;
+  /** Number of diverge networks (official --num_nets 3): net 0 plain CE, net k CE + α · mean DC to nets < k. */
+  numNets: number;
+  /** Weight of the DC term (official --alpha 0.05). */
+  alpha: number;
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerConfig;
+  /** 'official': MultiStepLR ×0.1 at epochs 10, 20, 30 (imagenet_main.py L154-155); 'cosine': per-epoch cosine to 0. */
+  schedule: 'official' | 'cosine';
+  seeds: number[];
+  attack: {
+    /** ε values in normalised-input units. */
+    epsilons: number[];
+    pgdSteps: number;
+    pgdStepSize: number;
+    /** Test images attacked: the first k of each class (undefined: the whole test set). */
+    imagesPerClass?: number;
+  };
+  /** The weaker network of the Table 2 analogue (same architecture, this width); none at paper scale. */
+  weakNfilters?: number;
+  /** Test images per class for the per-epoch accuracy curve (undefined: all). */
+  curveImagesPerClass?: number;
+}
+
+/** Official recipe (Diverge_Training/imagenet_main.py): SGD 0.1, momentum 0.9, wd 5e-4, batch 128, 40 epochs. */
+const OFFICIAL_SGD: OptimizerConfig = { kind: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+/** Table 1's ε (normalised units) with cleverhans PGD: 40 steps of 0.01, random start (test_adv_attack_*.py L195-196). */
+const PAPER_ATTACK = { epsilons: [0.03, 0.05, 0.1], pgdSteps: 40, pgdStepSize: 0.01 };
+
+const paperRun = (
+  id: string,
+  row: string,
+  model: string,
+  dataset: 'cifar10' | 'imagenet',
+  what: string,
+): DivergeRun => ({
+  id,
+  row,
+  description: what,
+  scale: 'paper',
+  model,
+  dataset,
+  numNets: 3,
+  alpha: 0.05,
+  epochs: 40,
+  batchSize: 128,
+  optimizer: OFFICIAL_SGD,
+  schedule: 'official',
+  seeds: [1],
+  attack: PAPER_ATTACK,
+});
+
+export const PAPER_RUNS: DivergeRun[] = [
+  paperRun(
+    'paper-cifar10-resnet18',
+    'CIFAR10 ResNet 18',
+    'resnet18',
+    'cifar10',
+    'CIFAR-10 ResNet-18 (kuangliu layout, pooled 512-d features); the repo has no CIFAR script: its ImageNet recipe',
+  ),
+  paperRun(
+    'paper-imagenet-mobilenetv3_small',
+    'ImageNet MobileNet-v3-small',
+    'mobilenetv3_small',
+    'imagenet',
+    'ImageNet MobileNet-v3-small from scratch',
+  ),
+  paperRun(
+    'paper-imagenet-efficientnet_b0',
+    'ImageNet EfficientNet-B0',
+    'efficientnet_b0',
+    'imagenet',
+    'ImageNet EfficientNet-B0 from scratch',
+  ),
+  paperRun('paper-imagenet-resnet34', 'ImageNet ResNet 34', 'resnet34', 'imagenet', 'ImageNet ResNet-34 from scratch'),
+  paperRun(
+    'paper-imagenet-resnet152',
+    'ImageNet ResNet 152',
+    'resnet152',
+    'imagenet',
+    'ImageNet ResNet-152 from scratch',
+  ),
+];
+
+/**
+ * cpu protocol: Fashion-MNIST, 600 training images per class, 10 epochs, convnet 16/32/64 (64-d pooled
+ * features), SGD 0.05 momentum 0.9 wd 5e-4 with cosine decay (the official 40-epoch step schedule
+ * does not fit; cosine settles in 10). ε: the paper's three plus 0.2 and 0.3, because on
+ * Fashion-MNIST 0.03-0.05 move accuracy by only 1-5 points (README, "Choosing ε").
+ */
+export const CPU_EPOCHS = 10;
+export const CPU_TRAIN_PER_CLASS = 600;
+
+export const CPU_RUNS: DivergeRun[] = [
+  {
+    id: 'cpu-convnet-diverge',
+    row: 'Fashion-MNIST convnet',
+    description:
+      'Fashion-MNIST, convnet 16/32/64: f1, the diverge triple (alpha 0.05) and a width-4 weak net, trained together',
+    scale: 'cpu',
+    model: 'convnet',
+    nfilters: 16,
+    dataset: 'fashion-mnist',
+    trainPerClass: CPU_TRAIN_PER_CLASS,
+    numNets: 3,
+    alpha: 0.05,
+    epochs: CPU_EPOCHS,
+    batchSize: 128,
+    optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 },
+    schedule: 'cosine',
+    seeds: [1, 2, 3, 4],
+    attack: { epsilons: [0.03, 0.05, 0.1, 0.2, 0.3], pgdSteps: 40, pgdStepSize: 0.01, imagesPerClass: 100 },
+    weakNfilters: 4,
+    curveImagesPerClass: 200,
+  },
+];
+
+export const ALL_RUNS: DivergeRun[] = [...PAPER_RUNS, ...CPU_RUNS];

@@ -1,0 +1,189 @@
+/**
+ * The pdc-diverge CLI end to end at smoke scale (into a temporary --out, never results/): reproduce,
+ * the table's rows, plots and Grad-CAM, `compare` on saved models and on .npy files, and its errors.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { parse } from 'csv-parse/sync';
+import { writeNpy } from '@repro/datasets';
+import type { RunRecord } from '@repro/experiments';
+
+const CLI = path.join(__dirname, '..', 'src', 'cli.ts');
+const ROOT = path.join(__dirname, '..', '..', '..');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'fashion-mnist');
+
+function cli(args: string[]) {
+  return spawnSync('npx', ['tsx', CLI, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', REPRO_JOBS: '1' },
+  });
+}
+
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pdc-'));
+
+it('--help lists the subcommands, the runs and the scales; compare --help its inputs', () => {
+  const h = cli(['--help']);
+  expect(h.status).toBe(0);
+  for (const s of ['train', 'eval', 'reproduce', 'table', 'compare', 'cpu-convnet-diverge', 'paper-cifar10-resnet18'])
+    expect(h.stdout).toContain(s);
+  const c = cli(['compare', '--help']);
+  for (const f of ['--model-x', '--features-x', '--features-y', '--labels', '--class-embedding', 'random:<dim>'])
+    expect(c.stdout).toContain(f);
+});
+
+describe('reproduce --scale smoke', () => {
+  let rows: Array<Record<string, string>>;
+  beforeAll(() => {
+    const r = cli(['reproduce', '--scale', 'smoke', '--backend', 'wasm', '--out', out]);
+    expect(r.stderr).toMatch(/reproduce finished/);
+    expect(r.status).toBe(0);
+    rows = parse<Record<string, string>>(fs.readFileSync(path.join(out, 'pdc-diverge.csv'), 'utf8'), { columns: true });
+  }, 240_000);
+
+  it('writes every published value (70 + 56 + 12) with its citation, and the four claims', () => {
+    const paper = rows.filter((r) => r.scale === 'paper');
+    const count = (t: string) => paper.filter((r) => r.table === t).length;
+    expect(count('table1-transfer-attacks')).toBe(70);
+    expect(count('table2-partial-dc')).toBe(56);
+    expect(count('table3-disentanglement-clip') + count('table4-disentanglement-classifier')).toBe(12);
+    const cifarOurs = paper.find((r) => r.row === 'CIFAR10 ResNet 18 Ours' && r.metric === 'oursPgdEps0.1Pct')!;
+    expect(cifarOurs).toMatchObject({ published: '36.11', status: 'missing' });
+    expect(cifarOurs.note).toMatch(/Table 1, row CIFAR10 ResNet 18 Ours, column PGD eps=0.10/);
+    expect(cifarOurs.note).toMatch(/train --scale paper --run paper-cifar10-resnet18/);
+    const t3 = paper.find((r) => r.table === 'table3-disentanglement-clip' && r.row === 'age vs R')!;
+    expect(t3).toMatchObject({ published: '0.0329', status: 'not-reproducible-here' });
+    expect(t3.note).toMatch(/FFHQ/);
+    const vit = paper.find((r) => r.row === 'ViT | ResNet 18' && r.metric === 't2_pdcXgivenY')!;
+    expect(vit.published).toBe('0.035');
+    const claims = rows.filter((r) => r.table === 'claims');
+    expect(claims.map((r) => r.row).sort()).toEqual([
+      '1-ours-more-robust',
+      '2-clean-cost',
+      '3-diverge-decorrelates',
+      '4-table2-asymmetry',
+    ]);
+    expect(claims.every((r) => r.status === 'smoke' && r.scale === 'smoke')).toBe(true);
+    // smoke analogs sit beside the published rows
+    expect(rows.some((r) => r.scale === 'smoke' && r.metric === 'oursPgdEps0.1Pct' && r.reproduced !== '')).toBe(true);
+  });
+
+  it('records every metric the claims read, leaks no tensors, and draws the plots and Grad-CAM', () => {
+    const rec = JSON.parse(
+      fs.readFileSync(path.join(out, 'runs', 'pdc-diverge', 'smoke', 'cpu-convnet-diverge.seed1.json'), 'utf8'),
+    ) as RunRecord;
+    for (const k of [
+      'baselineCleanPct',
+      'oursCleanPct',
+      'bcdcor_net2_net0',
+      'bcdcor_f1_net0',
+      't2_pdcXgivenY',
+      't2_pdcYgivenX',
+    ])
+      expect(Number.isFinite(rec.metrics[k])).toBe(true);
+    expect(rec.history[0]).toHaveProperty('net2TrainDc2');
+    expect(rec.tensors!.atEnd).toBe(rec.tensors!.atStart);
+    const plots = path.join(out, 'plots', 'pdc-diverge', 'smoke');
+    for (const f of [
+      'cpu-convnet-diverge-fgm.png',
+      'cpu-convnet-diverge-pgd.svg',
+      'cpu-convnet-diverge-table2-analog.png',
+      'gradcam-cpu-convnet-diverge.seed1.png',
+    ])
+      expect(fs.existsSync(path.join(plots, f))).toBe(true);
+  });
+
+  it('compare reads two saved models and prints the four Table 2 statistics with both partial forms', () => {
+    const ck = path.join(out, 'runs', 'pdc-diverge', 'smoke', 'checkpoints', 'cpu-convnet-diverge.seed1');
+    const json = path.join(out, 'compare.json');
+    const r = cli([
+      'compare',
+      '--model-x',
+      path.join(ck, 'final-net0'),
+      '--model-y',
+      path.join(ck, 'final-weak'),
+      '--data-dir',
+      FIXTURE,
+      '--json',
+      json,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/100 examples, 1 batches of 128/);
+    expect(r.stdout).toMatch(/R²\(X\|Y, GT\): official semi-partial P_DC/);
+    const res = JSON.parse(fs.readFileSync(json, 'utf8')) as Record<string, { mean: number }>;
+    expect(Number.isFinite(res.pdcorYgivenX.mean)).toBe(true);
+  });
+});
+
+describe('compare on .npy features', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pdc-npy-'));
+  const n = 40;
+  const labels = Int32Array.from({ length: n }, (_, i) => i % 4);
+  const x = Float32Array.from({ length: n * 3 }, (_, i) => Math.sin(i) + labels[Math.floor(i / 3)]);
+  const y = Float32Array.from({ length: n * 2 }, (_, i) => Math.cos(3 * i));
+  const file = (name: string) => path.join(dir, name);
+  writeNpy(file('x.npy'), x, [n, 3]);
+  writeNpy(file('y.npy'), y, [n, 2]);
+  writeNpy(file('y-short.npy'), y.slice(0, 2 * (n - 1)), [n - 1, 2]);
+  writeNpy(file('l.npy'), labels, [n]);
+  writeNpy(file('emb3.npy'), new Float32Array(9).fill(1), [3, 3]);
+  const nan = x.slice();
+  nan[7] = NaN;
+  writeNpy(file('x-nan.npy'), nan, [n, 3]);
+  const args = (xf: string, yf: string, ...rest: string[]) => [
+    'compare',
+    '--features-x',
+    file(xf),
+    '--features-y',
+    file(yf),
+    '--labels',
+    file('l.npy'),
+    '--batch-size',
+    '16',
+    ...rest,
+  ];
+
+  it('prints the statistics for one-hot and random embeddings', () => {
+    const a = cli(args('x.npy', 'y.npy', '--json', file('a.json')));
+    expect(a.status).toBe(0);
+    expect(a.stdout).toMatch(/40 examples, 3 batches of 16/);
+    const b = cli(args('x.npy', 'y.npy', '--class-embedding', 'random:8'));
+    expect(b.status).toBe(0);
+    const res = JSON.parse(fs.readFileSync(file('a.json'), 'utf8')) as {
+      classEmbedding: string;
+      r2XGt: { mean: number };
+    };
+    expect(res.classEmbedding).toBe('one-hot');
+    expect(res.r2XGt.mean).toBeGreaterThan(0.2);
+  });
+
+  it.each([
+    ['feature files with different row counts', args('x.npy', 'y-short.npy'), /has 40 rows but .*y-short\.npy has 39/],
+    [
+      'an embedding with the wrong class count',
+      args('x.npy', 'y.npy', '--class-embedding', file('emb3.npy')),
+      /emb3\.npy: 3 rows, but there are 4 classes/,
+    ],
+    [
+      'NaN features',
+      args('x-nan.npy', 'y.npy'),
+      /x-nan\.npy: 1 non-finite value\(s\) \(first NaN at row 2, column 1\)/,
+    ],
+    ['a missing file', args('nope.npy', 'y.npy'), /nope\.npy/],
+  ])('%s: a clear error, exit 1, no output file', (_what, a, message) => {
+    const json = file(`${String(_what).replace(/\W+/g, '-')}.json`);
+    const r = cli([...a, '--json', json]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(fs.existsSync(json)).toBe(false);
+  });
+
+  it('an unknown run id is named with the valid ones', () => {
+    const r = cli(['train', '--scale', 'smoke', '--run', 'cpu-nope', '--out', dir]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/unknown run id 'cpu-nope'; valid run ids: .*cpu-convnet-diverge/);
+  });
+});
