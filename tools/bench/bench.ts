@@ -20,6 +20,7 @@ import { initBackend, parseBackendPreference, writeFileAtomic } from '@repro/run
 import { gitCommit } from '@repro/experiments';
 import { Measurement, median, w3, w4 } from './workloads';
 import { w1, w2 } from './train-workloads';
+import { w5, w6 } from './pdc-workloads';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -47,8 +48,8 @@ function peerPerSecond(m: Measurement, peerSeconds: number): number {
 async function main(): Promise<void> {
   const program = new Command()
     .name('bench')
-    .description('Reference workloads W1-W4 beside PyTorch and R energy, in one run')
-    .option('--only <list>', 'comma-separated workloads', 'W1,W2,W3,W4')
+    .description('Reference workloads W1-W6 beside PyTorch and R energy, in one run')
+    .option('--only <list>', 'comma-separated workloads', 'W1,W2,W3,W4,W5,W6')
     .option('--quick', 'tiny sizes and no peers (for tests)', false)
     .option('--no-peers', 'do not run the peer scripts')
     .option('--threads <n>', 'threads for the PyTorch peer', '2')
@@ -67,8 +68,8 @@ async function main(): Promise<void> {
   }>();
   const only = new Set(o.only.split(',').map((s) => s.trim().toUpperCase()));
   for (const w of only)
-    if (!['W1', 'W2', 'W3', 'W4'].includes(w))
-      throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4`);
+    if (!['W1', 'W2', 'W3', 'W4', 'W5', 'W6'].includes(w))
+      throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4, W5, W6`);
   const backend = await initBackend(parseBackendPreference(o.backend));
   process.stderr.write(`[bench] backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}\n`);
   const nativeOff = backend.name === 'wasm' && backend.native?.startsWith('off') ? backend.native : undefined;
@@ -94,6 +95,14 @@ async function main(): Promise<void> {
     if (only.has('W4')) {
       process.stderr.write('[bench] W4\n');
       out.push(o.quick ? w4(128, [256, 128, 64]) : w4());
+    }
+    if (only.has('W5')) {
+      process.stderr.write('[bench] W5\n');
+      out.push(w5(o.quick ? 1 : 5));
+    }
+    if (only.has('W6')) {
+      process.stderr.write('[bench] W6\n');
+      out.push(o.quick ? w6(1, 2) : w6());
     }
     return out;
   };
@@ -131,7 +140,7 @@ async function main(): Promise<void> {
   const commit = gitCommit(ROOT);
   const date = new Date().toISOString();
   const rows: Record<string, string | number>[] = [];
-  const kind = (impl: string) => /-(train|infer)$/.exec(impl)?.[1] ?? ''; // train ↔ train, infer ↔ infer
+  const kind = (impl: string) => /-(train|infer|attack)$/.exec(impl)?.[1] ?? ''; // train ↔ train, infer ↔ infer, attack ↔ attack
   const sig = (x: number) => +x.toPrecision(5);
   for (const m of ourRounds[0]) {
     const mine = ourRounds.map((rs) => rs.find((x) => x.workload === m.workload && x.impl === m.impl)!.seconds);

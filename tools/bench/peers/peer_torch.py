@@ -115,10 +115,75 @@ def cka_matrix_naive(fa, fb):
     return m[:, :, 1] / (m[:, :, 0].sqrt() * m[:, :, 2].sqrt())
 
 
+def convnet(nf=16, classes=10):
+    # W5/W6: the pdc-diverge cpu model: 3 x (conv3x3-BN-ReLU-maxpool2), widths nf/2nf/4nf, GAP, linear.
+    layers, cin = [], 1
+    for w in (nf, 2 * nf, 4 * nf):
+        layers += [nn.Conv2d(cin, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(2)]
+        cin = w
+    body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return body, nn.Linear(cin, classes)
+
+
+def official_dc(x, y):
+    # Diverge_Training/DC_criterion.py: F.normalize rows, broadcast distances + 1e-12, double centring, R^2.
+    x = F.normalize(x); y = F.normalize(y)
+    def centred(a):
+        d = ((a[:, None, :] - a[None, :, :]) ** 2).sum(-1).add(1e-12).sqrt()
+        return d - d.mean(0, keepdim=True) - d.mean(1, keepdim=True) + d.mean()
+    A, B = centred(x), centred(y)
+    return (A * B).mean() / ((A * A).mean() * (B * B).mean() + 1e-9).sqrt()
+
+
+def diverge_step_rate(batch=128, alpha=0.05):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (batch,), generator=g)
+    body, head = convnet()
+    controls = [convnet() for _ in range(2)]
+    for b, h in controls:
+        b.eval(); h.eval()
+    params = list(body.parameters()) + list(head.parameters())
+    opt = torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=5e-4)
+    body.train(); head.train()
+
+    def step():
+        opt.zero_grad()
+        f = body(x)
+        with torch.no_grad():
+            ctl = [b(x) for b, _ in controls]
+        dc = sum(official_dc(f, c) for c in ctl) / len(ctl)
+        (F.cross_entropy(head(f), y) + alpha * dc).backward()
+        opt.step()
+    s = timed(step)
+    emit("W5 diverge-step convnet16 b128", "torch-train", s, batch / s, "images/s")
+
+
+def pgd_rate(batch=128, eps=0.1, step=0.01, steps=40):
+    # cleverhans projected_gradient_descent: rand_init, L-inf, labels = predictions, no clipping.
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 1, 28, 28, generator=g)
+    body, head = convnet()
+    model = nn.Sequential(body, head).eval()
+
+    def attack():
+        with torch.no_grad():
+            yp = model(x).argmax(1)
+        adv = x + torch.empty_like(x).uniform_(-eps, eps)
+        for _ in range(steps):
+            adv = adv.detach().requires_grad_(True)
+            loss = F.cross_entropy(model(adv), yp)
+            grad, = torch.autograd.grad(loss, adv)
+            adv = x + (adv + step * grad.sign() - x).clamp(-eps, eps)
+        return adv.detach()
+    s = timed(attack, 1, 2)
+    emit(f"W6 pgd{steps} convnet16 b128", "torch-attack", s, batch / s, "images/s")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", default="W1,W2,W3,W4")
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -138,6 +203,10 @@ def main():
         fb = [torch.randn(512, d) for d in dims]
         s = timed(lambda: cka_matrix_naive(fa, fb), 0, 1)
         emit("W4 minibatch-cka 8x8 layers n=512 b64", "torch-per-pair-naive", s, 1 / s, "matrices/s")
+    if "W5" in only:
+        diverge_step_rate()
+    if "W6" in only:
+        pgd_rate()
 
 
 if __name__ == "__main__":
