@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@repro/runtime';
-import { ImageDataset, exampleSize } from './dataset';
+import { ImageDataset, exampleBytes } from './dataset';
 
 export interface Augmentation {
   /** Random crop after zero-padding each side by this many pixels (CIFAR: 4). */
@@ -63,7 +63,6 @@ export function batchShape(ds: ImageDataset, opts: Pick<BatchOptions, 'padTo' | 
 export function fillBatch(ds: ImageDataset, idx: ArrayLike<number>, opts: BatchOptions, out: Float32Array): void {
   const [h, w, c] = ds.shape;
   const [H, W, C] = batchShape(ds, opts);
-  const e = exampleSize(ds);
   const offY = Math.floor((H - h) / 2);
   const offX = Math.floor((W - w) / 2);
   const mean = opts.normalize?.mean ?? new Array<number>(c).fill(0);
@@ -77,8 +76,7 @@ export function fillBatch(ds: ImageDataset, idx: ArrayLike<number>, opts: BatchO
   const pad = aug?.cropPadding ?? 0;
   const per = H * W * C;
   for (let b = 0; b < idx.length; b++) {
-    const i = idx[b];
-    const src = i * e;
+    const px = exampleBytes(ds, idx[b]);
     // random crop = shift the (padded) image by (dy, dx) in [-pad, pad]; random flip = mirror x
     const dy = pad > 0 ? aug!.rng.int(2 * pad + 1) - pad : 0;
     const dx = pad > 0 ? aug!.rng.int(2 * pad + 1) - pad : 0;
@@ -93,7 +91,7 @@ export function fillBatch(ds: ImageDataset, idx: ArrayLike<number>, opts: BatchO
         const o = base + (y * W + x) * C;
         for (let k = 0; k < C; k++) {
           const sc = c === 1 ? 0 : k;
-          out[o + k] = inside ? ds.images[src + (sy * w + sx) * c + sc] * scale[sc] - mean[sc] / std[sc] : black[sc];
+          out[o + k] = inside ? px[(sy * w + sx) * c + sc] * scale[sc] - mean[sc] / std[sc] : black[sc];
         }
       }
     }

@@ -13,8 +13,13 @@ export interface ImageDataset {
   readonly shape: readonly [number, number, number];
   readonly numClasses: number;
   readonly classNames: readonly string[];
-  /** size × h × w × c bytes, example-major, HWC. */
+  /** size × h × w × c bytes, example-major, HWC; empty for a file-backed dataset (see readExample). */
   readonly images: Uint8Array;
+  /**
+   * File-backed datasets (ImageNet's preprocessed cache): example i's h × w × c bytes, read on demand.
+   * The view is valid until the next call. Use `exampleBytes`, which handles both kinds.
+   */
+  readonly readExample?: (i: number) => Uint8Array;
   /** size labels in [0, numClasses). */
   readonly labels: Int32Array;
   /** CIFAR-100 only: the 20 superclass labels. */
@@ -28,10 +33,17 @@ export function exampleSize(ds: Pick<ImageDataset, 'shape'>): number {
   return ds.shape[0] * ds.shape[1] * ds.shape[2];
 }
 
+/** Example i's h × w × c bytes (a view: copy it to keep it past the next read of a file-backed dataset). */
+export function exampleBytes(ds: ImageDataset, i: number): Uint8Array {
+  if (ds.readExample) return ds.readExample(i);
+  const e = exampleSize(ds);
+  return ds.images.subarray(i * e, (i + 1) * e);
+}
+
 /** Checks internal consistency; throws an error naming the dataset and what is wrong. */
 export function validateDataset(ds: ImageDataset): ImageDataset {
   const where = `${ds.name}/${ds.split} (${ds.source})`;
-  if (ds.images.length !== ds.size * exampleSize(ds)) {
+  if (!ds.readExample && ds.images.length !== ds.size * exampleSize(ds)) {
     throw new Error(`${where}: ${ds.images.length} image bytes for ${ds.size} examples of shape ${ds.shape.join('x')}`);
   }
   if (ds.labels.length !== ds.size) throw new Error(`${where}: ${ds.labels.length} labels for ${ds.size} examples`);
@@ -56,11 +68,12 @@ export function takeIndices(ds: ImageDataset, indices: ArrayLike<number>, split 
     const i = indices[k];
     if (i < 0 || i >= ds.size)
       throw new Error(`takeIndices: index ${i} outside [0, ${ds.size}) of ${ds.name}/${ds.split}`);
-    images.set(ds.images.subarray(i * e, (i + 1) * e), k * e);
+    images.set(exampleBytes(ds, i), k * e);
     labels[k] = ds.labels[i]!;
     if (coarse) coarse[k] = ds.coarseLabels![i]!;
   }
-  return { ...ds, split, size: indices.length, images, labels, ...(coarse ? { coarseLabels: coarse } : {}) };
+  const { readExample: _file, ...rest } = ds;
+  return { ...rest, split, size: indices.length, images, labels, ...(coarse ? { coarseLabels: coarse } : {}) };
 }
 
 /** The first `k` examples of each class, in dataset order (fewer where a class has fewer). */
@@ -108,11 +121,14 @@ export function channelStats(ds: ImageDataset): { mean: number[]; std: number[] 
   const c = ds.shape[2];
   const sum = new Float64Array(c);
   const sq = new Float64Array(c);
-  const n = ds.images.length / c;
-  for (let i = 0; i < ds.images.length; i++) {
-    const v = ds.images[i] / 255;
-    sum[i % c] += v;
-    sq[i % c] += v * v;
+  const n = ds.size * ds.shape[0] * ds.shape[1];
+  for (let k = 0; k < ds.size; k++) {
+    const px = exampleBytes(ds, k);
+    for (let i = 0; i < px.length; i++) {
+      const v = px[i] / 255;
+      sum[i % c] += v;
+      sq[i % c] += v * v;
+    }
   }
   const mean = Array.from(sum, (s) => s / n);
   const std = Array.from(sq, (s, k) => Math.sqrt(Math.max(0, s / n - mean[k] ** 2)));

@@ -1,5 +1,13 @@
 export type { ImageDataset } from './dataset';
-export { validateDataset, takeIndices, firstKPerClass, selectClasses, channelStats, exampleSize } from './dataset';
+export {
+  validateDataset,
+  takeIndices,
+  firstKPerClass,
+  selectClasses,
+  channelStats,
+  exampleSize,
+  exampleBytes,
+} from './dataset';
 export { readIdx, parseIdx, encodeIdx, readFileMaybeGzip } from './idx';
 export type { IdxArray } from './idx';
 export { readCifar10, readCifar100, encodeCifarRecords, writeSyntheticCifar10 } from './cifar';
@@ -18,7 +26,18 @@ export {
 export type { LocateOptions } from './fashion-mnist';
 export { batches, batchCount, batchShape, fillBatch } from './batches';
 export type { Batch, BatchOptions, Augmentation } from './batches';
-export { DATASETS, FASHION_MNIST_FIXTURE_DIR, loadDataset } from './named';
+export { DATASETS, FASHION_MNIST_FIXTURE_DIR, loadDataset, prepareDataset } from './named';
+export {
+  scanJpegFolder,
+  decodeImageNetJpeg,
+  prepareImageNetSplit,
+  openImageNetSplit,
+  imagenetCachePaths,
+  writeSyntheticImageNet,
+  IMAGENET_RESIZE,
+  IMAGENET_CROP,
+} from './imagenet';
+export type { ImageFolderIndex, PrepareOptions } from './imagenet';
 export type { DatasetInfo, DatasetName, LoadDatasetOptions } from './named';
 export { readNpyMatrix, readNpyLabels, writeNpy } from './npy';
 export type { NpyMatrix } from './npy';

@@ -7,8 +7,9 @@ import * as path from 'path';
 import { ImageDataset } from './dataset';
 import { readCifar10 } from './cifar';
 import { loadFashionMnist } from './fashion-mnist';
+import { openImageNetSplit, prepareImageNetSplit } from './imagenet';
 
-export type DatasetName = 'fashion-mnist' | 'cifar10';
+export type DatasetName = 'fashion-mnist' | 'cifar10' | 'imagenet';
 
 export interface DatasetInfo {
   name: DatasetName;
@@ -36,6 +37,14 @@ export const DATASETS: Record<DatasetName, DatasetInfo> = {
     normalize: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] },
     normalizeSource: 'the transforms.Normalize constants of michaelklachko/pnn.pytorch and most CIFAR-10 code',
   },
+  imagenet: {
+    name: 'imagenet',
+    shape: [224, 224, 3],
+    numClasses: 1000,
+    normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    normalizeSource:
+      "torchvision's ImageNet constants, as Diverge_Training/imagenet_main.py L78-83 uses them (after Resize 256, CenterCrop 224)",
+  },
 };
 
 /** The 300 + 100 image Fashion-MNIST fixture in the repository (test/fixtures/fashion-mnist). */
@@ -48,6 +57,15 @@ export interface LoadDatasetOptions {
   fixture?: boolean;
   /** Who asks, for the error message (e.g. "run k1-resnet18-nf44"). */
   requester?: string;
+}
+
+function imagenetRoot(opts: LoadDatasetOptions): string {
+  const dir = opts.dataDir ?? process.env.REPRO_DATA_DIR;
+  if (!dir)
+    throw new Error(
+      `${opts.requester ?? 'this'} needs ImageNet: pass --data-dir <root with train/<wnid>/*.JPEG and val/<wnid>/*.JPEG>`,
+    );
+  return dir;
 }
 
 /** One split of a named dataset, with its info; `label` says what was read (e.g. 'fashion-mnist-fixture'). */
@@ -67,7 +85,23 @@ export function loadDataset(
     }
     return { data: readCifar10(dir, split), info, label: 'cifar10' };
   }
+  if (name === 'imagenet') {
+    return { data: openImageNetSplit(imagenetRoot(opts), split === 'test' ? 'val' : 'train'), info, label: 'imagenet' };
+  }
   const fixture = Boolean(opts.fixture) && !opts.dataDir;
   const data = loadFashionMnist(split, { dataDir: fixture ? FASHION_MNIST_FIXTURE_DIR : opts.dataDir });
   return { data, info, label: fixture ? 'fashion-mnist-fixture' : 'fashion-mnist' };
+}
+
+/**
+ * One-time work a dataset needs before `loadDataset` (ImageNet: decode both splits into their cache,
+ * reused when valid); nothing for the others.
+ */
+export async function prepareDataset(
+  name: DatasetName,
+  opts: LoadDatasetOptions & { log?: (line: string) => void } = {},
+): Promise<void> {
+  if (name !== 'imagenet') return;
+  const dir = imagenetRoot(opts);
+  for (const split of ['train', 'val'] as const) await prepareImageNetSplit(dir, split, { log: opts.log });
 }

@@ -1,5 +1,5 @@
 /** Datasets by name: shape, classes and normalisation from one place; the fixture at smoke scale; clear errors. */
-import { DATASETS, FASHION_MNIST_FIXTURE_DIR, channelStats, loadDataset } from '../src';
+import { DATASETS, DatasetName, FASHION_MNIST_FIXTURE_DIR, channelStats, loadDataset } from '../src';
 
 it('fashion-mnist from the fixture, labelled as such, with its constants', () => {
   const { data, info, label } = loadDataset('fashion-mnist', 'test', { fixture: true });
@@ -25,10 +25,13 @@ it('cifar10 without a folder and unknown names are clear errors', () => {
     expect(() => loadDataset('cifar10', 'train', { requester: 'run k1' })).toThrow(
       /run k1 needs CIFAR-10: pass --data-dir <folder with cifar-10-batches-bin>/,
     );
+    expect(() => loadDataset('imagenet', 'test', { requester: 'run r34' })).toThrow(
+      /run r34 needs ImageNet: pass --data-dir <root with train\/<wnid>\/\*\.JPEG and val/,
+    );
   } finally {
     if (saved !== undefined) process.env.REPRO_DATA_DIR = saved;
   }
-  expect(() => loadDataset('imagenet' as 'cifar10', 'train')).toThrow(
-    /unknown dataset 'imagenet'; known: fashion-mnist, cifar10/,
+  expect(() => loadDataset('cinic10' as DatasetName, 'train')).toThrow(
+    /unknown dataset 'cinic10'; known: fashion-mnist, cifar10, imagenet/,
   );
 });

@@ -49,13 +49,13 @@ export function writeOverlayGridPng(
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
           const p = y * w + x;
-          let rgb: [number, number, number] =
+          const rgb =
             channels === 1
               ? [tile.image[p], tile.image[p], tile.image[p]]
               : [tile.image[3 * p], tile.image[3 * p + 1], tile.image[3 * p + 2]];
           if (tile.heat) {
             const j = jet(tile.heat[p]);
-            rgb = [0, 1, 2].map((k) => (1 - alpha) * rgb[k] + alpha * j[k]) as [number, number, number];
+            for (let k = 0; k < 3; k++) rgb[k] = (1 - alpha) * rgb[k] + alpha * j[k];
           }
           for (let dy = 0; dy < scale; dy++) {
             for (let dx = 0; dx < scale; dx++) {

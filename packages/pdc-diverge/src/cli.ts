@@ -97,7 +97,6 @@ export const paper = definePaper<DivergeRun>({
   trainRun: (run, ctx) => trainDivergeRun(run, ctx),
   evalRun: async (run, { scale, seed, out, dataDir }) => {
     const r = resolveRun(run, scale);
-    if (r.dataset === 'imagenet') throw new Error(`eval of ${run.id}: ImageNet evaluation is not available here`);
     const { data: test, info } = loadDataset(r.dataset, 'test', { dataDir, fixture: scale === 'smoke' });
     const parts: string[] = [];
     for (const name of [F1, netName(0), netName(r.numNets - 1)]) {

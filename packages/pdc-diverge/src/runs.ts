@@ -17,7 +17,7 @@ export interface DivergeRun {
   model: string;
   /** Width option of the registry model (nfilters), when not the model's default. */
   nfilters?: number;
-  dataset: DatasetName | 'imagenet';
+  dataset: DatasetName;
   /** Train on the first k images of each class (cpu scale). */
   trainPerClass?: number;
   /** Number of diverge networks (official --num_nets 3): net 0 plain CE, net k CE + α · mean DC to nets < k. */

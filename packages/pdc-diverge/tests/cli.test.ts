@@ -95,6 +95,17 @@ describe('reproduce --scale smoke', () => {
       expect(fs.existsSync(path.join(plots, f))).toBe(true);
   });
 
+  it('train --resume from the finished checkpoint (all five nets, their optimizers) gives the same record', () => {
+    const file = path.join(out, 'runs', 'pdc-diverge', 'smoke', 'cpu-convnet-diverge.seed1.json');
+    const before = JSON.parse(fs.readFileSync(file, 'utf8')) as RunRecord;
+    const r = cli(['train', '--scale', 'smoke', '--run', 'cpu-convnet-diverge', '--resume', '--out', out]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/resumed from .* after epoch 2/);
+    const after = JSON.parse(fs.readFileSync(file, 'utf8')) as RunRecord;
+    expect(after.history).toEqual(before.history);
+    expect(after.metrics).toEqual(before.metrics);
+  });
+
   it('compare reads two saved models and prints the four Table 2 statistics with both partial forms', () => {
     const ck = path.join(out, 'runs', 'pdc-diverge', 'smoke', 'checkpoints', 'cpu-convnet-diverge.seed1');
     const json = path.join(out, 'compare.json');

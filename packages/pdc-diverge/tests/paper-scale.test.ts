@@ -1,14 +1,14 @@
 /**
  * Paper scale cannot run here (no CIFAR-10, no ImageNet, no GPU), but the CIFAR-10 row's data path
  * and its recipe are real: a generated CIFAR-10-format folder, the official SGD recipe and step
- * schedule, ResNet-18 at a tiny width, one step per net and epoch, short PGD. The ImageNet rows say
- * what they lack.
+ * schedule, ResNet-18 at a tiny width, one step per net and epoch, short PGD; the same for the four
+ * ImageNet rows on a generated JPEG folder.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '@repro/runtime';
-import { writeSyntheticCifar10 } from '@repro/datasets';
+import { writeSyntheticCifar10, writeSyntheticImageNet } from '@repro/datasets';
 import { PAPER_RUNS, trainDivergeRun } from '../src';
 
 const quiet = { write: () => true };
@@ -37,10 +37,41 @@ it('paper-cifar10-resnet18: CIFAR-format data path, the official recipe, one div
   expect(rec.tensors!.atEnd).toBe(rec.tensors!.atStart);
 }, 120_000);
 
-it('the ImageNet rows name what they need', async () => {
-  const backend = await initBackend('wasm');
-  const run = PAPER_RUNS.find((r) => r.id === 'paper-imagenet-resnet34')!;
-  await expect(
-    trainDivergeRun(run, { scale: 'paper', seed: 1, out: os.tmpdir(), resume: false, backend, stream: quiet }),
-  ).rejects.toThrow(/ImageNet/);
+describe('ImageNet rows: the JPEG folder path (Resize 256, CentreCrop 224) and one diverge step per net', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await writeSyntheticImageNet(fs.mkdtempSync(path.join(os.tmpdir(), 'repro-inet-')), {
+      classes: 2,
+      trainPerClass: 2,
+      valPerClass: 1,
+    });
+  });
+  it.each([
+    ['paper-imagenet-mobilenetv3_small', 4],
+    ['paper-imagenet-efficientnet_b0', 4],
+    ['paper-imagenet-resnet34', 2],
+    ['paper-imagenet-resnet152', 1],
+  ])(
+    '%s',
+    async (id, nfilters) => {
+      const backend = await initBackend('wasm');
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pdc-inet-'));
+      const run = PAPER_RUNS.find((r) => r.id === id)!;
+      const rec = await trainDivergeRun(run, {
+        scale: 'paper',
+        seed: 1,
+        out,
+        dataDir: root,
+        resume: false,
+        backend,
+        overrides: { epochs: 1, nfilters, maxStepsPerEpoch: 1, pgdSteps: 1 },
+        stream: quiet,
+      });
+      expect(rec).toMatchObject({ dataset: 'imagenet', scale: 'paper', model: run.model });
+      expect(rec.metrics.attackImages).toBe(2);
+      expect(Number.isFinite(rec.history[0].net2TrainDc2)).toBe(true);
+      expect(rec.tensors!.atEnd).toBe(rec.tensors!.atStart);
+    },
+    240_000,
+  );
 });
