@@ -24,50 +24,63 @@ function batch(): { x: tf.Tensor4D; y: tf.Tensor1D } {
   };
 }
 
-export function w5(steps = 5): Measurement {
+/** A workload's one step (timed or profiled) and the disposal of everything it made. */
+export interface StepWorkload {
+  name: string;
+  step: () => void;
+  dispose: () => void;
+}
+
+export function w5Workload(): StepWorkload {
   const [net, c0, c1] = [build(1), build(2), build(3)];
   const tap = featureModel(net, ['features']);
   const opt = new Optimizer({ kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
   const vars = trainableVariables(net);
   const b = batch();
+  return {
+    name: 'W5 diverge-step convnet16 b128',
+    step: () => void divergeStep(opt, vars, tap, [c0, c1], b, 0.05, 10),
+    dispose: () => {
+      tf.dispose([b.x, b.y]);
+      opt.dispose();
+      [net, c0, c1].forEach((m) => m.dispose());
+    },
+  };
+}
+
+export function w6Workload(steps = 40): StepWorkload {
+  const model = build(1);
+  const b = batch();
+  return {
+    name: `W6 pgd${steps} convnet16 b128`,
+    step: () => {
+      const adv = pgd(model, b.x, 0.1, { stepSize: 0.01, steps, randomStart: true, seed: 1 });
+      adv.dataSync();
+      adv.dispose();
+    },
+    dispose: () => {
+      tf.dispose([b.x, b.y]);
+      model.dispose();
+    },
+  };
+}
+
+export function w5(steps = 5): Measurement {
+  const w = w5Workload();
   try {
-    const s = timed(() => divergeStep(opt, vars, tap, [c0, c1], b, 0.05, 10), 2, steps);
-    return {
-      workload: 'W5 diverge-step convnet16 b128',
-      impl: 'repro-train',
-      seconds: s,
-      perSecond: BATCH / s,
-      unit: 'images/s',
-    };
+    const s = timed(w.step, 2, steps);
+    return { workload: w.name, impl: 'repro-train', seconds: s, perSecond: BATCH / s, unit: 'images/s' };
   } finally {
-    tf.dispose([b.x, b.y]);
-    opt.dispose();
-    [net, c0, c1].forEach((m) => m.dispose());
+    w.dispose();
   }
 }
 
 export function w6(reps = 2, steps = 40): Measurement {
-  const model = build(1);
-  const b = batch();
+  const w = w6Workload(steps);
   try {
-    const s = timed(
-      () => {
-        const adv = pgd(model, b.x, 0.1, { stepSize: 0.01, steps, randomStart: true, seed: 1 });
-        adv.dataSync();
-        adv.dispose();
-      },
-      1,
-      reps,
-    );
-    return {
-      workload: `W6 pgd${steps} convnet16 b128`,
-      impl: 'repro-attack',
-      seconds: s,
-      perSecond: BATCH / s,
-      unit: 'images/s',
-    };
+    const s = timed(w.step, 1, reps);
+    return { workload: w.name, impl: 'repro-attack', seconds: s, perSecond: BATCH / s, unit: 'images/s' };
   } finally {
-    tf.dispose([b.x, b.y]);
-    model.dispose();
+    w.dispose();
   }
 }

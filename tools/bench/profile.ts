@@ -1,11 +1,13 @@
 /**
- * Where a W1 / W2 training step goes, per tfjs kernel (tf.profile), on the chosen backend.
+ * Where a W1 / W2 / W5 training step or a W6 PGD-40 attack goes, per tfjs kernel (tf.profile), on
+ * the chosen backend.
  *
  *   npx tsx tools/bench/profile.ts w2            # REPRO_NATIVE=0 for the pure wasm kernels
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendPreference } from '@repro/runtime';
 import { trainWorkload } from './train-workloads';
+import { StepWorkload, w5Workload, w6Workload } from './pdc-workloads';
 
 /** Mean milliseconds of `reps` calls. */
 function meanMs(fn: () => void, reps: number): number {
@@ -16,14 +18,23 @@ function meanMs(fn: () => void, reps: number): number {
 
 async function main(): Promise<void> {
   const id = (process.argv[2] ?? 'w2').toUpperCase();
-  if (id !== 'W1' && id !== 'W2') throw new Error(`unknown workload '${process.argv[2]}'; available: w1, w2`);
+  if (!['W1', 'W2', 'W5', 'W6'].includes(id))
+    throw new Error(`unknown workload '${process.argv[2]}'; available: w1, w2, w5, w6`);
   const info = await initBackend(parseBackendPreference(process.argv[3]));
   console.log(`backend ${info.name} (${info.detail})`);
-  const w = trainWorkload(id);
-  for (let i = 0; i < 2; i++) w.trainStep();
-  console.log(`train step ${meanMs(w.trainStep, 5).toFixed(1)} ms (batch 64)`);
+  const w: StepWorkload & { inferStep?: () => void } =
+    id === 'W5'
+      ? w5Workload()
+      : id === 'W6'
+        ? w6Workload()
+        : (() => {
+            const t = trainWorkload(id as 'W1' | 'W2');
+            return { name: t.name, step: t.trainStep, inferStep: t.inferStep, dispose: t.dispose };
+          })();
+  for (let i = 0; i < 2; i++) w.step();
+  console.log(`${w.name}: ${meanMs(w.step, id === 'W6' ? 2 : 5).toFixed(1)} ms per step`);
   const prof = await tf.profile(() => {
-    w.trainStep();
+    w.step();
   });
   const agg = new Map<string, number>();
   // '__op' entries wrap the kernels they run (e.g. fusedConv2d__op around FusedConv2D): not counted twice
@@ -34,7 +45,7 @@ async function main(): Promise<void> {
   for (const [k, v] of [...agg.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
     console.log(`  ${k.padEnd(28)} ${v.toFixed(1).padStart(8)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%`);
   }
-  console.log(`inference ${meanMs(w.inferStep, 5).toFixed(1)} ms (batch 64)`);
+  if (w.inferStep) console.log(`inference ${meanMs(w.inferStep, 5).toFixed(1)} ms (batch 64)`);
   w.dispose();
 }
 
