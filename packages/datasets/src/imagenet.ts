@@ -15,7 +15,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp, { type OutputInfo } from 'sharp';
-import { writeJsonAtomic } from '@repro/runtime';
+import { openAtomic, writeJsonAtomic } from '@repro/runtime';
 import { ImageDataset, validateDataset } from './dataset';
 
 export const IMAGENET_RESIZE = 256;
@@ -140,16 +140,14 @@ export async function prepareImageNetSplit(
       return paths;
     opts.log?.(`${paths.data}: stale (the folder or the preprocessing changed); decoding again`);
   }
-  fs.mkdirSync(cacheDir, { recursive: true });
-  const tmp = `${paths.data}.${process.pid}.partial`;
-  const fd = fs.openSync(tmp, 'w');
+  const out = openAtomic(paths.data);
   const start = Date.now();
   const conc = opts.concurrency ?? 8;
   try {
     for (let i = 0; i < index.files.length; i += conc) {
       const chunk = index.files.slice(i, i + conc);
       const decoded = await Promise.all(chunk.map((f) => decodeImageNetJpeg(f)));
-      decoded.forEach((px, k) => fs.writeSync(fd, px, 0, px.length, (i + k) * EXAMPLE));
+      decoded.forEach((px, k) => fs.writeSync(out.fd, px, 0, px.length, (i + k) * EXAMPLE));
       const done = i + chunk.length;
       if (opts.log && (done === index.files.length || Math.floor(done / 5000) > Math.floor(i / 5000))) {
         const s = (Date.now() - start) / 1000;
@@ -158,14 +156,11 @@ export async function prepareImageNetSplit(
         );
       }
     }
-    fs.fsyncSync(fd);
   } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    out.abort();
     throw err;
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, paths.data);
+  out.commit();
   const manifest: CacheManifest = {
     schema: CACHE_SCHEMA,
     root: path.resolve(root),

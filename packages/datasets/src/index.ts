@@ -26,7 +26,7 @@ export {
 export type { LocateOptions } from './fashion-mnist';
 export { batches, batchCount, batchShape, fillBatch } from './batches';
 export type { Batch, BatchOptions, Augmentation } from './batches';
-export { DATASETS, FASHION_MNIST_FIXTURE_DIR, loadDataset, prepareDataset } from './named';
+export { DATASETS, FASHION_MNIST_FIXTURE_DIR, loadDataset, loadTrainTest, prepareDataset } from './named';
 export {
   scanJpegFolder,
   decodeImageNetJpeg,

@@ -4,7 +4,7 @@
  * Fashion-MNIST fixture kept in the repository (300 train + 100 test images) unless a folder is given.
  */
 import * as path from 'path';
-import { ImageDataset } from './dataset';
+import { ImageDataset, firstKPerClass } from './dataset';
 import { readCifar10 } from './cifar';
 import { loadFashionMnist } from './fashion-mnist';
 import { openImageNetSplit, prepareImageNetSplit } from './imagenet';
@@ -91,6 +91,20 @@ export function loadDataset(
   const fixture = Boolean(opts.fixture) && !opts.dataDir;
   const data = loadFashionMnist(split, { dataDir: fixture ? FASHION_MNIST_FIXTURE_DIR : opts.dataDir });
   return { data, info, label: fixture ? 'fashion-mnist-fixture' : 'fashion-mnist' };
+}
+
+/**
+ * A run's two splits: the training set (its first `trainPerClass` examples of each class when given)
+ * and the whole test set, with the dataset's info and label.
+ */
+export function loadTrainTest(
+  name: DatasetName,
+  opts: LoadDatasetOptions & { trainPerClass?: number } = {},
+): { train: ImageDataset; test: ImageDataset; info: DatasetInfo; label: string } {
+  const tr = loadDataset(name, 'train', opts);
+  const te = loadDataset(name, 'test', opts);
+  const train = opts.trainPerClass !== undefined ? firstKPerClass(tr.data, opts.trainPerClass) : tr.data;
+  return { train, test: te.data, info: tr.info, label: tr.label };
 }
 
 /**

@@ -42,6 +42,17 @@ export interface LineChartOptions {
   integerX?: boolean;
 }
 
+/** The Vega-Lite frame every chart shares: schema, title, size (480 × 300 by default), white background. */
+function chartFrame(o: { title: string; width?: number; height?: number }): object {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: o.title,
+    width: o.width ?? 480,
+    height: o.height ?? 300,
+    background: 'white',
+  };
+}
+
 export function lineChartSpec(data: LinePoint[], o: LineChartOptions): object {
   const x = {
     field: 'x',
@@ -67,11 +78,7 @@ export function lineChartSpec(data: LinePoint[], o: LineChartOptions): object {
     encoding: { x, color, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
   };
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: o.title,
-    width: o.width ?? 480,
-    height: o.height ?? 300,
-    background: 'white',
+    ...chartFrame(o),
     data: { values: data.map((d, i) => ({ ...d, order: i })) },
     ...(banded ? { layer: [band, line] } : line),
   };
@@ -118,11 +125,7 @@ export function barChartSpec(
       encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
     });
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: o.title,
-    width: o.width ?? 480,
-    height: o.height ?? 300,
-    background: 'white',
+    ...chartFrame(o),
     data: { values: data },
     layer,
   };

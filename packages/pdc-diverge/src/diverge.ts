@@ -23,7 +23,7 @@ import {
   batchCount,
   batches,
   firstKPerClass,
-  loadDataset,
+  loadTrainTest,
   prepareDataset,
   takeIndices,
 } from '@repro/datasets';
@@ -147,18 +147,21 @@ interface Data {
 }
 
 function loadData(r: DivergeRun, scale: Scale, dataDir?: string): Data {
-  const opts = { dataDir, fixture: scale === 'smoke', requester: `run ${r.id}` };
-  const tr = loadDataset(r.dataset, 'train', opts);
-  const te = loadDataset(r.dataset, 'test', opts);
-  const trainSet = r.trainPerClass !== undefined ? firstKPerClass(tr.data, r.trainPerClass) : tr.data;
+  const d = loadTrainTest(r.dataset, {
+    dataDir,
+    fixture: scale === 'smoke',
+    requester: `run ${r.id}`,
+    trainPerClass: r.trainPerClass,
+  });
+  const perClass = (k?: number) => (k !== undefined ? firstKPerClass(d.test, k) : d.test);
   return {
-    train: trainSet,
-    test: te.data,
-    curve: r.curveImagesPerClass !== undefined ? firstKPerClass(te.data, r.curveImagesPerClass) : te.data,
-    attack: r.attack.imagesPerClass !== undefined ? firstKPerClass(te.data, r.attack.imagesPerClass) : te.data,
-    shape: tr.info.shape,
-    norm: tr.info.normalize,
-    name: tr.label,
+    train: d.train,
+    test: d.test,
+    curve: perClass(r.curveImagesPerClass),
+    attack: perClass(r.attack.imagesPerClass),
+    shape: d.info.shape,
+    norm: d.info.normalize,
+    name: d.label,
   };
 }
 

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Rng, writeFileAtomic } from '@repro/runtime';
-import { BatchOptions, ImageDataset, batchCount, batches, firstKPerClass, loadDataset } from '@repro/datasets';
+import { BatchOptions, ImageDataset, batchCount, batches, loadTrainTest } from '@repro/datasets';
 import { createModel, saveModel } from '@repro/models';
 import {
   Optimizer,
@@ -80,11 +80,13 @@ interface Data {
 }
 
 function loadData(r: PnnRun, scale: Scale, dataDir?: string): Data {
-  const opts = { dataDir, fixture: scale === 'smoke', requester: `run ${r.id}` };
-  const train = loadDataset(r.data.dataset, 'train', opts);
-  const test = loadDataset(r.data.dataset, 'test', opts);
-  const trainSet = r.data.trainPerClass !== undefined ? firstKPerClass(train.data, r.data.trainPerClass) : train.data;
-  return { train: trainSet, test: test.data, shape: train.info.shape, norm: train.info.normalize, name: train.label };
+  const d = loadTrainTest(r.data.dataset, {
+    dataDir,
+    fixture: scale === 'smoke',
+    requester: `run ${r.id}`,
+    trainPerClass: r.data.trainPerClass,
+  });
+  return { train: d.train, test: d.test, shape: d.info.shape, norm: d.info.normalize, name: d.label };
 }
 
 function readCorrect(dir: string, epochs: number): Uint8Array[] {

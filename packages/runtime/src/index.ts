@@ -2,7 +2,7 @@ export { initBackend, currentBackend, parseBackendPreference, BACKEND_PREFERENCE
 export type { BackendInfo, BackendPreference } from './backend';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/wasm-training';
 export { Rng } from './random';
-export { writeFileAtomic, writeJsonAtomic } from './atomic';
+export { writeFileAtomic, writeJsonAtomic, openAtomic } from './atomic';
 export { Progress, formatDuration } from './progress';
 export type { ProgressOptions } from './progress';
 export {
