@@ -143,7 +143,7 @@ function readEmbedding(spec: string, numClasses: number): ClassEmbedding {
   const m = readNpyMatrix(spec);
   if (m.rows !== numClasses)
     throw new Error(
-      `--class-embedding ${spec}: ${m.rows} rows, but there are ${numClasses} classes (one row per class)`,
+      `--class-embedding ${spec}: ${m.rows} rows, but there are ${numClasses} classes (one row per class; --num-classes sets the count when the labels do not use every class)`,
     );
   return { data: m.values, numClasses, dim: m.cols, source: spec };
 }
