@@ -21,6 +21,8 @@ export {
   readRunRecordFiles,
   mergeRunRecords,
   runRecordPath,
+  newRunRecord,
+  plateauGain,
   gitCommit,
   SCALES,
   RUN_RECORD_SCHEMA,

@@ -59,6 +59,48 @@ export function gitCommit(cwd = process.cwd()): string {
   return r.stdout.trim() + (dirty.status === 0 && dirty.stdout.trim() ? '-dirty' : '');
 }
 
+/**
+ * A finished run's record: what the run knows (ids, config, history, metrics) plus what every record
+ * carries (schema, hardware, the commit of the code in `codeDir`, start time, wall time, complete).
+ */
+export function newRunRecord(
+  r: Pick<
+    RunRecord,
+    | 'package'
+    | 'runId'
+    | 'seed'
+    | 'scale'
+    | 'dataset'
+    | 'model'
+    | 'config'
+    | 'overrides'
+    | 'history'
+    | 'metrics'
+    | 'backend'
+  > & { extra?: Record<string, unknown>; started: Date; codeDir: string },
+): RunRecord {
+  const { started, codeDir, ...rest } = r;
+  return {
+    schema: RUN_RECORD_SCHEMA,
+    ...rest,
+    hardware: hardwareDescription(),
+    commit: gitCommit(codeDir),
+    startedAt: started.toISOString(),
+    wallSeconds: (Date.now() - started.getTime()) / 1000,
+    complete: true,
+  };
+}
+
+/**
+ * Mean of `metric` over the last k epochs minus its mean over the k before (e.g. accuracy points):
+ * ≈ 0 when training has reached its plateau; NaN with fewer than 2k epochs.
+ */
+export function plateauGain(history: Array<Record<string, number>>, metric: string, k = 3): number {
+  if (history.length < 2 * k) return NaN;
+  const m = (xs: Array<Record<string, number>>) => xs.reduce((a, h) => a + h[metric], 0) / xs.length;
+  return m(history.slice(-k)) - m(history.slice(-2 * k, -k));
+}
+
 export function runRecordPath(dir: string, rec: Pick<RunRecord, 'package' | 'runId' | 'seed' | 'scale'>): string {
   return path.join(dir, rec.package, rec.scale, `${rec.runId}.seed${rec.seed}.json`);
 }

@@ -31,7 +31,6 @@ import { createModel, featureModel, gradCam, saveModel } from '@repro/models';
 import { bcdcor, dcor2 } from '@repro/core-metrics';
 import {
   Optimizer,
-  RUN_RECORD_SCHEMA,
   RunContext,
   RunRecord,
   Scale,
@@ -39,13 +38,13 @@ import {
   cosine,
   evaluateClassifier,
   fgm,
-  gitCommit,
-  hardwareDescription,
   multiStep,
   pgd,
   train,
   trainableVariables,
   writeOverlayGridPng,
+  newRunRecord,
+  plateauGain,
 } from '@repro/experiments';
 import { DivergeRun } from './runs';
 import { builtinEmbedding, compareFeatures, TABLE2_STATS } from './compare';
@@ -414,17 +413,10 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
     );
     metrics.params = base.model.countParams();
     const hist = result.history;
-    const lastK = (key: string, k = 2) => {
-      const h = hist.slice(-k).map((x) => x[key]);
-      const prev = hist.slice(-2 * k, -k).map((x) => x[key]);
-      const m = (xs: number[]) => xs.reduce((p, q) => p + q, 0) / xs.length;
-      return h.length === k && prev.length === k ? m(h) - m(prev) : NaN;
-    };
-    metrics.baselinePlateauGainPct = lastK(`${base.name}TestAccPct`);
-    metrics.oursPlateauGainPct = lastK(`${ours.name}TestAccPct`);
+    metrics.baselinePlateauGainPct = plateauGain(hist, `${base.name}TestAccPct`, 2);
+    metrics.oursPlateauGainPct = plateauGain(hist, `${ours.name}TestAccPct`, 2);
 
-    record = {
-      schema: RUN_RECORD_SCHEMA,
+    record = newRunRecord({
       package: PACKAGE,
       runId: r.id,
       seed: o.seed,
@@ -437,12 +429,9 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
       history: hist,
       metrics,
       backend: o.backend,
-      hardware: hardwareDescription(),
-      commit: gitCommit(path.join(__dirname, '..')),
-      startedAt: started.toISOString(),
-      wallSeconds: (Date.now() - started.getTime()) / 1000,
-      complete: true,
-    };
+      started,
+      codeDir: path.join(__dirname, '..'),
+    });
   } finally {
     for (const m of members) {
       m.model.dispose();

@@ -13,21 +13,20 @@ import { createModel, saveModel } from '@repro/models';
 import {
   Optimizer,
   RunRecord,
-  RUN_RECORD_SCHEMA,
   Scale,
   checkpointDir,
   constant,
   cosine,
   evaluateClassifier,
-  gitCommit,
   multiStep,
   smoothedOverOrders,
   smoothedPerEpoch,
   train,
   trainableVariables,
   batchAccuraciesPct,
-  hardwareDescription,
   RunContext,
+  newRunRecord,
+  plateauGain,
 } from '@repro/experiments';
 import { smoothedAccuracyTrace } from '@repro/core-metrics';
 import { PnnRun } from './runs';
@@ -98,13 +97,6 @@ function readCorrect(dir: string, epochs: number): Uint8Array[] {
 
 export function runDir(out: string, scale: Scale, runId: string, seed: number): string {
   return checkpointDir(out, PACKAGE, scale, runId, seed);
-}
-
-/** Mean true accuracy of the last 3 epochs minus that of the 3 before (points): ~0 on a plateau. */
-export function plateauGain(history: Array<Record<string, number>>, metric = 'trueAccPct', k = 3): number {
-  if (history.length < 2 * k) return NaN;
-  const m = (xs: Array<Record<string, number>>) => xs.reduce((a, h) => a + h[metric], 0) / xs.length;
-  return m(history.slice(-k)) - m(history.slice(-2 * k, -k));
 }
 
 export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunRecord> {
@@ -211,8 +203,7 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
       }
       bestOfEpochs += best / draws;
     }
-    record = {
-      schema: RUN_RECORD_SCHEMA,
+    record = newRunRecord({
       package: PACKAGE,
       runId: r.id,
       seed: o.seed,
@@ -233,15 +224,12 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
         bestOfEpochsRandomOrderPct: bestOfEpochs,
         overstatementRandomOrderPct: bestOfEpochs - bestTrue,
         params: model.countParams(),
-        plateauGainPct: plateauGain(history),
+        plateauGainPct: plateauGain(history, 'trueAccPct'),
       },
       backend: o.backend,
-      hardware: hardwareDescription(),
-      commit: gitCommit(path.join(__dirname, '..')),
-      startedAt: started.toISOString(),
-      wallSeconds: (Date.now() - started.getTime()) / 1000,
-      complete: true,
-    };
+      started,
+      codeDir: path.join(__dirname, '..'),
+    });
   } finally {
     model.dispose();
     optimizer.dispose();
