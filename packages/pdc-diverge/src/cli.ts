@@ -68,6 +68,43 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
           }),
         );
       }
+      // per epoch, mean and 95% CI over seeds: each net's test accuracy (curve subset) and the DC² term
+      const epochs = Math.min(...rs.map((r) => r.history.length));
+      const perEpoch = (key: string, label: string): LinePoint[] =>
+        Array.from({ length: epochs }, (_, e) => ({
+          series: label,
+          x: e + 1,
+          ...withBand(rs.map((r) => r.history[e][key])),
+        }));
+      const nets = [F1, netName(0), netName(1), netName(2)].filter(
+        (n) => rs[0].history[0]?.[`${n}TestAccPct`] !== undefined,
+      );
+      await writePlot(
+        path.join(dir, scale, `${id}-test-accuracy`),
+        lineChartSpec(
+          nets.flatMap((n) => perEpoch(`${n}TestAccPct`, n)),
+          {
+            title: `Test accuracy by epoch (curve subset), mean and 95% CI over ${rs.length} seed(s) (${scale})`,
+            xLabel: 'epoch',
+            yLabel: 'test accuracy (%)',
+            integerX: true,
+          },
+        ),
+      );
+      await writePlot(
+        path.join(dir, scale, `${id}-train-dc2`),
+        lineChartSpec(
+          [netName(1), netName(2)].flatMap((n) =>
+            perEpoch(`${n}TrainDc2`, `${n}: mean row-normalised dCor² to the earlier nets`),
+          ),
+          {
+            title: `The diverge term during training (mean over the epoch's batches; ${rs.length} seed(s), ${scale})`,
+            xLabel: 'epoch',
+            yLabel: 'dCor² (V-statistic, row-normalised)',
+            integerX: true,
+          },
+        ),
+      );
       if (rs[0].metrics.t2_r2XGt !== undefined) {
         const bars: BarPoint[] = TABLE2_STATS.map((s) => ({
           category: TABLE2_STAT_MEANINGS[s].split(':')[0],

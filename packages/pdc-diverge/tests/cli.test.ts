@@ -90,6 +90,8 @@ describe('reproduce --scale smoke', () => {
       'cpu-convnet-diverge-fgm.png',
       'cpu-convnet-diverge-pgd.svg',
       'cpu-convnet-diverge-table2-analog.png',
+      'cpu-convnet-diverge-train-dc2.svg',
+      'cpu-convnet-diverge-test-accuracy.png',
       'gradcam-cpu-convnet-diverge.seed1.png',
     ])
       expect(fs.existsSync(path.join(plots, f))).toBe(true);
