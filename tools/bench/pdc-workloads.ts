@@ -33,13 +33,13 @@ export interface StepWorkload {
 
 export function w5Workload(): StepWorkload {
   const [net, c0, c1] = [build(1), build(2), build(3)];
-  const tap = featureModel(net, ['features']);
+  const [tap, t0, t1] = [net, c0, c1].map((m) => featureModel(m, ['features']));
   const opt = new Optimizer({ kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
   const vars = trainableVariables(net);
   const b = batch();
   return {
     name: 'W5 diverge-step convnet16 b128',
-    step: () => void divergeStep(opt, vars, tap, [c0, c1], b, 0.05, 10),
+    step: () => void divergeStep(opt, vars, tap, [t0, t1], b, 0.05, 10),
     dispose: () => {
       tf.dispose([b.x, b.y]);
       opt.dispose();

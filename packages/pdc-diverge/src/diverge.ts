@@ -99,15 +99,19 @@ export function divergePenalty(features: tf.Tensor2D, controls: tf.Tensor2D[]): 
   );
 }
 
-/** Pooled penultimate features (the 'features' tap) of a model in inference mode. */
-export function penultimate(model: tf.LayersModel, x: tf.Tensor): tf.Tensor2D {
-  const tap = featureModel(model, ['features']);
+/**
+ * Pooled penultimate features of a feature tap (`featureModel(net, ['features'])`: outputs
+ * [features, logits]) in inference mode, flattened per example. Build the tap once per net: building
+ * one walks the graph (13 ms for a ResNet-152), which would otherwise be paid at every step.
+ */
+export function penultimate(tap: tf.LayersModel, x: tf.Tensor): tf.Tensor2D {
   return tf.tidy(() => tf.reshape<tf.Rank.R2>((tap.predict(x) as tf.Tensor[])[0], [x.shape[0], -1]));
 }
 
 /**
  * One diverge step (W5): net `tap`'s CE + α · divergePenalty to the controls' features on x, as one
- * optimizer step. `controls` are the earlier nets (inference mode, constants). @returns loss and DC.
+ * optimizer step. `tap` and `controls` are feature taps (`featureModel(net, ['features'])`); the
+ * controls are the earlier nets, run in inference mode, their features constants. @returns loss and DC.
  */
 export function divergeStep(
   opt: Optimizer,
@@ -269,7 +273,7 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
           m.opt,
           m.vars,
           m.tap,
-          m.controls.map((c) => members[c].model),
+          m.controls.map((c) => members[c].tap),
           b,
           r.alpha,
           numClasses,

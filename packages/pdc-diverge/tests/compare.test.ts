@@ -149,6 +149,7 @@ it('a diverge step reports its penalty, changes only its own net (controls froze
   const net = createModel('convnet', { ...opts, seed: 1 });
   const control = createModel('convnet', { ...opts, seed: 2 });
   const tap = featureModel(net, ['features']);
+  const controlTap = featureModel(control, ['features']);
   const opt = new Optimizer({ kind: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
   const x = tf.randomNormal<tf.Rank.R4>([12, 28, 28, 1], 0, 1, 'float32', 4);
   const y = tf.tensor1d(
@@ -157,9 +158,9 @@ it('a diverge step reports its penalty, changes only its own net (controls froze
   );
   const controlBefore = control.getWeights().map((w) => Array.from(w.dataSync()));
   const netBefore = Array.from(net.getWeights()[0].dataSync());
-  divergeStep(opt, trainableVariables(net), tap, [control], { x, y }, 0.05, 10); // creates the momentum slots
+  divergeStep(opt, trainableVariables(net), tap, [controlTap], { x, y }, 0.05, 10); // creates the momentum slots
   const before = tf.memory().numTensors;
-  const out = divergeStep(opt, trainableVariables(net), tap, [control], { x, y }, 0.05, 10);
+  const out = divergeStep(opt, trainableVariables(net), tap, [controlTap], { x, y }, 0.05, 10);
   expect(tf.memory().numTensors).toBe(before);
   expect(Number.isFinite(out.loss) && out.dc > 0 && out.dc <= 1).toBe(true);
   expect(control.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(controlBefore);
