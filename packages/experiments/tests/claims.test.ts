@@ -69,3 +69,11 @@ it('verdicts: holds / fails / inconclusive by where the interval lies', () => {
     /^C − B \(points\): n=3, mean 0\.20, 95% CI \[-0\.05, 0\.45\] \(Student t over seeds\); holds if the interval lies below 1\.00$/,
   );
 });
+
+it('claim notes use the decimals the rule asks for (default 2)', () => {
+  const iv = meanInterval([0.01234, 0.01301, 0.01188]);
+  const four = claimFromInterval(iv, { threshold: 0, holdsWhen: 'above', digits: 4 }, 'dCor² difference');
+  expect(four.note).toMatch(/mean 0\.0124, 95% CI \[0\.0110, 0\.0138\].*holds if the interval lies above 0\.0000/);
+  const two = claimFromInterval(iv, { threshold: 0, holdsWhen: 'above' }, 'points');
+  expect(two.note).toMatch(/mean 0\.01, 95% CI \[0\.01, 0\.01\].*above 0\.00/);
+});

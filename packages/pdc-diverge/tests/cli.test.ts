@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { parse } from 'csv-parse/sync';
 import { writeNpy } from '@repro/datasets';
 import type { RunRecord } from '@repro/experiments';
@@ -107,6 +107,32 @@ describe('reproduce --scale smoke', () => {
     expect(after.history).toEqual(before.history);
     expect(after.metrics).toEqual(before.metrics);
   });
+
+  it('a train killed with SIGKILL after its first checkpoint resumes to the record of the uninterrupted run', async () => {
+    const ref = JSON.parse(
+      fs.readFileSync(path.join(out, 'runs', 'pdc-diverge', 'smoke', 'cpu-convnet-diverge.seed1.json'), 'utf8'),
+    ) as RunRecord;
+    const killed = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pdc-kill-'));
+    const smoke = path.join(killed, 'runs', 'pdc-diverge', 'smoke');
+    const args = ['tsx', CLI, 'train', '--scale', 'smoke', '--backend', 'wasm', '--run', 'cpu-convnet-diverge'];
+    const env = { ...process.env, CI: 'true' };
+    const child = spawn('npx', [...args, '--out', killed], { cwd: ROOT, env, detached: true, stdio: 'ignore' });
+    const ckpt = path.join(smoke, 'checkpoints', 'cpu-convnet-diverge.seed1', 'checkpoint.json');
+    const deadline = Date.now() + 120_000;
+    while (!fs.existsSync(ckpt) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    process.kill(-child.pid!, 'SIGKILL'); // npx and its node child
+    await new Promise((r) => setTimeout(r, 300));
+    expect((JSON.parse(fs.readFileSync(ckpt, 'utf8')) as { epoch: number }).epoch).toBe(1);
+    expect(fs.existsSync(path.join(smoke, 'cpu-convnet-diverge.seed1.json'))).toBe(false);
+    const r = spawnSync('npx', [...args, '--resume', '--out', killed], { cwd: ROOT, encoding: 'utf8', env });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/resumed from .* after epoch 1/);
+    const resumed = JSON.parse(
+      fs.readFileSync(path.join(smoke, 'cpu-convnet-diverge.seed1.json'), 'utf8'),
+    ) as RunRecord;
+    expect(resumed.history).toEqual(ref.history);
+    expect(resumed.metrics).toEqual(ref.metrics);
+  }, 120_000);
 
   it('compare reads two saved models and prints the four Table 2 statistics with both partial forms', () => {
     const ck = path.join(out, 'runs', 'pdc-diverge', 'smoke', 'checkpoints', 'cpu-convnet-diverge.seed1');
