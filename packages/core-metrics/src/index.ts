@@ -28,3 +28,4 @@ export type { NeuralMiOptions, NeuralMiResult, InfoNceResult, ConvergenceVerdict
 export { accuracy, smoothedAccuracy, smoothedAccuracyTrace } from './accuracy';
 export type { SmoothedAccuracyOptions } from './accuracy';
 export { distanceMatrix, safeSqrt, EXACT_MAX_DIM } from './distance';
+export { nonFinite } from './validate';

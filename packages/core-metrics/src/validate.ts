@@ -12,19 +12,25 @@ export function checkFinite(fn: string, name: string, t: tf.Tensor): void {
   ok.dispose();
   if (allFinite) return;
   const v = t.dataSync();
-  let count = 0;
-  let first = -1;
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) {
-      count++;
-      if (first < 0) first = i;
-    }
-  }
+  const { count, first } = nonFinite(v);
   const cols = t.rank >= 2 ? t.size / t.shape[0] : 1;
   const where = t.rank >= 2 ? `row ${Math.floor(first / cols)}, column ${first % cols}` : `index ${first}`;
   throw new Error(
     `${fn}: ${name} contains ${v[first]} at ${where} (${count} non-finite of ${t.size} entries); inputs must be finite`,
   );
+}
+
+/** How many entries of `values` are NaN or ±Infinity, and the index of the first (−1 when none). */
+export function nonFinite(values: ArrayLike<number>): { count: number; first: number } {
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      count++;
+      if (first < 0) first = i;
+    }
+  }
+  return { count, first };
 }
 
 /** Rejects a non-finite number in a plain array (per-batch accuracies and the like). */

@@ -12,7 +12,7 @@
  * short last batch) are skipped: the U-statistics need n ≥ 4.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bcdcor, pdcor, semipartialDcor } from '@repro/core-metrics';
+import { bcdcor, nonFinite, pdcor, semipartialDcor } from '@repro/core-metrics';
 import { Rng } from '@repro/runtime';
 
 export interface FeatureMatrix {
@@ -72,15 +72,11 @@ export function builtinEmbedding(spec: string, numClasses: number, seed = 0): Cl
 }
 
 function checkFiniteMatrix(m: { data: Float32Array; name: string; cols: number }): void {
-  for (let i = 0; i < m.data.length; i++) {
-    if (!Number.isFinite(m.data[i])) {
-      let bad = 0;
-      for (const v of m.data) if (!Number.isFinite(v)) bad++;
-      throw new Error(
-        `${m.name}: ${bad} non-finite value(s) (first ${m.data[i]} at row ${Math.floor(i / m.cols)}, column ${i % m.cols})`,
-      );
-    }
-  }
+  const { count, first } = nonFinite(m.data);
+  if (count > 0)
+    throw new Error(
+      `${m.name}: ${count} non-finite value(s) (first ${m.data[first]} at row ${Math.floor(first / m.cols)}, column ${first % m.cols})`,
+    );
 }
 
 /** Checks the inputs of `compareFeatures` and says what is wrong, naming the file or source. */

@@ -318,7 +318,6 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
     const attackStart = Date.now();
     const judged = [F1, ...Array.from({ length: r.numNets }, (_, k) => netName(k))].map(get);
     const counts: Record<string, number> = {};
-    const attackClean: Record<string, number> = {};
     let bi = 0;
     for (const b of batches(data.attack, { batchSize: 128, normalize: data.norm })) {
       const score = (x: tf.Tensor, key: (who: string) => string) => {
@@ -330,7 +329,6 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
         }
       };
       score(b.x, (w) => `${w}:clean`);
-      for (const w of judged) attackClean[w.name] = counts[`${w.name}:clean`];
       for (const eps of r.attack.epsilons) {
         const f = fgm(get(F1).model, b.x, eps);
         score(f, (w) => `${w}:fgm:${eps}`);
@@ -356,7 +354,7 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
     const who = (name: string): 'baseline' | 'ours' | 'f1' | 'net1' =>
       name === base.name ? 'baseline' : name === ours.name ? 'ours' : name === F1 ? 'f1' : 'net1';
     for (const m of judged) {
-      metrics[`${who(m.name)}AttackSubsetCleanPct`] = (100 * attackClean[m.name]) / n;
+      metrics[`${who(m.name)}AttackSubsetCleanPct`] = (100 * counts[`${m.name}:clean`]) / n;
       for (const eps of r.attack.epsilons)
         for (const a of ['fgm', 'pgd'] as const)
           metrics[attackMetric(who(m.name), a, eps)] = (100 * counts[`${m.name}:${a}:${eps}`]) / n;
@@ -369,13 +367,20 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
     // distance correlations between the networks' features on test batches of 128 (claim 3)
     const feats = new Map<string, Float32Array>();
     for (const m of members) feats.set(m.name, datasetFeatures(m.model, 'features', data.test, data.norm).data);
-    const dim = (name: string) => feats.get(name)!.length / data.test.size;
+    const nTest = data.test.size;
+    const dim = (name: string) => feats.get(name)!.length / nTest;
+    // the full batches of 128 (one batch of every row when there are fewer than 128, and at least 4)
+    const ranges =
+      nTest >= 128
+        ? Array.from({ length: Math.floor(nTest / 128) }, (_, i) => [128 * i, 128 * (i + 1)])
+        : nTest >= 4
+          ? [[0, nTest]]
+          : [];
     for (const [a, bName] of DC_PAIRS) {
       if (!feats.has(a) || !feats.has(bName)) continue;
       const bc: number[] = [];
       const v2: number[] = [];
-      for (let s = 0; s + 128 <= data.test.size || (s === 0 && data.test.size >= 4); s += 128) {
-        const e = Math.min(data.test.size, s + 128);
+      for (const [s, e] of ranges) {
         const [u, v] = tf.tidy(() => {
           const xa = tf.tensor2d(feats.get(a)!.subarray(s * dim(a), e * dim(a)), [e - s, dim(a)]);
           const xb = tf.tensor2d(feats.get(bName)!.subarray(s * dim(bName), e * dim(bName)), [e - s, dim(bName)]);
@@ -383,7 +388,6 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
         });
         bc.push(u);
         v2.push(v);
-        if (e === data.test.size) break;
       }
       const mean = (xs: number[]) => xs.reduce((p, q) => p + q, 0) / xs.length;
       metrics[`bcdcor_${a}_${bName}`] = mean(bc);
