@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # System dependencies of the main jobs, from Debian's packages:
 #  - Fashion-MNIST (tools/install-fashion-mnist.sh), the data of the cpu-scale reproductions;
-#  - OpenBLAS (libopenblas0-pthread), which the optional native kernels load at run time
-#    (packages/runtime/native; built by `npm install`). Without it training runs on the pure
-#    WebAssembly kernels, about 2-3x slower.
+#  - OpenBLAS (libopenblas0-pthread) and oneDNN (libdnnl2), which the optional native kernels load
+#    at run time (packages/runtime/native; built by `npm install`, which needs oneDNN's headers from
+#    libdnnl-dev to compile its oneDNN convolutions). Without OpenBLAS training runs on the pure
+#    WebAssembly kernels, about 3x slower; without oneDNN the convolutions are im2col + OpenBLAS.
+#    Run this before `npm ci` (or rebuild with `node tools/build-native.js` afterwards).
 # Optional, for `npx nx run tools:bench`: --peers also installs the benchmark peers
 # (python3-torch and r-cran-energy, see tools/bench/WORKLOADS.md).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/install-fashion-mnist.sh"
-pkgs=(libopenblas0-pthread)
+pkgs=(libopenblas0-pthread libdnnl2 libdnnl-dev)
 if [ "${1:-}" = "--peers" ]; then pkgs+=(python3-torch r-cran-energy); fi
 missing=()
 for p in "${pkgs[@]}"; do

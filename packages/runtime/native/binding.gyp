@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "repro_native",
-      "sources": ["src/repro_native.c"],
+      "sources": ["src/repro_native.c", "src/repro_dnnl.c"],
       "cflags": ["-O3", "-march=native", "-std=c11", "-Wall"],
       "libraries": ["-ldl", "-lm", "-lpthread"]
     }

@@ -7,13 +7,21 @@
  *   REPRO_NATIVE=0             do not use it
  *   REPRO_BLAS_THREADS=<n>     OpenBLAS threads (default: OpenBLAS's own, i.e. every core)
  *   REPRO_BLAS_LIB=<path>      the OpenBLAS shared library to try first
+ *   REPRO_DNNL=0               convolutions on im2col + OpenBLAS even where oneDNN loads
+ *   REPRO_DNNL_LIB=<path>      the oneDNN shared library to try first
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
 export interface NativeAddon {
   init(paths: string[]): string;
-  config(): { library: string; threads: number; config: string };
+  config(): { library: string; threads: number; config: string; dnnl: string; dnnlEnabled: boolean };
+  /** Loads oneDNN (the first path that opens); returns "<library> <version> (<isa>)" or throws with what was tried. */
+  dnnlInit(paths: string[]): string;
+  /** oneDNN convolutions on (when loaded) or off (im2col + OpenBLAS). */
+  dnnlEnable(on: boolean): void;
+  /** One line per cached oneDNN convolution primitive: op, shape and oneDNN's implementation name. */
+  dnnlPrimitives(): string;
   setThreads(n: number): void;
   sgemm(
     transA: boolean,
@@ -31,7 +39,15 @@ export interface NativeAddon {
     ldc: number,
   ): void;
   gram(trans: boolean, n: number, k: number, a: Float32Array, lda: number, c: Float32Array): void;
-  conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, dims: Int32Array): void;
+  /** y = x ⊛ filter, or relu(x ⊛ filter + bias) given bias ([Cout] or null) and relu. */
+  conv2d(
+    x: Float32Array,
+    filter: Float32Array,
+    y: Float32Array,
+    dims: Int32Array,
+    bias?: Float32Array | null,
+    relu?: boolean,
+  ): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
@@ -72,7 +88,17 @@ export interface NativeAddon {
 }
 
 export type NativeStatus =
-  | { available: true; addon: NativeAddon; library: string; threads: number; detail: string }
+  | {
+      available: true;
+      addon: NativeAddon;
+      library: string;
+      threads: number;
+      /** oneDNN's "<library> <version> (<isa>)" when its convolutions are in use */
+      dnnl?: string;
+      /** why oneDNN is not in use (then convolutions are im2col + OpenBLAS) */
+      dnnlReason?: string;
+      detail: string;
+    }
   | { available: false; reason: string };
 
 /** Where the build puts the addon (the same relative path from src/ and dist/). */
@@ -86,6 +112,14 @@ const OPENBLAS_CANDIDATES = [
   'libopenblas.dylib',
   '/opt/homebrew/opt/openblas/lib/libopenblas.dylib',
 ];
+
+const DNNL_CANDIDATES = [
+  'libdnnl.so.2',
+  '/usr/lib/x86_64-linux-gnu/libdnnl.so.2',
+  '/usr/lib/aarch64-linux-gnu/libdnnl.so.2',
+];
+
+const isOff = (v: string | undefined) => v === '0' || v === 'false' || v === 'off';
 
 let status: NativeStatus | undefined;
 
@@ -104,9 +138,7 @@ function load(): NativeStatus {
       `REPRO_BLAS_THREADS='${want}' is not a positive integer (threads for OpenBLAS and the native convolutions)`,
     );
   }
-  const flag = process.env.REPRO_NATIVE;
-  if (flag === '0' || flag === 'false' || flag === 'off')
-    return { available: false, reason: 'disabled by REPRO_NATIVE=0' };
+  if (isOff(process.env.REPRO_NATIVE)) return { available: false, reason: 'disabled by REPRO_NATIVE=0' };
   if (!fs.existsSync(NATIVE_ADDON_PATH)) {
     return {
       available: false,
@@ -130,11 +162,27 @@ function load(): NativeStatus {
   }
   if (threadsWanted !== undefined) addon.setThreads(threadsWanted);
   const threads = addon.config().threads;
+  let dnnl: string | undefined;
+  let dnnlReason: string | undefined;
+  if (isOff(process.env.REPRO_DNNL)) dnnlReason = 'disabled by REPRO_DNNL=0';
+  else {
+    try {
+      const first = process.env.REPRO_DNNL_LIB ? [process.env.REPRO_DNNL_LIB] : [];
+      dnnl = addon.dnnlInit([...first, ...DNNL_CANDIDATES]);
+    } catch (err) {
+      dnnlReason = `${(err as Error).message} (Debian: apt-get install libdnnl2)`;
+    }
+  }
+  const blas = `OpenBLAS ${path.basename(library)}, ${threads} thread${threads === 1 ? '' : 's'}`;
   return {
     available: true,
     addon,
     library,
     threads,
-    detail: `OpenBLAS ${path.basename(library)}, ${threads} thread${threads === 1 ? '' : 's'}`,
+    dnnl,
+    dnnlReason,
+    detail: dnnl
+      ? `${blas}; convolutions on oneDNN ${dnnl.replace(/^\S*\//, '')}`
+      : `${blas}; convolutions im2col + sgemm (oneDNN off: ${dnnlReason})`,
   };
 }

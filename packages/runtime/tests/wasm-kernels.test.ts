@@ -189,7 +189,9 @@ function convGrads(c: ConvCase, seed: number): Grads {
 }
 
 /** Forward convolution and fused convolution (bias + relu), NHWC. */
-function convForward(c: ConvCase, seed: number): { plain: Float32Array; fused: Float32Array } {
+type Forward = Record<'plain' | 'fused' | 'biasOnly' | 'reluOnly' | 'relu6', Float32Array>;
+
+function convForward(c: ConvCase, seed: number): Forward {
   const rng = new Rng(seed);
   return tf.tidy(() => {
     const x = tf.tensor4d(randn(rng, c.n * c.h * c.w * c.cin), [c.n, c.h, c.w, c.cin]);
@@ -197,7 +199,17 @@ function convForward(c: ConvCase, seed: number): { plain: Float32Array; fused: F
     const bias = tf.tensor1d(randn(rng, c.cout));
     const plain = tf.conv2d(x, w, c.stride, c.pad);
     const fused = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, bias, activation: 'relu' });
-    return { plain: plain.dataSync() as Float32Array, fused: fused.dataSync() as Float32Array };
+    // bias alone, ReLU alone (both inside the native kernel) and relu6 (a separate kernel after it)
+    const biasOnly = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, bias });
+    const reluOnly = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, activation: 'relu' });
+    const relu6 = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, bias, activation: 'relu6' });
+    return {
+      plain: plain.dataSync() as Float32Array,
+      fused: fused.dataSync() as Float32Array,
+      biasOnly: biasOnly.dataSync() as Float32Array,
+      reluOnly: reluOnly.dataSync() as Float32Array,
+      relu6: relu6.dataSync() as Float32Array,
+    };
   });
 }
 
@@ -481,7 +493,7 @@ function poolGrad(i: number): Float32Array {
 const FORWARD_CASES = CONV_CASES.filter((c) => !c.depthwise);
 const reference: {
   conv: Grads[];
-  fwd: Array<{ plain: Float32Array; fused: Float32Array }>;
+  fwd: Forward[];
   tile: Float32Array[];
   seg: Float32Array;
   mm: Array<{ plain: Float32Array; fused: Float32Array }>;
@@ -524,17 +536,27 @@ beforeAll(async () => {
 
 const native = nativeStatus();
 if (!native.available) console.warn(`native kernels not tested: ${native.reason}`);
-const MODES: Array<['pure wasm' | 'native', boolean]> = [
+else if (!native.dnnl) console.warn(`oneDNN kernels not tested: ${native.dnnlReason}`);
+type Mode = 'pure wasm' | 'OpenBLAS' | 'oneDNN';
+// every mode present on this machine; the oneDNN mode keeps OpenBLAS for products and declined shapes
+const MODES: Array<[Mode, boolean]> = [
   ['pure wasm', true],
-  ['native', native.available],
+  ['OpenBLAS', native.available],
+  ['oneDNN', native.available && native.dnnl !== undefined],
 ];
 
 describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled) => {
   const maybe = enabled ? it : it.skip;
   beforeAll(() => {
     if (!enabled) return;
-    setWasmNativeKernels(mode === 'native' && native.available ? native.addon : undefined);
-    expect(wasmNativeKernelsActive()).toBe(mode === 'native');
+    const addon = mode !== 'pure wasm' && native.available ? native.addon : undefined;
+    setWasmNativeKernels(addon);
+    addon?.dnnlEnable(mode === 'oneDNN');
+    expect(wasmNativeKernelsActive()).toBe(mode !== 'pure wasm');
+    if (addon) expect(addon.config().dnnlEnabled).toBe(mode === 'oneDNN');
+  });
+  afterAll(() => {
+    if (native.available && native.dnnl) native.addon.dnnlEnable(true);
   });
 
   maybe.each(CONV_CASES.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
@@ -545,11 +567,11 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
   });
 
   maybe.each(FORWARD_CASES.map((c, i) => [c.name, i] as const))(
-    'forward %s (plain and fused bias + relu)',
+    'forward %s (plain; fused bias + relu, bias, relu, bias + relu6)',
     (_name, i) => {
       const got = convForward(FORWARD_CASES[i], 300 + i);
-      expect(relErr(got.plain, reference.fwd[i].plain)).toBeLessThan(REL_TOL);
-      expect(relErr(got.fused, reference.fwd[i].fused)).toBeLessThan(REL_TOL);
+      for (const k of ['plain', 'fused', 'biasOnly', 'reluOnly', 'relu6'] as const)
+        expect(relErr(got[k], reference.fwd[i][k])).toBeLessThan(REL_TOL);
     },
   );
 

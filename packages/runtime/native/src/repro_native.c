@@ -20,6 +20,8 @@
 #include <string.h>
 #include <math.h>
 
+#include "repro_dnnl.h"
+
 enum { RowMajor = 101, NoTrans = 111, Trans = 112, Upper = 121 };
 typedef void (*sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                          const float *b, int ldb, float beta, float *c, int ldc);
@@ -38,6 +40,10 @@ static char g_lib[512] = "";
 
 /* threads for the convolutions (conv_run): OpenBLAS's thread count when loaded, or setThreads */
 static int g_conv_threads = 1;
+
+/* The scratch buffers, oneDNN's primitive cache and the thread settings are process-wide: convolutions
+ * from several JavaScript threads (worker_threads, each with its own wasm backend) take turns. */
+static pthread_mutex_t g_conv_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---------- N-API helpers ---------- */
 
@@ -189,6 +195,10 @@ static napi_value Config(napi_env env, napi_callback_info info) {
   CHECK(napi_set_named_property(env, o, "threads", v));
   CHECK(napi_create_string_utf8(env, g_get_config ? g_get_config() : "", NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, o, "config", v));
+  CHECK(napi_create_string_utf8(env, rd_dnnl_describe(), NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, o, "dnnl", v));
+  CHECK(napi_get_boolean(env, rd_dnnl_enabled(), &v));
+  CHECK(napi_set_named_property(env, o, "dnnlEnabled", v));
   return o;
 }
 
@@ -204,7 +214,67 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   }
   if (g_set_threads) g_set_threads(n);
   g_conv_threads = n;
+  rd_dnnl_set_threads(n);
   return NULL;
+}
+
+/* dnnlInit(paths: string[]) -> string: oneDNN's library, version and ISA; throws with what was tried */
+static napi_value DnnlInit(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  uint32_t n = 0;
+  if (!ready(env) || !take_args(env, info, 1, argv, "dnnlInit")) return NULL;
+  if (napi_get_array_length(env, argv[0], &n) != napi_ok || n > 16) {
+    napi_throw_type_error(env, NULL, "repro_native.dnnlInit: expected an array of at most 16 library paths");
+    return NULL;
+  }
+  char store[16][512];
+  const char *paths[16];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    size_t len;
+    CHECK(napi_get_element(env, argv[0], i, &el));
+    if (napi_get_value_string_utf8(env, el, store[i], sizeof store[i], &len) != napi_ok) store[i][0] = '\0';
+    paths[i] = store[i];
+  }
+  char err[1200];
+  pthread_mutex_lock(&g_conv_lock);
+  const int ok = rd_dnnl_load(paths, (int)n, err, sizeof err);
+  if (ok) rd_dnnl_set_threads(g_conv_threads);
+  pthread_mutex_unlock(&g_conv_lock);
+  if (!ok) {
+    napi_throw_error(env, NULL, err);
+    return NULL;
+  }
+  napi_value s;
+  CHECK(napi_create_string_utf8(env, rd_dnnl_describe(), NAPI_AUTO_LENGTH, &s));
+  return s;
+}
+
+/* dnnlEnable(on: boolean): oneDNN convolutions on (when loaded) or off (im2col + sgemm) */
+static napi_value DnnlEnable(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  bool on;
+  if (!take_args(env, info, 1, argv, "dnnlEnable")) return NULL;
+  if (napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+    napi_throw_type_error(env, NULL, "repro_native.dnnlEnable: expected a boolean");
+    return NULL;
+  }
+  pthread_mutex_lock(&g_conv_lock);
+  rd_dnnl_enable(on);
+  pthread_mutex_unlock(&g_conv_lock);
+  return NULL;
+}
+
+/* dnnlPrimitives() -> string: one line per cached convolution primitive with oneDNN's implementation */
+static napi_value DnnlPrimitives(napi_env env, napi_callback_info info) {
+  (void)info;
+  static char buf[96 * 160];
+  pthread_mutex_lock(&g_conv_lock);
+  rd_dnnl_primitives(buf, sizeof buf);
+  pthread_mutex_unlock(&g_conv_lock);
+  napi_value s;
+  CHECK(napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &s));
+  return s;
 }
 
 /* ---------- sgemm ---------- */
@@ -271,10 +341,7 @@ static napi_value Gram(napi_env env, napi_callback_info info) {
 
 /* ---------- convolution (NHWC) ---------- */
 
-/* dims: N, H, W, Cin, kh, kw, Cout, sh, sw, dh, dw, pt, pl, Ho, Wo */
-typedef struct {
-  int n, h, w, cin, kh, kw, cout, sh, sw, dh, dw, pt, pl, ho, wo;
-} ConvDims;
+/* dims: N, H, W, Cin, kh, kw, Cout, sh, sw, dh, dw, pt, pl, Ho, Wo (ConvDims, repro_dnnl.h) */
 
 static int conv_dims(napi_env env, napi_value v, ConvDims *d) {
   int32_t a[15];
@@ -355,7 +422,6 @@ static void col2im_add(const ConvDims *d, const float *col, size_t r0, int nr, f
  * small-channel layers (K = 144, Cout = 16) OpenBLAS's own two threads gained nothing, while splitting
  * the rows also puts the im2col/col2im copies on both cores.
  */
-enum { CONV_FORWARD, CONV_FILTER, CONV_INPUT };
 
 typedef struct {
   int op;
@@ -460,34 +526,68 @@ static int conv_run_locked(int op, const ConvDims *d, const float *a, const floa
   return !p0.failed && !p1.failed;
 }
 
-/* The scratch buffers and the OpenBLAS thread setting are process-wide: convolutions from several
- * JavaScript threads (worker_threads, each with its own wasm backend) take turns. */
-static pthread_mutex_t g_conv_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int conv_run(int op, const ConvDims *d, const float *a, const float *b, float *out) {
+/* y[r, c] = max(y[r, c] + bias[c], 0) over rows × Cout (bias may be NULL) */
+static void bias_relu(float *y, size_t rows, int cout, const float *bias, int relu) {
+  for (size_t r = 0; r < rows; r++) {
+    float *yr = y + r * cout;
+    if (bias)
+      for (int c = 0; c < cout; c++) yr[c] += bias[c];
+    if (relu)
+      for (int c = 0; c < cout; c++) yr[c] = yr[c] > 0.0f ? yr[c] : 0.0f;
+  }
+}
+
+/* oneDNN when it is loaded, enabled and takes the shape; else im2col + sgemm */
+static int conv_run(int op, const ConvDims *d, const float *a, const float *b, const float *bias, int relu, float *out) {
   pthread_mutex_lock(&g_conv_lock);
-  const int ok = conv_run_locked(op, d, a, b, out);
+  int ok = rd_dnnl_conv(op, d, a, b, bias, relu, out);
+  if (!ok) {
+    ok = conv_run_locked(op, d, a, b, out);
+    if (ok && op == CONV_FORWARD && (bias || relu)) bias_relu(out, (size_t)d->n * d->ho * d->wo, d->cout, bias, relu);
+  }
   pthread_mutex_unlock(&g_conv_lock);
   return ok;
 }
 
+/* conv ops: (a, b, out, dims) and for the forward optionally (bias | null, relu) */
 static napi_value conv_entry(napi_env env, napi_callback_info info, int op) {
   static const char *names[3][3] = {{"x", "filter", "y"}, {"x", "dy", "dw"}, {"dy", "filter", "dx"}};
-  napi_value argv[4];
+  napi_value argv[6];
+  size_t argc = 6;
   ConvDims d;
-  float *a, *b, *out;
-  size_t la, lb, lo;
-  if (!ready(env) || !take_args(env, info, 4, argv, "conv2d") || !get_f32(env, argv[0], &a, &la, names[op][0]) || !get_f32(env, argv[1], &b, &lb, names[op][1]) ||
-      !get_f32(env, argv[2], &out, &lo, names[op][2]) || !conv_dims(env, argv[3], &d))
+  float *a, *b, *out, *bias = NULL;
+  size_t la, lb, lo, lbias = 0;
+  bool relu = false;
+  if (!ready(env)) return NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 4 && !(op == CONV_FORWARD && argc == 6)) {
+    napi_throw_type_error(env, NULL, op == CONV_FORWARD ? "repro_native.conv2d: expected (x, filter, y, dims[, bias | null, relu])" : "repro_native: expected (a, b, out, dims)");
     return NULL;
+  }
+  if (!get_f32(env, argv[0], &a, &la, names[op][0]) || !get_f32(env, argv[1], &b, &lb, names[op][1]) || !get_f32(env, argv[2], &out, &lo, names[op][2]) || !conv_dims(env, argv[3], &d))
+    return NULL;
+  if (argc == 6) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[4], &t));
+    if (t != napi_null && !get_f32(env, argv[4], &bias, &lbias, "bias")) return NULL;
+    if (napi_get_value_bool(env, argv[5], &relu) != napi_ok) {
+      napi_throw_type_error(env, NULL, "repro_native.conv2d: relu must be a boolean");
+      return NULL;
+    }
+  }
   const size_t K = (size_t)d.kh * d.kw * d.cin, P = (size_t)d.ho * d.wo, X = (size_t)d.n * d.h * d.w * d.cin, Y = (size_t)d.n * P * d.cout;
   const size_t want[3][3] = {{X, K * d.cout, Y}, {X, Y, K * d.cout}, {Y, K * d.cout, X}};
   if (!need(env, la, want[op][0], names[op][0]) || !need(env, lb, want[op][1], names[op][1]) || !need(env, lo, want[op][2], names[op][2])) return NULL;
-  if (!conv_run(op, &d, a, b, out)) napi_throw_error(env, NULL, "repro_native: out of memory for im2col");
+  if (bias && lbias != (size_t)d.cout) {
+    napi_throw_range_error(env, NULL, "repro_native.conv2d: bias must hold Cout floats");
+    return NULL;
+  }
+  if (!conv_run(op, &d, a, b, bias, relu, out)) napi_throw_error(env, NULL, "repro_native: out of memory for im2col");
   return NULL;
 }
 
-/* conv2d(x, w, y, dims): y[N,Ho,Wo,Cout] = x * w */
+/* conv2d(x, w, y, dims[, bias, relu]): y[N,Ho,Wo,Cout] = relu(x * w + bias) */
 static napi_value Conv2d(napi_env env, napi_callback_info info) { return conv_entry(env, info, CONV_FORWARD); }
 
 /* conv2dBackpropFilter(x, dy, dw, dims): dw[kh,kw,Cin,Cout] = im2col(x)ᵀ · dy */
@@ -759,6 +859,9 @@ static napi_value ModuleInit(napi_env env, napi_value exports) {
       {"init", NULL, Init, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"dnnlInit", NULL, DnnlInit, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"dnnlEnable", NULL, DnnlEnable, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"dnnlPrimitives", NULL, DnnlPrimitives, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"conv2d", NULL, Conv2d, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default_jsproperty, NULL},

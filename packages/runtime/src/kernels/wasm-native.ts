@@ -1,7 +1,7 @@
 /**
  * Native-backed kernels for the WebAssembly backend: convolutions (forward, fused, both gradients),
- * matrix products and the max-pool gradient run in the optional addon (../../native) with OpenBLAS,
- * in place on the wasm heap. Installed over the pure wasm kernels of ./wasm-training.ts, which stay the
+ * matrix products and the max-pool gradient run in the optional addon (../../native), in place on the
+ * wasm heap: convolutions on oneDNN where it loaded (else im2col + OpenBLAS), products on OpenBLAS. Installed over the pure wasm kernels of ./wasm-training.ts, which stay the
  * fallback for every case the addon does not take (NCHW, non-float32, broadcast batch shapes).
  *
  * Measured on this machine (2 cores, bench W1/W2 kernel profiles): see packages/runtime/README.md.
@@ -54,6 +54,25 @@ function makeConv2D(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean)
     if (!isNhwc(attrs) || !allF32(x, filter)) return fallback(args as never) as TensorInfo;
     const ci = convInfo(x.shape, filter.shape, attrs);
     const out = backend.makeOutput(ci.outShape, 'float32');
+    const { bias } = inputs as { bias?: TensorInfo };
+    const activation = (attrs.activation as string | undefined) ?? 'linear';
+    // a per-channel bias and ReLU run inside the convolution (oneDNN post-op, or one pass after im2col)
+    const inKernel =
+      fused &&
+      (activation === 'linear' || activation === 'relu') &&
+      (!bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === ci.outChannels));
+    if (inKernel) {
+      const relu = activation === 'relu';
+      addon.conv2d(
+        f32(backend, x),
+        f32(backend, filter),
+        f32(backend, out),
+        convDims(ci),
+        bias ? f32(backend, bias) : null,
+        relu,
+      );
+      return out;
+    }
     addon.conv2d(f32(backend, x), f32(backend, filter), f32(backend, out), convDims(ci));
     return fused ? applyBiasActivation(backend, out, inputs, attrs, kernel) : out;
   };
