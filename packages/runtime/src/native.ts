@@ -50,6 +50,8 @@ export interface NativeAddon {
   ): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  /** dx = dy · step(x) in one pass (the ReLU gradient). */
+  reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   batchNormTrain(
     x: Float32Array,

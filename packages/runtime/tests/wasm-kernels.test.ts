@@ -408,6 +408,22 @@ function matMulCase(i: number): { plain: Float32Array; fused: Float32Array } {
   });
 }
 
+/** The ReLU gradient, with zeros, NaN and ±∞ in x and dy (the native path is one fused kernel). */
+function reluGradCase(seed: number): number[] {
+  const rng = new Rng(seed);
+  const n = 4 * 9 * 7 * 5;
+  const x = randn(rng, n);
+  const dy = randn(rng, n);
+  x.set([0, -0, NaN, Infinity, -Infinity, 0, NaN], 0);
+  dy.set([1, -2, 3, NaN, Infinity, -Infinity, -1], 0);
+  dy[10] = Infinity;
+  dy[11] = -Infinity;
+  return tf.tidy(() => {
+    const g = tf.grad((t: tf.Tensor) => tf.relu(t))(tf.tensor4d(x, [4, 9, 7, 5]), tf.tensor4d(dy, [4, 9, 7, 5]));
+    return Array.from(g.dataSync());
+  });
+}
+
 /** Gram matrices: the same tensor on both sides (the native path uses ssyrk). */
 function gramCase(i: number): number[] {
   const rng = new Rng(750 + i);
@@ -456,24 +472,26 @@ function compareCase(i: number): number[] {
   });
 }
 
-const POOL_CASES: Array<[number[], number, number, 'valid' | 'same' | number]> = [
+// the fifth field rounds x to integers: ties, where the gradient goes to the first maximum in scan order
+const POOL_CASES: Array<[number[], number, number, 'valid' | 'same' | number, boolean?]> = [
   [[2, 9, 9, 3], 3, 2, 1],
   [[2, 8, 8, 3], 3, 2, 1],
   [[2, 8, 8, 4], 2, 2, 'valid'],
   [[1, 7, 9, 2], 3, 1, 'same'],
   [[2, 10, 10, 3], 3, 2, 'same'],
+  [[3, 28, 28, 32], 2, 2, 'valid'],
+  [[2, 8, 8, 5], 2, 2, 'valid', true],
+  [[2, 9, 9, 3], 3, 2, 'same', true],
 ];
 function poolGrad(i: number): Float32Array {
-  const [shape, k, s, pad] = POOL_CASES[i];
+  const [shape, k, s, pad, ties] = POOL_CASES[i];
   const rng = new Rng(950 + i);
   return tf.tidy(() => {
-    const x = tf.tensor4d(
-      randn(
-        rng,
-        shape.reduce((a, b) => a * b, 1),
-      ),
-      shape as [number, number, number, number],
+    const values = randn(
+      rng,
+      shape.reduce((a, b) => a * b, 1),
     );
+    const x = tf.tensor4d(ties ? values.map(Math.round) : values, shape as [number, number, number, number]);
     const f = (xx: tf.Tensor) =>
       tf.maxPool(xx as tf.Tensor4D, k, s, pad, typeof pad === 'number' ? 'floor' : undefined);
     const outShape = tf.tidy(() => f(x).shape);
@@ -499,6 +517,7 @@ const reference: {
   mm: Array<{ plain: Float32Array; fused: Float32Array }>;
   cmp: number[][];
   pool: Float32Array[];
+  relu: number[];
   bn: Float32Array[][];
   slice: number[][];
   gram: number[];
@@ -513,6 +532,7 @@ const reference: {
   mm: [],
   cmp: [],
   pool: [],
+  relu: [],
   bn: [],
   slice: [],
 };
@@ -530,6 +550,7 @@ beforeAll(async () => {
   reference.mm = MATMUL_CASES.map((_, i) => matMulCase(i));
   reference.cmp = COMPARE_CASES.map((_, i) => compareCase(i));
   reference.pool = POOL_CASES.map((_, i) => poolGrad(i));
+  reference.relu = reluGradCase(990);
   const info = await initBackend('wasm');
   expect(info.name).toBe('wasm');
 });
@@ -630,6 +651,10 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
 
   maybe.each(POOL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('max-pool gradient %s', (_n, i) => {
     expect(relErr(poolGrad(i), reference.pool[i])).toBeLessThan(REL_TOL);
+  });
+
+  maybe('ReLU gradient, bit for bit, with NaN, ±∞ and signed zeros', () => {
+    expect(reluGradCase(990)).toEqual(reference.relu);
   });
 
   maybe('gather gradient (UnsortedSegmentSum)', () => {

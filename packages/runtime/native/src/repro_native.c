@@ -596,6 +596,26 @@ static napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) { 
 /* conv2dBackpropInput(dy, w, dx, dims): dx = col2im(dy · wᵀ) */
 static napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) { return conv_entry(env, info, CONV_INPUT); }
 
+/* ---------- ReLU gradient ---------- */
+
+/* reluGrad(x, dy, dx): dx = dy · step(x), one pass (tfjs: Step then Multiply); step(NaN) = NaN as tfjs's */
+static napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  float *x, *dy, *dx;
+  size_t lx, ldy, ldx;
+  if (!take_args(env, info, 3, argv, "reluGrad") || !get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &dy, &ldy, "dy") || !get_f32(env, argv[2], &dx, &ldx, "dx"))
+    return NULL;
+  if (!need(env, ldy, lx, "dy") || !need(env, ldx, lx, "dx")) return NULL;
+  /* selects between constants, then one multiply: branch-free, so it vectorises (a branch on the
+   * sign of x mispredicts half the time: 7 ns per element) */
+  for (size_t i = 0; i < lx; i++) {
+    const float v = x[i];
+    const float step = v > 0.0f ? 1.0f : (v != v ? NAN : 0.0f);
+    dx[i] = dy[i] * step;
+  }
+  return NULL;
+}
+
 /* ---------- max pooling gradient ---------- */
 
 /* maxPoolGrad(x, dy, dx, dims): dims N, H, W, C, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo.
@@ -615,8 +635,12 @@ static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!need(env, lx, (size_t)n * h * w * c, "x") || !need(env, ldx, (size_t)n * h * w * c, "dx") || !need(env, ldy, (size_t)n * ho * wo * c, "dy")) return NULL;
-  memset(dx, 0, (size_t)n * h * w * c * sizeof(float));
-  int64_t *best = (int64_t *)malloc(sizeof(int64_t) * c);
+  /* windows that tile the input exactly (2×2 stride 2, no padding): each input element is in one
+   * window, so dx is written once per element and needs no clearing */
+  const int tiles = kh == sh && kw == sw && dh == 1 && dw == 1 && pt == 0 && pl == 0 && ho * sh == h && wo * sw == w;
+  if (!tiles) memset(dx, 0, (size_t)n * h * w * c * sizeof(float));
+  /* per channel: the window position (fy·kw + fx) of the first maximum; branch-free inner loops */
+  int32_t *best = (int32_t *)malloc(sizeof(int32_t) * c);
   float *bestv = (float *)malloc(sizeof(float) * c);
   if (!best || !bestv) {
     free(best);
@@ -625,28 +649,50 @@ static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
     return NULL;
   }
   for (int b = 0; b < n; b++) {
+    const float *xb = x + (int64_t)b * h * w * c;
+    float *dxb = dx + (int64_t)b * h * w * c;
     for (int oy = 0; oy < ho; oy++) {
       for (int ox = 0; ox < wo; ox++) {
-        for (int k = 0; k < c; k++) best[k] = -1;
+        int first = 1;
         for (int fy = 0; fy < kh; fy++) {
           const int y = oy * sh - pt + fy * dh;
           if (y < 0 || y >= h) continue;
           for (int fx = 0; fx < kw; fx++) {
             const int xx = ox * sw - pl + fx * dw;
             if (xx < 0 || xx >= w) continue;
-            const int64_t base = (((int64_t)b * h + y) * w + xx) * c;
-            for (int k = 0; k < c; k++) {
-              const float v = x[base + k];
-              if (best[k] < 0 || v > bestv[k]) {
-                bestv[k] = v;
-                best[k] = base + k;
+            const float *v = xb + ((int64_t)y * w + xx) * c;
+            const int32_t pos = fy * kw + fx;
+            if (first) {
+              for (int k = 0; k < c; k++) {
+                bestv[k] = v[k];
+                best[k] = pos;
               }
+              first = 0;
+              continue;
+            }
+            for (int k = 0; k < c; k++) {
+              const int gt = v[k] > bestv[k];
+              bestv[k] = gt ? v[k] : bestv[k];
+              best[k] = gt ? pos : best[k];
             }
           }
         }
+        if (first) continue; /* a window entirely in the padding */
         const float *g = dy + (((int64_t)b * ho + oy) * wo + ox) * c;
-        for (int k = 0; k < c; k++)
-          if (best[k] >= 0) dx[best[k]] += g[k];
+        for (int fy = 0; fy < kh; fy++) {
+          const int y = oy * sh - pt + fy * dh;
+          if (y < 0 || y >= h) continue;
+          for (int fx = 0; fx < kw; fx++) {
+            const int xx = ox * sw - pl + fx * dw;
+            if (xx < 0 || xx >= w) continue;
+            float *d = dxb + ((int64_t)y * w + xx) * c;
+            const int32_t pos = fy * kw + fx;
+            if (tiles)
+              for (int k = 0; k < c; k++) d[k] = best[k] == pos ? g[k] : 0.0f;
+            else
+              for (int k = 0; k < c; k++) d[k] += best[k] == pos ? g[k] : 0.0f;
+          }
+        }
       }
     }
   }
@@ -867,6 +913,7 @@ static napi_value ModuleInit(napi_env env, napi_value exports) {
       {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"gram", NULL, Gram, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"reluGrad", NULL, ReluGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"batchNormTrain", NULL, BatchNormTrain, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"batchNormInfer", NULL, BatchNormInfer, NULL, NULL, NULL, napi_default_jsproperty, NULL},

@@ -267,6 +267,45 @@ function makeBatchNormTrainGrad(addon: NativeAddon) {
   };
 }
 
+/** Whether the native kernels are registered now (setWasmNativeKernels). */
+let active = false;
+
+/** dx = dy · step(x) as one kernel (the built-in ReLU gradient is Step, then Multiply). */
+export const RELU_GRAD = 'ReproReluGrad';
+
+function makeReluGrad(addon: NativeAddon) {
+  return function reluGrad(args: KernelArgs): TensorInfo {
+    const { dy, x } = args.inputs;
+    const dx = args.backend.makeOutput(x.shape, 'float32');
+    addon.reluGrad(f32(args.backend, x), f32(args.backend, dy), f32(args.backend, dx));
+    return dx;
+  };
+}
+
+let reluGradRegistered = false;
+
+/**
+ * The ReLU gradient through ReproReluGrad where the native kernels are active and both tensors are
+ * float32 on the wasm backend; everywhere else tfjs's own gradient (kept and called as it was).
+ */
+function registerReluGradient(): void {
+  if (reluGradRegistered) return;
+  const builtIn = tf.getGradient('Relu');
+  if (!builtIn) return;
+  tf.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const g = dy as tf.Tensor;
+      const [x] = saved;
+      if (active && tf.getBackend() === 'wasm' && x.dtype === 'float32' && g.dtype === 'float32')
+        return { x: () => tf.engine().runKernel<tf.Tensor>(RELU_GRAD, { dy: g, x }) };
+      return builtIn.gradFunc(dy, saved, attrs);
+    },
+  });
+  reluGradRegistered = true;
+}
+
 let gradientRegistered = false;
 
 function registerBatchNormGradient(): void {
@@ -374,7 +413,6 @@ export const WASM_NATIVE_KERNELS = [
 ] as const;
 
 let fallbacks: Map<string, tf.KernelFunc> | undefined;
-let active = false;
 
 function replace(kernelName: string, kernelFunc: unknown): void {
   if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
@@ -397,12 +435,14 @@ export function setWasmNativeKernels(addon: NativeAddon | undefined): void {
   const fb = (name: string) => fallbacks!.get(name)!;
   if (!addon) {
     for (const name of WASM_NATIVE_KERNELS) replace(name, fb(name));
-    for (const name of [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD])
+    for (const name of [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, RELU_GRAD])
       if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
     active = false;
     return;
   }
   registerBatchNormGradient();
+  registerReluGradient();
+  replace(RELU_GRAD, makeReluGrad(addon));
   replace(BATCH_NORM_TRAIN, makeBatchNormTrain(addon));
   replace(BATCH_NORM_TRAIN_GRAD, makeBatchNormTrainGrad(addon));
   replace('Conv2D', makeConv2D(addon, fb('Conv2D'), false));
