@@ -50,6 +50,13 @@ async function main(): Promise<void> {
       '',
       'fix: bash tools/install-deps.sh (OpenBLAS) then node tools/build-native.js; without them training is ~2-4x slower',
     );
+  if (native.available)
+    line(
+      'oneDNN convolutions',
+      native.dnnl
+        ? `on: ${native.dnnl}`
+        : `off: ${native.dnnlReason}; fix: bash tools/install-deps.sh then node tools/build-native.js`,
+    );
   const picked = await initBackend('auto');
   line('backend (auto)', `${picked.name}: ${picked.detail}`);
   if (picked.name !== 'tensorflow') line('', 'tensorflow not picked: neither tfjs-node-gpu nor tfjs-node loads here');

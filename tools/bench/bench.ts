@@ -16,7 +16,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { initBackend, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
+import { initBackend, nativeStatus, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
 import { gitCommit } from '@repro/experiments';
 import { Measurement, median, w3, w4 } from './workloads';
 import { w1, w2 } from './train-workloads';
@@ -200,6 +200,11 @@ async function main(): Promise<void> {
   if (nativeOff)
     console.log(
       `note: native kernels ${nativeOff}; these are the pure WebAssembly figures (bash tools/install-deps.sh, then npm install)`,
+    );
+  const dnnl = nativeStatus();
+  if (backend.name === 'wasm' && dnnl.available && !dnnl.dnnl)
+    console.log(
+      `note: oneDNN is off (${dnnl.dnnlReason}); convolutions ran as im2col + OpenBLAS sgemm (bash tools/install-deps.sh, then npm install)`,
     );
   if (!o.quick) {
     // wall times of the paper packages' reproductions (written by each `reproduce`)
