@@ -3,8 +3,9 @@
     {
       "target_name": "repro_native",
       "sources": ["src/repro_native.c", "src/repro_dnnl.c"],
-      "cflags": ["-O3", "-march=native", "-std=c11", "-Wall"],
-      "libraries": ["-ldl", "-lm", "-lpthread"]
+      "cflags": ["-O3", "-march=native", "-std=c11", "-Wall", "-fopenmp"],
+      "ldflags": ["-fopenmp"],
+      "libraries": ["-ldl", "-lm", "-lpthread", "-lgomp"]
     }
   ]
 }

@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "repro_dnnl.h"
+#include <omp.h>
 
 enum { RowMajor = 101, NoTrans = 111, Trans = 112, Upper = 121 };
 typedef void (*sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
@@ -722,30 +723,107 @@ static int bn_args(napi_env env, napi_callback_info info, size_t want, napi_valu
   return 1;
 }
 
+/* Row-parallel loops on OpenMP's pool (the one oneDNN uses): g_conv_threads threads for arrays of at
+ * least BN_PARALLEL_MIN floats, each thread a fixed contiguous block of rows, and partial sums combined
+ * in thread order, so a result depends only on the thread count, never on timing. */
+#define BN_PARALLEL_MIN ((size_t)1 << 16)
+
+static int row_threads(int32_t m, int32_t c) {
+  if ((size_t)m * c < BN_PARALLEL_MIN || g_conv_threads < 2) return 1;
+  return g_conv_threads < m ? g_conv_threads : m;
+}
+
+static void row_block(int32_t m, int t, int nt, int32_t *r0, int32_t *r1) {
+  *r0 = (int32_t)((int64_t)m * t / nt);
+  *r1 = (int32_t)((int64_t)m * (t + 1) / nt);
+}
+
 /* y[i, k] = x[i, k]·scale[k] + shift[k] */
 static void affine_rows(const float *x, float *y, int32_t m, int32_t c, const float *scale, const float *shift) {
-  for (int32_t i = 0; i < m; i++) {
-    const float *r = x + (size_t)i * c;
-    float *o = y + (size_t)i * c;
-    for (int32_t k = 0; k < c; k++) o[k] = r[k] * scale[k] + shift[k];
+  const int nt = row_threads(m, c);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    int32_t r0, r1;
+    row_block(m, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
+    for (int32_t i = r0; i < r1; i++) {
+      const float *r = x + (size_t)i * c;
+      float *o = y + (size_t)i * c;
+      for (int32_t k = 0; k < c; k++) o[k] = r[k] * scale[k] + shift[k];
+    }
   }
 }
 
-static void bn_stats(const float *x, int32_t m, int32_t c, double *mean, double *var) {
-  for (int32_t k = 0; k < c; k++) mean[k] = var[k] = 0;
-  for (int32_t i = 0; i < m; i++) {
-    const float *r = x + (size_t)i * c;
-    for (int32_t k = 0; k < c; k++) mean[k] += r[k];
-  }
-  for (int32_t k = 0; k < c; k++) mean[k] /= m;
-  for (int32_t i = 0; i < m; i++) {
-    const float *r = x + (size_t)i * c;
-    for (int32_t k = 0; k < c; k++) {
-      const double d = r[k] - mean[k];
-      var[k] += d * d;
+/* per-channel column sums over rows, sum[k] = Σ_i f(i, k), in double, partial sums per thread block */
+typedef struct {
+  const float *x, *dy;
+  const double *mean; /* for the centred passes */
+  const float *mu;
+} ColSumArgs;
+
+enum { SUM_X, SUM_SQDEV, SUM_DY_DYXC };
+
+static void col_block(int kind, const ColSumArgs *a, int32_t r0, int32_t r1, int32_t c, double *s0, double *s1) {
+  for (int32_t k = 0; k < c; k++) s0[k] = s1[k] = 0;
+  for (int32_t i = r0; i < r1; i++) {
+    const float *r = a->x + (size_t)i * c;
+    if (kind == SUM_X) {
+      for (int32_t k = 0; k < c; k++) s0[k] += r[k];
+    } else if (kind == SUM_SQDEV) {
+      for (int32_t k = 0; k < c; k++) {
+        const double d = r[k] - a->mean[k];
+        s0[k] += d * d;
+      }
+    } else {
+      const float *d = a->dy + (size_t)i * c;
+      for (int32_t k = 0; k < c; k++) {
+        s0[k] += d[k];
+        s1[k] += (double)d[k] * (r[k] - a->mu[k]);
+      }
     }
   }
+}
+
+/* 0 on out-of-memory */
+static int col_sums(int kind, const ColSumArgs *a, int32_t m, int32_t c, double *s0, double *s1) {
+  const int nt = row_threads(m, c);
+  if (nt == 1) {
+    col_block(kind, a, 0, m, c, s0, s1);
+    return 1;
+  }
+  double *part = (double *)malloc(sizeof(double) * 2 * c * nt);
+  if (!part) return 0;
+  int used = nt;
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+#pragma omp single
+    used = n;
+    int32_t r0, r1;
+    row_block(m, t, n, &r0, &r1);
+    col_block(kind, a, r0, r1, c, part + (size_t)2 * c * t, part + (size_t)2 * c * t + c);
+  }
+  for (int32_t k = 0; k < c; k++) s0[k] = s1[k] = 0;
+  for (int t = 0; t < used; t++)
+    for (int32_t k = 0; k < c; k++) {
+      s0[k] += part[(size_t)2 * c * t + k];
+      s1[k] += part[(size_t)2 * c * t + c + k];
+    }
+  free(part);
+  return 1;
+}
+
+/* mean and biased variance per channel, two passes in double; 0 on out-of-memory */
+static int bn_stats(const float *x, int32_t m, int32_t c, double *mean, double *var) {
+  double *tmp = (double *)malloc(sizeof(double) * c);
+  if (!tmp) return 0;
+  ColSumArgs a = {x, NULL, NULL, NULL};
+  int ok = col_sums(SUM_X, &a, m, c, mean, tmp);
+  for (int32_t k = 0; k < c; k++) mean[k] /= m;
+  a.mean = mean;
+  ok = ok && col_sums(SUM_SQDEV, &a, m, c, var, tmp);
   for (int32_t k = 0; k < c; k++) var[k] /= m;
+  free(tmp);
+  return ok;
 }
 
 /* batchNormTrain(x, gamma, beta, y, mean, variance, dims [M, C], eps): y = (x − μ)/√(σ²+eps)·γ + β with the
@@ -774,7 +852,12 @@ static napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   }
   double *var = mean + c;
   float *shift = scale + c;
-  bn_stats(x, m, c, mean, var);
+  if (!bn_stats(x, m, c, mean, var)) {
+    free(mean);
+    free(scale);
+    napi_throw_error(env, NULL, "repro_native.batchNormTrain: out of memory");
+    return NULL;
+  }
   for (int32_t k = 0; k < c; k++) {
     const double inv = 1.0 / sqrt(var[k] + eps);
     scale[k] = (float)(g[k] * inv);
@@ -862,13 +945,12 @@ static napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
     return NULL;
   }
   double *sdyx = sdy + c;
-  for (int32_t k = 0; k < c; k++) sdy[k] = sdyx[k] = 0;
-  for (int32_t i = 0; i < m; i++) {
-    const float *r = x + (size_t)i * c, *d = dy + (size_t)i * c;
-    for (int32_t k = 0; k < c; k++) {
-      sdy[k] += d[k];
-      sdyx[k] += (double)d[k] * (r[k] - mu[k]);
-    }
+  const ColSumArgs sa = {x, dy, NULL, mu};
+  if (!col_sums(SUM_DY_DYXC, &sa, m, c, sdy, sdyx)) {
+    free(sdy);
+    free(coef);
+    napi_throw_error(env, NULL, "repro_native.batchNormTrainGrad: out of memory");
+    return NULL;
   }
   /* dx = a·dy + b·(x − μ) + e per channel */
   float *ca = coef, *cb = coef + c, *cm = coef + 2 * c, *ce = coef + 3 * c;
@@ -887,10 +969,16 @@ static napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
     ce[k] = (float)ek;
   }
   if (dx) {
-    for (int32_t i = 0; i < m; i++) {
-      const float *r = x + (size_t)i * c, *d = dy + (size_t)i * c;
-      float *o = dx + (size_t)i * c;
-      for (int32_t k = 0; k < c; k++) o[k] = ca[k] * d[k] + cb[k] * (r[k] - cm[k]) + ce[k];
+    const int nt = row_threads(m, c);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+      int32_t r0, r1;
+      row_block(m, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
+      for (int32_t i = r0; i < r1; i++) {
+        const float *r = x + (size_t)i * c, *d = dy + (size_t)i * c;
+        float *o = dx + (size_t)i * c;
+        for (int32_t k = 0; k < c; k++) o[k] = ca[k] * d[k] + cb[k] * (r[k] - cm[k]) + ce[k];
+      }
     }
   }
   free(sdy);
