@@ -37,13 +37,20 @@ async function main(): Promise<void> {
     w.step();
   });
   const agg = new Map<string, number>();
+  const calls = new Map<string, number>();
   // '__op' entries wrap the kernels they run (e.g. fusedConv2d__op around FusedConv2D): not counted twice
   for (const k of prof.kernels)
-    if (!k.name.endsWith('__op')) agg.set(k.name, (agg.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+    if (!k.name.endsWith('__op')) {
+      agg.set(k.name, (agg.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+      calls.set(k.name, (calls.get(k.name) ?? 0) + 1);
+    }
   const total = [...agg.values()].reduce((a, b) => a + b, 0);
-  console.log(`kernel time ${total.toFixed(1)} ms in one profiled step`);
+  const nCalls = [...calls.values()].reduce((a, b) => a + b, 0);
+  console.log(`kernel time ${total.toFixed(1)} ms in one profiled step, ${nCalls} kernel calls`);
   for (const [k, v] of [...agg.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
-    console.log(`  ${k.padEnd(28)} ${v.toFixed(1).padStart(8)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%`);
+    console.log(
+      `  ${k.padEnd(28)} ${v.toFixed(1).padStart(8)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%  ${String(calls.get(k)).padStart(4)} calls`,
+    );
   }
   if (w.inferStep) console.log(`inference ${meanMs(w.inferStep, 5).toFixed(1)} ms (batch 64)`);
   w.dispose();

@@ -6,6 +6,7 @@
  * Adam uses PyTorch's eps 1e-8 (tfjs's default is 1e-7).
  */
 import * as tf from '@tensorflow/tfjs';
+import { sgdMomentumUpdate, wasmNativeKernelsActive } from '@repro/runtime';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -56,6 +57,7 @@ export class Optimizer {
     const wd = this.config.weightDecay ?? 0;
     const { value, grads } = tf.variableGrads(lossFn, vars);
     try {
+      if (this.fusedMomentumStep(vars, grads, wd)) return value.dataSync()[0];
       const named: tf.NamedTensorMap = {};
       for (const v of vars) {
         const g = grads[v.name];
@@ -68,6 +70,52 @@ export class Optimizer {
     } finally {
       tf.dispose([value, ...Object.values(grads)]);
     }
+  }
+
+  /**
+   * SGD with momentum as one native kernel per variable (runtime's sgdMomentumUpdate), where it is
+   * registered: the same float32 numbers as tfjs's applyGradients below, bit for bit, with one kernel
+   * call instead of 6-8 per variable. The state stays tfjs MomentumOptimizer's own (its accumulators,
+   * created in its order and named as it names them, and its step counter), so checkpoints are
+   * unchanged. Returns false (nothing done) where the kernel is absent or tfjs's internals differ.
+   */
+  private fusedMomentumStep(vars: tf.Variable[], grads: tf.NamedTensorMap, wd: number): boolean {
+    if (this.config.kind !== 'sgd' || !(this.inner instanceof tf.MomentumOptimizer)) return false;
+    const inner = this.inner as unknown as {
+      accumulations?: Array<{ originalName: string; variable: tf.Variable } | undefined>;
+      incrementIterations?: () => void;
+    };
+    if (!Array.isArray(inner.accumulations) || typeof inner.incrementIterations !== 'function') return false;
+    const params = {
+      lr: this.lr,
+      momentum: this.config.momentum ?? 0,
+      nesterov: this.config.nesterov ?? false,
+      weightDecay: wd,
+    };
+    const withGrad = vars.filter((v) => grads[v.name]);
+    if (withGrad.length === 0) return false;
+    // probe on the first variable: the kernel runs only on the wasm backend with native kernels
+    for (let i = 0; i < withGrad.length; i++) {
+      const v = withGrad[i];
+      if (inner.accumulations[i] === undefined) {
+        if (i === 0 && !sgdMomentumAvailable()) return false;
+        inner.accumulations[i] = {
+          originalName: `${v.name}/momentum`,
+          variable: tf.tidy(() => tf.zerosLike(v).variable(false)),
+        };
+      }
+      const accum = inner.accumulations[i]!.variable;
+      const out = sgdMomentumUpdate(v, accum, grads[v.name], params);
+      if (!out) {
+        if (i === 0) return false;
+        throw new Error(`optimizer: the fused momentum kernel refused variable ${v.name} after running on others`);
+      }
+      accum.assign(out[1]);
+      v.assign(out[0]);
+      tf.dispose(out);
+    }
+    inner.incrementIterations();
+    return true;
   }
 
   /**
@@ -115,6 +163,10 @@ export class Optimizer {
       if (c && !c.isDisposed) c.dispose();
     }
   }
+}
+
+function sgdMomentumAvailable(): boolean {
+  return wasmNativeKernelsActive() && tf.getBackend() === 'wasm';
 }
 
 /** The trainable variables of models (LayersModel.trainableWeights are LayerVariables). */

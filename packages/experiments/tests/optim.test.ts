@@ -1,6 +1,6 @@
 /** Optimizers and schedules against PyTorch's update rules, written out by hand. */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '@repro/runtime';
+import { initBackend, nativeStatus, Rng, setWasmNativeKernels, SGD_MOMENTUM } from '@repro/runtime';
 import { cosine, multiStep, Optimizer } from '../src';
 
 beforeAll(async () => {
@@ -99,4 +99,52 @@ it('dispose frees every tensor an optimizer made, momentum included (tfjs leaks 
     v.dispose();
     expect([config, tf.memory().numTensors - before]).toEqual([config, 0]);
   }
+});
+
+describe('SGD momentum as one native kernel per variable', () => {
+  const native = nativeStatus();
+  const maybe = native.available ? it : it.skip;
+
+  /** Five steps on three variables (one without a gradient), returning values and optimizer state. */
+  async function run(fused: boolean, nesterov: boolean, wd: number): Promise<number[][]> {
+    setWasmNativeKernels(fused && native.available ? native.addon : undefined);
+    const tensorsBefore = tf.memory().numTensors;
+    const rng = new Rng(5);
+    const make = (n: number) => tf.tidy(() => tf.variable(tf.tensor1d(Array.from({ length: n }, () => rng.normal()))));
+    const vars = [make(7), make(1), make(300)];
+    const targets = vars.map((v) => tf.tensor1d(Array.from({ length: v.size }, () => rng.normal())));
+    const opt = new Optimizer({ kind: 'sgd', lr: 0.037, momentum: 0.9, nesterov, weightDecay: wd });
+    const loss = () =>
+      tf.tidy(() => tf.addN([0, 2].map((i) => tf.sum(tf.mul(0.5, tf.square(tf.sub(vars[i], targets[i])))))).asScalar());
+    for (let s = 0; s < 5; s++) {
+      const prof = await tf.profile(() => {
+        opt.step(vars, loss);
+      });
+      // the fused path is the one that ran: one kernel per variable with a gradient
+      const names = prof.kernels.map((k) => k.name);
+      expect(names.filter((n) => n === SGD_MOMENTUM).length).toBe(fused ? 2 : 0);
+      if (s === 2) opt.setLearningRate(0.011);
+    }
+    const state = await opt.getWeights();
+    const out = [...vars.map((v) => Array.from(v.dataSync())), ...state.map((w) => Array.from(w.tensor.dataSync()))];
+    const names = state.map((w) => w.name);
+    tf.dispose(state.map((w) => w.tensor));
+    opt.dispose();
+    tf.dispose([...vars, ...targets]);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    return [...out, names.map((n) => n.length)];
+  }
+
+  afterAll(() => setWasmNativeKernels(native.available ? native.addon : undefined));
+
+  maybe.each([
+    [true, 1e-4],
+    [false, 0],
+    [true, 0],
+  ])('nesterov %s, weight decay %s: bit for bit tfjs MomentumOptimizer', async (nesterov, wd) => {
+    const fused = await run(true, nesterov, wd);
+    const plain = await run(false, nesterov, wd);
+    expect(fused).toEqual(plain);
+    expect(fused[1]).not.toEqual(plain[1].map(() => 0)); // the gradient-free variable kept its value
+  });
 });

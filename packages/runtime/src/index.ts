@@ -12,6 +12,10 @@ export {
   batchNormTrain,
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
+  sgdMomentumUpdate,
+  SGD_MOMENTUM,
+  RELU_GRAD,
 } from './kernels/wasm-native';
+export type { SgdMomentumParams } from './kernels/wasm-native';
 export { nativeStatus, NATIVE_ADDON_PATH } from './native';
 export type { NativeAddon, NativeStatus } from './native';

@@ -50,6 +50,18 @@ export interface NativeAddon {
   ): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  /** tfjs's momentum step with weight decay, bit for bit, in one pass (see sgdMomentumUpdate). */
+  sgdMomentum(
+    value: Float32Array,
+    accum: Float32Array,
+    grad: Float32Array,
+    newValue: Float32Array,
+    newAccum: Float32Array,
+    negLr: number,
+    momentum: number,
+    weightDecay: number,
+    nesterov: boolean,
+  ): void;
   /** dx = dy · step(x) in one pass (the ReLU gradient). */
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;

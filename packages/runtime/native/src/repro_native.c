@@ -597,6 +597,40 @@ static napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) { 
 /* conv2dBackpropInput(dy, w, dx, dims): dx = col2im(dy · wᵀ) */
 static napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) { return conv_entry(env, info, CONV_INPUT); }
 
+/* ---------- SGD with momentum, one pass per variable ---------- */
+
+/* sgdMomentum(value, accum, grad, newValue, newAccum, negLr, momentum, weightDecay, nesterov): tfjs's
+ * MomentumOptimizer step with weight decay added to the gradient, in its float32 operation order
+ * (the build has -ffp-contract=off: no fused multiply-adds), so the result is bit for bit tfjs's:
+ *   g = grad + value·wd;  a = m·accum + g;  value' = c·(g + a·m) + value (Nesterov) or c·a + value,
+ * with c = −lr. */
+static napi_value SgdMomentum(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  float *v, *a, *g, *nv, *na;
+  size_t lv, la, lg, lnv, lna;
+  double c, m, wd;
+  bool nesterov;
+  if (!take_args(env, info, 9, argv, "sgdMomentum") || !get_f32(env, argv[0], &v, &lv, "value") || !get_f32(env, argv[1], &a, &la, "accum") ||
+      !get_f32(env, argv[2], &g, &lg, "grad") || !get_f32(env, argv[3], &nv, &lnv, "newValue") || !get_f32(env, argv[4], &na, &lna, "newAccum"))
+    return NULL;
+  if (napi_get_value_double(env, argv[5], &c) != napi_ok || napi_get_value_double(env, argv[6], &m) != napi_ok ||
+      napi_get_value_double(env, argv[7], &wd) != napi_ok || napi_get_value_bool(env, argv[8], &nesterov) != napi_ok) {
+    napi_throw_type_error(env, NULL, "repro_native.sgdMomentum: negLr, momentum, weightDecay must be numbers, nesterov a boolean");
+    return NULL;
+  }
+  if (!need(env, la, lv, "accum") || !need(env, lg, lv, "grad") || !need(env, lnv, lv, "newValue") || !need(env, lna, lv, "newAccum")) return NULL;
+  const float cf = (float)c, mf = (float)m, wf = (float)wd;
+  const int decay = wd != 0.0;
+  for (size_t i = 0; i < lv; i++) {
+    float gi = g[i];
+    if (decay) gi = gi + v[i] * wf;
+    const float ai = mf * a[i] + gi;
+    na[i] = ai;
+    nv[i] = nesterov ? cf * (gi + ai * mf) + v[i] : cf * ai + v[i];
+  }
+  return NULL;
+}
+
 /* ---------- ReLU gradient ---------- */
 
 /* reluGrad(x, dy, dx): dx = dy · step(x), one pass (tfjs: Step then Multiply); step(NaN) = NaN as tfjs's */
@@ -1001,6 +1035,7 @@ static napi_value ModuleInit(napi_env env, napi_value exports) {
       {"conv2dBackpropFilter", NULL, Conv2dBackpropFilter, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"gram", NULL, Gram, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"sgdMomentum", NULL, SgdMomentum, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"reluGrad", NULL, ReluGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"batchNormTrain", NULL, BatchNormTrain, NULL, NULL, NULL, napi_default_jsproperty, NULL},

@@ -282,6 +282,62 @@ function makeReluGrad(addon: NativeAddon) {
   };
 }
 
+/** One SGD-momentum step of one variable: [value', accum'] (see sgdMomentumUpdate). */
+export const SGD_MOMENTUM = 'ReproSgdMomentum';
+
+function makeSgdMomentum(addon: NativeAddon) {
+  return function sgdMomentum(args: KernelArgs): TensorInfo[] {
+    const { value, accum, grad } = args.inputs;
+    const { backend, attrs } = args;
+    const nv = backend.makeOutput(value.shape, 'float32');
+    const na = backend.makeOutput(value.shape, 'float32');
+    addon.sgdMomentum(
+      f32(backend, value),
+      f32(backend, accum),
+      f32(backend, grad),
+      f32(backend, nv),
+      f32(backend, na),
+      attrs.negLr as number,
+      attrs.momentum as number,
+      attrs.weightDecay as number,
+      attrs.nesterov as boolean,
+    );
+    return [nv, na];
+  };
+}
+
+export interface SgdMomentumParams {
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
+
+/**
+ * tfjs MomentumOptimizer's step for one variable with weight decay added to the gradient
+ * (g = grad + wd·θ; a' = m·a + g; θ' = θ − lr·(g + m·a') with Nesterov, θ − lr·a' without), as one
+ * native kernel instead of six to eight element-wise ones, with the same float32 results bit for bit.
+ * Returns [θ', a'], or undefined where the native kernels are not active (then use tfjs's optimizer).
+ */
+export function sgdMomentumUpdate(
+  value: tf.Tensor,
+  accum: tf.Tensor,
+  grad: tf.Tensor,
+  p: SgdMomentumParams,
+): [tf.Tensor, tf.Tensor] | undefined {
+  if (!active || tf.getBackend() !== 'wasm') return undefined;
+  if (value.dtype !== 'float32' || accum.dtype !== 'float32' || grad.dtype !== 'float32') return undefined;
+  if (!util.arraysEqual(value.shape, grad.shape) || !util.arraysEqual(value.shape, accum.shape)) return undefined;
+  const [nv, na] = tf
+    .engine()
+    .runKernel<tf.Tensor[]>(
+      SGD_MOMENTUM,
+      { value, accum, grad },
+      { negLr: -p.lr, momentum: p.momentum, weightDecay: p.weightDecay, nesterov: p.nesterov },
+    );
+  return [nv, na];
+}
+
 let reluGradRegistered = false;
 
 /**
@@ -435,7 +491,7 @@ export function setWasmNativeKernels(addon: NativeAddon | undefined): void {
   const fb = (name: string) => fallbacks!.get(name)!;
   if (!addon) {
     for (const name of WASM_NATIVE_KERNELS) replace(name, fb(name));
-    for (const name of [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, RELU_GRAD])
+    for (const name of [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, RELU_GRAD, SGD_MOMENTUM])
       if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
     active = false;
     return;
@@ -443,6 +499,7 @@ export function setWasmNativeKernels(addon: NativeAddon | undefined): void {
   registerBatchNormGradient();
   registerReluGradient();
   replace(RELU_GRAD, makeReluGrad(addon));
+  replace(SGD_MOMENTUM, makeSgdMomentum(addon));
   replace(BATCH_NORM_TRAIN, makeBatchNormTrain(addon));
   replace(BATCH_NORM_TRAIN_GRAD, makeBatchNormTrainGrad(addon));
   replace('Conv2D', makeConv2D(addon, fb('Conv2D'), false));
