@@ -21,13 +21,18 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "already installed: ${pkgs[*]}"
   exit 0
 fi
+sudo=()
 if [ "$(id -u)" != 0 ]; then
-  echo "not root: install these yourself for the native kernels / peers: apt-get install -y ${missing[*]}" >&2
-  exit 0
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo=(sudo -n)
+  else
+    echo "not root (and no password-less sudo): install these yourself for the native kernels / peers: apt-get install -y ${missing[*]}" >&2
+    exit 0
+  fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y "${missing[@]}" >/dev/null 2>&1; then
-  apt-get update -qq
-  apt-get install -y "${missing[@]}"
+if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null 2>&1; then
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 echo "installed: ${missing[*]}"
