@@ -185,10 +185,17 @@ export function rbfCka(
 export interface MinibatchCkaOptions {
   /**
    * 'equal' (default): every batch counts the same, mean_b HSIC_1(xy) / sqrt(mean_b xx · mean_b yy),
-   * as torch_cka does. 'size': batch b weighted by n_b(n_b − 3), which is what google-research's
-   * efficient_CKA.py accumulates (Nguyen et al. 2021). They agree when all batches have one size.
+   * as torch_cka does. 'size': batch b weighted by n_b(n_b − 3) (debiased; (n_b − 1)² biased), i.e. the
+   * unnormalised Gram inner products summed, which is what google-research's efficient_CKA.py
+   * accumulates (Nguyen et al. 2021). They agree when all batches have one size.
    */
   weighting?: 'equal' | 'size';
+  /**
+   * 'debiased' (default): the unbiased HSIC_1 of U-centred Grams, as torch_cka and Nguyen et al.
+   * 'biased': Gretton's HSIC_0 = tr(KHLH)/(n − 1)² of each batch (Kornblith's default linear CKA
+   * when there is one batch).
+   */
+  estimator?: 'debiased' | 'biased';
 }
 
 /**
@@ -201,6 +208,7 @@ export interface MinibatchCkaOptions {
  */
 export class MinibatchCka {
   readonly weighting: 'equal' | 'size';
+  readonly estimator: 'debiased' | 'biased';
   private xy: Float64Array | undefined;
   private xx: Float64Array | undefined;
   private yy: Float64Array | undefined;
@@ -213,6 +221,10 @@ export class MinibatchCka {
     if (w !== 'equal' && w !== 'size')
       throw new Error(`MinibatchCka: unknown weighting '${String(w)}'; valid: equal, size`);
     this.weighting = w;
+    const e = opts.estimator ?? 'debiased';
+    if (e !== 'debiased' && e !== 'biased')
+      throw new Error(`MinibatchCka: unknown estimator '${String(e)}'; valid: debiased, biased`);
+    this.estimator = e;
   }
 
   /** Adds one batch; featuresA[l] and featuresB[m] share their first dimension (the examples). */
@@ -237,7 +249,9 @@ export class MinibatchCka {
       });
     }
     if (n < 4)
-      throw new Error(`MinibatchCka.update: batch of n = ${n} examples is too small; unbiased HSIC needs n >= 4`);
+      throw new Error(
+        `MinibatchCka.update: batch of n = ${n} examples is too small; HSIC needs n >= 4 (the unbiased estimator divides by n − 3)`,
+      );
     featuresA.forEach((f, i) => checkFinite('MinibatchCka.update', `featuresA[${i}]`, f));
     featuresB.forEach((f, i) => checkFinite('MinibatchCka.update', `featuresB[${i}]`, f));
     if (this.xy === undefined) {
@@ -251,19 +265,21 @@ export class MinibatchCka {
         `MinibatchCka.update: got ${featuresA.length}x${featuresB.length} layers, earlier batches had ${this.la}x${this.lb}`,
       );
     }
-    const weight = this.weighting === 'size' ? n * (n - 3) : 1;
+    const biased = this.estimator === 'biased';
+    const weight = this.weighting === 'size' ? (biased ? (n - 1) * (n - 1) : n * (n - 3)) : 1;
     const [cross, selfA, selfB] = tf.tidy(() => {
       // flattened U-centred Grams [L, n²]: HSIC_1 of every layer pair is one row-by-row product
       const prep = (fs: tf.Tensor[]) =>
         tf.stack(
           fs.map((f) => {
             const xc = centerColumns(tf.reshape<tf.Rank.R2>(f, [n, -1]));
-            return tf.reshape(uCentred(tf.matMul(xc, xc, false, true)), [-1]);
+            const k = tf.matMul<tf.Tensor2D>(xc, xc, false, true); // = HKH: the columns are centred
+            return tf.reshape(biased ? k : uCentred(k), [-1]);
           }),
         ) as tf.Tensor2D;
       const a = prep(featuresA);
       const b = prep(featuresB);
-      const norm = n * (n - 3);
+      const norm = biased ? (n - 1) * (n - 1) : n * (n - 3);
       return [
         tf.div(tf.matMul(a, b, false, true), norm).dataSync(),
         tf.div(tf.sum(tf.square(a), 1), norm).dataSync(),
@@ -274,6 +290,12 @@ export class MinibatchCka {
     for (let i = 0; i < selfA.length; i++) this.xx![i] += weight * selfA[i];
     for (let i = 0; i < selfB.length; i++) this.yy![i] += weight * selfB[i];
     this.batches++;
+  }
+
+  /** The accumulated self-HSIC of each layer of A and of B (weighted sums; ≤ 0 makes CKA undefined). */
+  selfHsic(): { a: number[]; b: number[] } {
+    if (!this.xx || !this.yy) throw new Error('MinibatchCka.selfHsic: no batch was added (call update first)');
+    return { a: Array.from(this.xx), b: Array.from(this.yy) };
   }
 
   /** Number of batches seen. */

@@ -107,6 +107,17 @@ describe.each(golden.cases.map((c) => [c.name, c] as const))('golden %s', (_n, c
     );
   });
 
+  it('MinibatchCka with one batch of all rows: debiased = torch_cka, biased = linear CKA', () => {
+    for (const [estimator, expected] of [
+      ['debiased', c.linear_cka_debiased],
+      ['biased', c.linear_cka],
+    ] as const) {
+      const m = new MinibatchCka({ estimator });
+      m.update([x], [y]);
+      expectClose(m.result()[0][0], expected, TOL, `one batch ${estimator}`);
+    }
+  });
+
   if (c.minibatch) {
     const mb = c.minibatch;
     it('MinibatchCka over contiguous batches, equal and size weighting', () => {

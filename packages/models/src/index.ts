@@ -19,3 +19,5 @@ export { layerWeightMap } from './weights';
 export { HardSwish, HardSigmoid, ChannelScale } from './layers/activations';
 export { gradCam } from './gradcam';
 export type { GradCamOptions } from './gradcam';
+export { compareModels, perMinibatchCka, layerEntries, ckaExport } from './compare';
+export type { CompareData, CompareOptions, CompareResult, LayerEntry, PerMinibatchOptions } from './compare';
