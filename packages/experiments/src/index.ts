@@ -67,3 +67,5 @@ export { definePaper } from './paper';
 export type { Paper, PaperRun, PaperSpec, RunContext } from './paper';
 export { writeOverlayGridPng, jet } from './overlay';
 export type { OverlayTile } from './overlay';
+export { writeCkaFiles, ckaCsv } from './cka-files';
+export type { CkaFiles } from './cka-files';

@@ -140,11 +140,27 @@ export function heatmapSpec(
     xLabel?: string;
     yLabel?: string;
     domain?: [number, number];
+    /** Vega colour scheme (default viridis; torch_cka's plot_results uses magma). */
+    scheme?: string;
+    /** 'bottom-up' puts the first row at the bottom, as imshow(origin='lower') (default top-down). */
+    rowOrder?: 'top-down' | 'bottom-up';
+    /** Print each cell's value (default true; off for large matrices). */
+    cellText?: boolean;
   },
 ): object {
   const values = matrix.flatMap((row, i) =>
     row.map((v, j) => ({ row: o.rowLabels[i], col: o.colLabels[j], value: v })),
   );
+  const rowSort = o.rowOrder === 'bottom-up' ? [...o.rowLabels].reverse() : o.rowLabels;
+  const text = {
+    mark: { type: 'text', fontSize: 9 },
+    encoding: {
+      x: { field: 'col', type: 'ordinal', sort: o.colLabels },
+      y: { field: 'row', type: 'ordinal', sort: rowSort },
+      text: { field: 'value', type: 'quantitative', format: '.2f' },
+      color: { value: 'white' },
+    },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: o.title,
@@ -157,19 +173,16 @@ export function heatmapSpec(
         mark: 'rect',
         encoding: {
           x: { field: 'col', type: 'ordinal', sort: o.colLabels, title: o.xLabel ?? null },
-          y: { field: 'row', type: 'ordinal', sort: o.rowLabels, title: o.yLabel ?? null },
-          color: { field: 'value', type: 'quantitative', scale: { scheme: 'viridis', domain: o.domain ?? [0, 1] } },
+          y: { field: 'row', type: 'ordinal', sort: rowSort, title: o.yLabel ?? null },
+          color: {
+            field: 'value',
+            type: 'quantitative',
+            title: null,
+            scale: { scheme: o.scheme ?? 'viridis', domain: o.domain ?? [0, 1] },
+          },
         },
       },
-      {
-        mark: { type: 'text', fontSize: 9 },
-        encoding: {
-          x: { field: 'col', type: 'ordinal', sort: o.colLabels },
-          y: { field: 'row', type: 'ordinal', sort: o.rowLabels },
-          text: { field: 'value', type: 'quantitative', format: '.2f' },
-          color: { value: 'white' },
-        },
-      },
+      ...(o.cellText === false ? [] : [text]),
     ],
   };
 }
