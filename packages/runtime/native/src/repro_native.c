@@ -683,54 +683,59 @@ static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "repro_native.maxPoolGrad: out of memory");
     return NULL;
   }
+  /* the window's positions inside the input: element offsets and scan-order indices (fy·kw + fx) */
+  int64_t *off = (int64_t *)malloc(sizeof(int64_t) * kh * kw);
+  int32_t *pos = (int32_t *)malloc(sizeof(int32_t) * kh * kw);
+  if (!off || !pos) {
+    free(best), free(bestv), free(off), free(pos);
+    napi_throw_error(env, NULL, "repro_native.maxPoolGrad: out of memory");
+    return NULL;
+  }
   for (int b = 0; b < n; b++) {
     const float *xb = x + (int64_t)b * h * w * c;
     float *dxb = dx + (int64_t)b * h * w * c;
     for (int oy = 0; oy < ho; oy++) {
       for (int ox = 0; ox < wo; ox++) {
-        int first = 1;
+        int np = 0;
         for (int fy = 0; fy < kh; fy++) {
           const int y = oy * sh - pt + fy * dh;
           if (y < 0 || y >= h) continue;
           for (int fx = 0; fx < kw; fx++) {
             const int xx = ox * sw - pl + fx * dw;
             if (xx < 0 || xx >= w) continue;
-            const float *v = xb + ((int64_t)y * w + xx) * c;
-            const int32_t pos = fy * kw + fx;
-            if (first) {
-              for (int k = 0; k < c; k++) {
-                bestv[k] = v[k];
-                best[k] = pos;
-              }
-              first = 0;
-              continue;
-            }
-            for (int k = 0; k < c; k++) {
-              const int gt = v[k] > bestv[k];
-              bestv[k] = gt ? v[k] : bestv[k];
-              best[k] = gt ? pos : best[k];
-            }
+            off[np] = ((int64_t)y * w + xx) * c;
+            pos[np++] = fy * kw + fx;
           }
         }
-        if (first) continue; /* a window entirely in the padding */
-        const float *g = dy + (((int64_t)b * ho + oy) * wo + ox) * c;
-        for (int fy = 0; fy < kh; fy++) {
-          const int y = oy * sh - pt + fy * dh;
-          if (y < 0 || y >= h) continue;
-          for (int fx = 0; fx < kw; fx++) {
-            const int xx = ox * sw - pl + fx * dw;
-            if (xx < 0 || xx >= w) continue;
-            float *d = dxb + ((int64_t)y * w + xx) * c;
-            const int32_t pos = fy * kw + fx;
-            if (tiles)
-              for (int k = 0; k < c; k++) d[k] = best[k] == pos ? g[k] : 0.0f;
-            else
-              for (int k = 0; k < c; k++) d[k] += best[k] == pos ? g[k] : 0.0f;
+        if (np == 0) continue; /* a window entirely in the padding */
+        for (int k = 0; k < c; k++) {
+          bestv[k] = xb[off[0] + k];
+          best[k] = pos[0];
+        }
+        /* pos[p] in a local: best and pos are both int32 arrays, so the compiler would reload it */
+        for (int p = 1; p < np; p++) {
+          const float *v = xb + off[p];
+          const int32_t q = pos[p];
+          for (int k = 0; k < c; k++) {
+            const int gt = v[k] > bestv[k];
+            bestv[k] = gt ? v[k] : bestv[k];
+            best[k] = gt ? q : best[k];
           }
+        }
+        const float *g = dy + (((int64_t)b * ho + oy) * wo + ox) * c;
+        for (int p = 0; p < np; p++) {
+          float *d = dxb + off[p];
+          const int32_t q = pos[p];
+          if (tiles)
+            for (int k = 0; k < c; k++) d[k] = best[k] == q ? g[k] : 0.0f;
+          else
+            for (int k = 0; k < c; k++) d[k] += best[k] == q ? g[k] : 0.0f;
         }
       }
     }
   }
+  free(off);
+  free(pos);
   free(best);
   free(bestv);
   return NULL;
