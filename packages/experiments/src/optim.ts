@@ -6,7 +6,7 @@
  * Adam uses PyTorch's eps 1e-8 (tfjs's default is 1e-7).
  */
 import * as tf from '@tensorflow/tfjs';
-import { sgdMomentumUpdate, wasmNativeKernelsActive } from '@repro/runtime';
+import { sgdMomentumKernelActive, sgdMomentumUpdate } from '@repro/runtime';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -93,12 +93,10 @@ export class Optimizer {
       weightDecay: wd,
     };
     const withGrad = vars.filter((v) => grads[v.name]);
-    if (withGrad.length === 0) return false;
-    // probe on the first variable: the kernel runs only on the wasm backend with native kernels
+    if (withGrad.length === 0 || !sgdMomentumKernelActive()) return false;
     for (let i = 0; i < withGrad.length; i++) {
       const v = withGrad[i];
       if (inner.accumulations[i] === undefined) {
-        if (i === 0 && !sgdMomentumAvailable()) return false;
         inner.accumulations[i] = {
           originalName: `${v.name}/momentum`,
           variable: tf.tidy(() => tf.zerosLike(v).variable(false)),
@@ -107,6 +105,7 @@ export class Optimizer {
       const accum = inner.accumulations[i]!.variable;
       const out = sgdMomentumUpdate(v, accum, grads[v.name], params);
       if (!out) {
+        // refused (not float32, or shapes differ): tfjs's path takes the whole step, this accumulator included
         if (i === 0) return false;
         throw new Error(`optimizer: the fused momentum kernel refused variable ${v.name} after running on others`);
       }
@@ -163,10 +162,6 @@ export class Optimizer {
       if (c && !c.isDisposed) c.dispose();
     }
   }
-}
-
-function sgdMomentumAvailable(): boolean {
-  return wasmNativeKernelsActive() && tf.getBackend() === 'wasm';
 }
 
 /** The trainable variables of models (LayersModel.trainableWeights are LayerVariables). */

@@ -247,6 +247,48 @@ function withLayerNames(err: Error, a: LayerEntry[], b: LayerEntry[]): Error {
 }
 
 /**
+ * The one batch loop of compareModels and perMinibatchCka: paired batches of A's and B's data
+ * through the tap models, `use(featuresA, featuresB)` per batch (a MinibatchCka error renamed to
+ * the layer), every tensor freed. `use` returns false to stop. Returns the number of batches used.
+ */
+function forEachFeatureBatch(
+  taps: { fa: tf.LayersModel; fb: tf.LayersModel; entriesA: LayerEntry[]; entriesB: LayerEntry[] },
+  opts: CompareOptions,
+  p: Plan,
+  use: (a: tf.Tensor[], b: tf.Tensor[]) => boolean | void,
+): number {
+  const dataB = opts.dataB ?? opts.data;
+  const itA = batchTensors(opts.data, p.n, opts.batchSize, opts.batchOptions);
+  const itB = dataB === opts.data ? undefined : batchTensors(dataB, p.n, opts.batchSize, opts.batchOptions);
+  let done = 0;
+  try {
+    for (const xa of itA) {
+      const xb = itB ? nextTensor(itB) : undefined;
+      let more: boolean | void = true;
+      try {
+        const [a, b] = tf.tidy(() => [runTaps(taps.fa, xa), runTaps(taps.fb, xb ?? xa)] as const);
+        try {
+          more = use(a, b);
+        } catch (err) {
+          throw withLayerNames(err as Error, taps.entriesA, taps.entriesB);
+        } finally {
+          tf.dispose([...a, ...b]);
+        }
+      } finally {
+        xa.dispose();
+        if (xb) xb.dispose();
+      }
+      done++;
+      if (more === false) break;
+    }
+  } finally {
+    itA.return(undefined);
+    itB?.return(undefined);
+  }
+  return done;
+}
+
+/**
  * CKA of every selected layer of A with every selected layer of B (torch_cka's `CKA.compare`, see
  * the module comment for where it differs). Tensors are freed batch by batch; nothing leaks.
  */
@@ -261,36 +303,10 @@ export function compareModels(modelA: tf.LayersModel, modelB: tf.LayersModel, op
   const fb = tapModel(modelB, entriesB, 'B');
   const cka = new MinibatchCka({ weighting: opts.weighting, estimator: opts.estimator });
   const dataB = opts.dataB ?? opts.data;
-  const itA = batchTensors(opts.data, p.n, opts.batchSize, opts.batchOptions);
-  const itB = dataB === opts.data ? undefined : batchTensors(dataB, p.n, opts.batchSize, opts.batchOptions);
-  let done = 0;
-  try {
-    for (const xa of itA) {
-      const xb = itB ? nextTensor(itB) : undefined;
-      try {
-        const outs = tf.tidy(() => {
-          const a = runTaps(fa, xa);
-          const b = runTaps(fb, xb ?? xa);
-          return [a, b] as const;
-        });
-        try {
-          cka.update(outs[0], outs[1]);
-        } catch (err) {
-          throw withLayerNames(err as Error, entriesA, entriesB);
-        } finally {
-          tf.dispose([...outs[0], ...outs[1]]);
-        }
-      } finally {
-        xa.dispose();
-        if (xb) xb.dispose();
-      }
-      done++;
-      opts.onBatch?.(done, p.total);
-    }
-  } finally {
-    itA.return(undefined);
-    itB?.return(undefined);
-  }
+  const done = forEachFeatureBatch({ fa, fb, entriesA, entriesB }, opts, p, (a, b) => {
+    cka.update(a, b);
+    opts.onBatch?.(cka.count, p.total);
+  });
   const self = cka.selfHsic();
   for (const [side, entries, values] of [
     ['A', entriesA, self.a],
@@ -339,41 +355,20 @@ export function perMinibatchCka(modelA: tf.LayersModel, modelB: tf.LayersModel, 
   const p = plan('perMinibatchCka', opts);
   const fa = tapModel(modelA, entriesA, 'A');
   const fb = tapModel(modelB, entriesB, 'B');
-  const dataB = opts.dataB ?? opts.data;
-  const itA = batchTensors(opts.data, p.n, opts.batchSize, opts.batchOptions);
-  const itB = dataB === opts.data ? undefined : batchTensors(dataB, p.n, opts.batchSize, opts.batchOptions);
   const values: number[] = [];
   const limit = opts.maxBatches ?? Infinity;
-  try {
-    for (const xa of itA) {
-      const xb = itB ? nextTensor(itB) : undefined;
-      try {
-        const [a, b] = tf.tidy(() => [runTaps(fa, xa)[0], runTaps(fb, xb ?? xa)[0]]);
-        const cka = new MinibatchCka({ estimator: opts.estimator });
-        try {
-          cka.update([a], [b]);
-        } catch (err) {
-          throw withLayerNames(err as Error, entriesA, entriesB);
-        } finally {
-          tf.dispose([a, b]);
-        }
-        const self = cka.selfHsic();
-        if (!(self.a[0] > 0) || !(self.b[0] > 0))
-          throw new Error(
-            `perMinibatchCka: minibatch ${values.length} has self-HSIC ${self.a[0]} (A '${entriesA[0].name}') and ${self.b[0]} (B '${entriesB[0].name}'); CKA is undefined when either is <= 0`,
-          );
-        values.push(cka.result()[0][0]);
-      } finally {
-        xa.dispose();
-        if (xb) xb.dispose();
-      }
-      opts.onBatch?.(values.length, Math.min(p.total, limit));
-      if (values.length >= limit) break;
-    }
-  } finally {
-    itA.return(undefined);
-    itB?.return(undefined);
-  }
+  forEachFeatureBatch({ fa, fb, entriesA, entriesB }, opts, p, (a, b) => {
+    const cka = new MinibatchCka({ estimator: opts.estimator });
+    cka.update(a, b);
+    const self = cka.selfHsic();
+    if (!(self.a[0] > 0) || !(self.b[0] > 0))
+      throw new Error(
+        `perMinibatchCka: minibatch ${values.length} has self-HSIC ${self.a[0]} (A '${entriesA[0].name}') and ${self.b[0]} (B '${entriesB[0].name}'); CKA is undefined when either is <= 0`,
+      );
+    values.push(cka.result()[0][0]);
+    opts.onBatch?.(values.length, Math.min(p.total, limit));
+    return values.length < limit;
+  });
   return values;
 }
 

@@ -13,6 +13,7 @@ export {
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
   sgdMomentumUpdate,
+  sgdMomentumKernelActive,
   SGD_MOMENTUM,
   RELU_GRAD,
 } from './kernels/wasm-native';

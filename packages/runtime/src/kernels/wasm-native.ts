@@ -319,13 +319,18 @@ export interface SgdMomentumParams {
  * native kernel instead of six to eight element-wise ones, with the same float32 results bit for bit.
  * Returns [θ', a'], or undefined where the native kernels are not active (then use tfjs's optimizer).
  */
+/** Whether sgdMomentumUpdate runs here (native kernels active on the wasm backend). */
+export function sgdMomentumKernelActive(): boolean {
+  return active && tf.getBackend() === 'wasm';
+}
+
 export function sgdMomentumUpdate(
   value: tf.Tensor,
   accum: tf.Tensor,
   grad: tf.Tensor,
   p: SgdMomentumParams,
 ): [tf.Tensor, tf.Tensor] | undefined {
-  if (!active || tf.getBackend() !== 'wasm') return undefined;
+  if (!sgdMomentumKernelActive()) return undefined;
   if (value.dtype !== 'float32' || accum.dtype !== 'float32' || grad.dtype !== 'float32') return undefined;
   if (!util.arraysEqual(value.shape, grad.shape) || !util.arraysEqual(value.shape, accum.shape)) return undefined;
   const [nv, na] = tf
