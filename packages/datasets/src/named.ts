@@ -5,11 +5,11 @@
  */
 import * as path from 'path';
 import { ImageDataset, firstKPerClass } from './dataset';
-import { readCifar10 } from './cifar';
+import { readCifar10, readCifar100 } from './cifar';
 import { loadFashionMnist } from './fashion-mnist';
 import { openImageNetSplit, prepareImageNetSplit } from './imagenet';
 
-export type DatasetName = 'fashion-mnist' | 'cifar10' | 'imagenet';
+export type DatasetName = 'fashion-mnist' | 'cifar10' | 'cifar100' | 'imagenet';
 
 export interface DatasetInfo {
   name: DatasetName;
@@ -36,6 +36,13 @@ export const DATASETS: Record<DatasetName, DatasetInfo> = {
     numClasses: 10,
     normalize: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201] },
     normalizeSource: 'the transforms.Normalize constants of michaelklachko/pnn.pytorch and most CIFAR-10 code',
+  },
+  cifar100: {
+    name: 'cifar100',
+    shape: [32, 32, 3],
+    numClasses: 100,
+    normalize: { mean: [0.5071, 0.4867, 0.4408], std: [0.2675, 0.2565, 0.2761] },
+    normalizeSource: "RepDistiller's dataset/cifar100.py constants (the CIFAR-100 distillation papers' data pipeline)",
   },
   imagenet: {
     name: 'imagenet',
@@ -84,6 +91,14 @@ export function loadDataset(
       );
     }
     return { data: readCifar10(dir, split), info, label: 'cifar10' };
+  }
+  if (name === 'cifar100') {
+    const dir = opts.dataDir ?? process.env.REPRO_DATA_DIR;
+    if (!dir)
+      throw new Error(
+        `${opts.requester ?? 'this'} needs CIFAR-100: pass --data-dir <folder with cifar-100-binary> (it cannot be downloaded here)`,
+      );
+    return { data: readCifar100(dir, split), info, label: 'cifar100' };
   }
   if (name === 'imagenet') {
     return { data: openImageNetSplit(imagenetRoot(opts), split === 'test' ? 'val' : 'train'), info, label: 'imagenet' };

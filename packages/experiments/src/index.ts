@@ -1,4 +1,4 @@
-export { Optimizer, trainableVariables } from './optim';
+export { Optimizer, trainableVariables, jointStep } from './optim';
 export type { OptimizerConfig } from './optim';
 export { multiStep, cosine, constant } from './schedule';
 export type { Schedule } from './schedule';

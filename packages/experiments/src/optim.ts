@@ -54,22 +54,31 @@ export class Optimizer {
    * @returns the loss value.
    */
   step(vars: tf.Variable[], lossFn: () => tf.Scalar): number {
-    const wd = this.config.weightDecay ?? 0;
     const { value, grads } = tf.variableGrads(lossFn, vars);
     try {
-      if (this.fusedMomentumStep(vars, grads, wd)) return value.dataSync()[0];
-      const named: tf.NamedTensorMap = {};
-      for (const v of vars) {
-        const g = grads[v.name];
-        if (!g) continue;
-        named[v.name] = wd > 0 ? tf.tidy(() => tf.add(g, tf.mul(v, wd))) : g;
-      }
-      this.inner.applyGradients(named);
-      if (wd > 0) tf.dispose(Object.values(named));
+      this.applyGradients(vars, grads);
       return value.dataSync()[0];
     } finally {
       tf.dispose([value, ...Object.values(grads)]);
     }
+  }
+
+  /**
+   * The update of `vars` from gradients computed elsewhere (`grads` by variable name, as
+   * tf.variableGrads gives them; variables without a gradient are left alone): weight decay added,
+   * then the optimizer's rule. The caller keeps and disposes `grads`.
+   */
+  applyGradients(vars: tf.Variable[], grads: tf.NamedTensorMap): void {
+    const wd = this.config.weightDecay ?? 0;
+    if (this.fusedMomentumStep(vars, grads, wd)) return;
+    const named: tf.NamedTensorMap = {};
+    for (const v of vars) {
+      const g = grads[v.name];
+      if (!g) continue;
+      named[v.name] = wd > 0 ? tf.tidy(() => tf.add(g, tf.mul(v, wd))) : g;
+    }
+    this.inner.applyGradients(named);
+    if (wd > 0) tf.dispose(Object.values(named));
   }
 
   /**
@@ -161,6 +170,23 @@ export class Optimizer {
       const c = (this.inner as unknown as { c?: tf.Tensor }).c;
       if (c && !c.isDisposed) c.dispose();
     }
+  }
+}
+
+/**
+ * One step of several optimizers on one loss (a student with SGD and its generator with Adam, as DPK
+ * trains them): the gradients of every group's variables in one backward pass, then each optimizer
+ * updates its own group. @returns the loss value.
+ */
+export function jointStep(groups: Array<{ opt: Optimizer; vars: tf.Variable[] }>, lossFn: () => tf.Scalar): number {
+  const all = groups.flatMap((g) => g.vars);
+  if (new Set(all).size !== all.length) throw new Error('jointStep: a variable belongs to two groups');
+  const { value, grads } = tf.variableGrads(lossFn, all);
+  try {
+    for (const g of groups) g.opt.applyGradients(g.vars, grads);
+    return value.dataSync()[0];
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
   }
 }
 

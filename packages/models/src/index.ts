@@ -2,6 +2,7 @@ import './pnn';
 import './resnet';
 import './mobile';
 import './convnet';
+import './plaincnn';
 
 export { registerModel, createModel, listModels, getModelSpec } from './registry';
 export type { BaseModelOptions, ModelSpec } from './registry';
@@ -15,9 +16,22 @@ export { SeededDropout, setRandomStep, getRandomStep } from './layers/seeded-dro
 export { SeedSequence, SliceChannels } from './blocks';
 export { saveModel, loadModel } from './io';
 export { featureModel, layerNames } from './features';
+export { plainCnnStages } from './plaincnn';
+export type { PlainCnnOptions } from './plaincnn';
 export { layerWeightMap } from './weights';
 export { HardSwish, HardSigmoid, ChannelScale } from './layers/activations';
 export { gradCam } from './gradcam';
 export type { GradCamOptions } from './gradcam';
 export { compareModels, perMinibatchCka, layerEntries, ckaExport } from './compare';
 export type { CompareData, CompareOptions, CompareResult, LayerEntry, PerMinibatchOptions } from './compare';
+export {
+  TransformerBlock,
+  AddPositionEmbedding,
+  LayerNorm,
+  MaskMerge,
+  gelu,
+  sincosPositionEmbedding,
+} from './layers/transformer';
+export type { TransformerBlockArgs } from './layers/transformer';
+export { mgdGenerator, ickdEmbed, dpkGenerator, disposeModel } from './distill';
+export type { DpkGeneratorOptions } from './distill';

@@ -174,23 +174,30 @@ function noiseResnet18(o: PnnOptions): tf.LayersModel {
   return tf.model({ inputs: input, outputs: dense(features, o.numClasses, seeds, 'logits'), name: 'noiseresnet18' });
 }
 
-/** kuangliu CIFAR ResNet-18 (Klachko L441-504) with base width nfilters (44 → 5.28M parameters). */
-function resnet18(o: BaseModelOptions): tf.LayersModel {
-  const seeds = new SeedSequence(o.seed ?? 0);
-  const nf = o.nfilters ?? 64;
-  const input = tf.input({ shape: o.inputShape });
-  let x = relu(bn(conv(input, seeds, { filters: nf, kernel: 3, pad: 1 })));
-  [nf, 2 * nf, 4 * nf, 8 * nf].forEach((w, stage) => {
-    for (let b = 0; b < 2; b++) {
-      const stride = b === 0 && stage > 0 ? 2 : 1;
-      let y = relu(bn(conv(x, seeds, { filters: w, kernel: 3, stride, pad: 1 })));
-      y = bn(conv(y, seeds, { filters: w, kernel: 3, pad: 1 }));
-      x = relu(add(y, shortcut(x, w, stride, seeds)), stage === 3 && b === 1 ? 'features_conv' : undefined);
-    }
-  });
-  x = flatten(finalPool(x, 'resnet18'));
-  const features = tf.layers.activation({ activation: 'linear', name: 'features' }).apply(x) as Sym;
-  return tf.model({ inputs: input, outputs: dense(features, o.numClasses, seeds, 'logits'), name: 'resnet18' });
+/**
+ * kuangliu CIFAR ResNet-18 (Klachko L441-504) and ResNet-34 (kuangliu's BasicBlock [3, 4, 6, 3]) with
+ * base width nfilters (44 → 5.28M parameters for ResNet-18). Block outputs are named as torchvision's
+ * modules, `layer{stage}.{block}` (what torch_cka hooks), except the last block: 'features_conv'.
+ */
+function kuangliuResnet(blocks: [number, number, number, number], name: string) {
+  return (o: BaseModelOptions): tf.LayersModel => {
+    const seeds = new SeedSequence(o.seed ?? 0);
+    const nf = o.nfilters ?? 64;
+    const input = tf.input({ shape: o.inputShape });
+    let x = relu(bn(conv(input, seeds, { filters: nf, kernel: 3, pad: 1 })));
+    [nf, 2 * nf, 4 * nf, 8 * nf].forEach((w, stage) => {
+      for (let b = 0; b < blocks[stage]; b++) {
+        const stride = b === 0 && stage > 0 ? 2 : 1;
+        let y = relu(bn(conv(x, seeds, { filters: w, kernel: 3, stride, pad: 1 })));
+        y = bn(conv(y, seeds, { filters: w, kernel: 3, pad: 1 }));
+        const last = stage === 3 && b === blocks[3] - 1;
+        x = relu(add(y, shortcut(x, w, stride, seeds)), last ? 'features_conv' : `layer${stage + 1}.${b}`);
+      }
+    });
+    x = flatten(finalPool(x, name));
+    const features = tf.layers.activation({ activation: 'linear', name: 'features' }).apply(x) as Sym;
+    return tf.model({ inputs: input, outputs: dense(features, o.numClasses, seeds, 'logits'), name });
+  };
 }
 
 const PNN_SOURCE = 'michaelklachko/pnn.pytorch@08865db models.py';
@@ -235,5 +242,13 @@ registerModel<BaseModelOptions>({
   source: 'kuangliu/pytorch-cifar; ' + PNN_SOURCE,
   defaults: { nfilters: 64 },
   testOptions: { inputShape: [32, 32, 3], numClasses: 10, nfilters: 4, seed: 1 },
-  build: resnet18,
+  build: kuangliuResnet([2, 2, 2, 2], 'resnet18'),
+});
+registerModel<BaseModelOptions>({
+  name: 'resnet34_cifar',
+  description: 'CIFAR ResNet-34 (kuangliu, BasicBlock [3, 4, 6, 3]), base width nfilters',
+  source: 'kuangliu/pytorch-cifar models/resnet.py',
+  defaults: { nfilters: 64 },
+  testOptions: { inputShape: [32, 32, 3], numClasses: 10, nfilters: 2, seed: 1 },
+  build: kuangliuResnet([3, 4, 6, 3], 'resnet34_cifar'),
 });

@@ -2,7 +2,8 @@
  * ResNet families beyond the PNN ones:
  * - CIFAR ResNets as in RepDistiller (the distillation papers' zoo): resnet8/20/56 (stages of 16/32/64)
  *   and resnet8x4/32x4 (32 stem, stages 64/128/256), basic blocks, 1×1 projection shortcuts; used as
- *   teacher/student pairs (resnet56→resnet20, resnet32x4→resnet8x4) and as small CPU nets.
+ *   teacher/student pairs (resnet56→resnet20, resnet32x4→resnet8x4) and as small CPU nets. Each stage's
+ *   last block output is named 'stage1', 'stage2' and 'features_conv' (the maps distillation reads).
  * - resnext32_16x4d (dt-tradeoff, models/resnext.py): CifarResNeXt(cardinality 16, depth 32, base
  *   width 4, widen 4): 3 stages of 5 bottlenecks, 128/256/512 channels, grouped 3×3 convs.
  * - ImageNet ResNet-34 and ResNet-152 (torchvision layout) for the PDC paper's ImageNet rows at paper
@@ -62,7 +63,7 @@ function cifarResnet(depth: number, filters: [number, number, number, number], n
           f[s + 1],
           b === 0 && s > 0 ? 2 : 1,
           seeds,
-          s === 2 && b === n - 1 ? 'features_conv' : undefined,
+          b === n - 1 ? (s === 2 ? 'features_conv' : `stage${s + 1}`) : undefined,
         );
     }
     return head(x, o, seeds, name, input);

@@ -1,0 +1,383 @@
+#!/usr/bin/env node
+/**
+ * cka-maskfeat: DPK ("Better Teacher Better Student: Dynamic Prior Knowledge for Knowledge
+ * Distillation", Qiu et al., arXiv 2206.06067; earlier name MaskFeat) seen through CKA, and `compare`,
+ * torch_cka's model comparison for any two saved tfjs LayersModels. The package declares its runs,
+ * published values, claims, how to train and evaluate one run and its plots; @repro/experiments'
+ * definePaper gives train / eval / reproduce / table.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command, Option } from 'commander';
+import { BACKEND_PREFERENCES, initBackend, parseBackendPreference } from '@repro/runtime';
+import { DATASETS, DatasetName, ImageDataset, loadDataset, takeIndices } from '@repro/datasets';
+import { CompareResult, compareModels, loadModel } from '@repro/models';
+import {
+  BarPoint,
+  LinePoint,
+  RunRecord,
+  barChartSpec,
+  definePaper,
+  evaluateClassifier,
+  heatmapSpec,
+  lineChartSpec,
+  meanInterval,
+  runCli,
+  writeCkaFiles,
+  writePlot,
+} from '@repro/experiments';
+import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, DistillRun, METHOD_LABELS } from './runs';
+import { CLAIMS, PUBLISHED } from './published';
+import { PACKAGE, resolveRun, runDir, teacherName, trainDistillRun } from './distill';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+const withBand = (xs: number[]) => {
+  const ys = xs.filter((v) => Number.isFinite(v));
+  if (!ys.length) return { y: NaN };
+  const iv = meanInterval(ys);
+  return { y: iv.estimate, ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}) };
+};
+
+/** The rebuttal's figure: one CKA value per minibatch, sorted, as a square image (the largest square). */
+function perMinibatchSpec(values: number[], title: string): object {
+  const side = Math.floor(Math.sqrt(values.length));
+  const sorted = [...values].sort((a, b) => a - b).slice(values.length - side * side);
+  const matrix = Array.from({ length: side }, (_, i) => sorted.slice(i * side, (i + 1) * side));
+  const labels = Array.from({ length: side }, (_, i) => String(i));
+  return heatmapSpec(matrix, {
+    title,
+    rowLabels: labels,
+    colLabels: labels,
+    xLabel: 'Sample Index',
+    yLabel: 'Sample Index',
+    scheme: 'magma',
+    rowOrder: 'bottom-up',
+    cellText: false,
+    domain: [Math.min(0, ...sorted), 1],
+  });
+}
+
+async function plots(records: RunRecord[], dir: string): Promise<void> {
+  for (const scale of ['cpu', 'smoke', 'paper'] as const) {
+    const recs = records.filter((r) => r.scale === scale && r.complete);
+    for (const id of [...new Set(recs.map((r) => r.runId))]) {
+      const rs = recs.filter((r) => r.runId === id).sort((a, b) => a.seed - b.seed);
+      const cfg = rs[0].config as unknown as DistillRun;
+      const out = path.join(dir, scale);
+      const seeds = `${rs.length} seed(s)`;
+      const names = cfg.students.map((s) => s.name);
+      // test accuracy of every network, mean and 95% CI over seeds
+      const bars: BarPoint[] = [
+        ...cfg.teachers.map((t, k) => ({
+          category: `teacher ${t.model}${t.depth ?? ''}`,
+          series: 'teacher',
+          ...withBand(rs.map((r) => r.metrics[`${teacherName(k)}TestAccPct`])),
+        })),
+        ...cfg.students.map((s) => ({
+          category: s.name,
+          series: s.net ? 'comparison network' : METHOD_LABELS[s.method],
+          ...withBand(rs.map((r) => r.metrics[`${s.name}TestAccPct`])),
+        })),
+      ];
+      await writePlot(
+        path.join(out, `${id}-accuracy`),
+        barChartSpec(bars, {
+          title: `Test accuracy, mean and 95% CI over ${seeds} (${rs[0].dataset}, ${scale})`,
+          yLabel: 'test accuracy (%)',
+        }),
+      );
+      const epochs = Math.min(...rs.map((r) => r.history.length));
+      const perEpoch = (key: string, label: string): LinePoint[] =>
+        Array.from({ length: epochs }, (_, e) => ({
+          series: label,
+          x: e + 1,
+          ...withBand(rs.map((r) => r.history[e][key])),
+        }));
+      await writePlot(
+        path.join(out, `${id}-test-accuracy-by-epoch`),
+        lineChartSpec(
+          names.flatMap((n) => perEpoch(`${n}TestAccPct`, n)),
+          {
+            title: `Student test accuracy by epoch (curve subset), mean and 95% CI over ${seeds} (${scale})`,
+            xLabel: 'epoch',
+            yLabel: 'test accuracy (%)',
+            integerX: true,
+          },
+        ),
+      );
+      // DPK: mask ratio and batch CKA per stage over training (the rebuttal's mask-ratio figure)
+      const dpk = cfg.students.filter((s) => s.method === 'dpk').map((s) => s.name);
+      for (const [key, what, label] of [
+        ['maskRatio', 'mask ratio', 'mask ratio (epoch mean of the per-batch ratio)'],
+        ['cka', 'batch CKA', 'debiased CKA student vs teacher (epoch mean over batches)'],
+      ] as const) {
+        if (!dpk.length) continue;
+        await writePlot(
+          path.join(out, `${id}-dpk-${key}`),
+          lineChartSpec(
+            dpk.flatMap((n) => cfg.stages.map((s) => perEpoch(`${n}_${s}_${key}`, `${n} ${s}`)).flat()),
+            {
+              title: `DPK ${what} by epoch per distilled stage, mean and 95% CI over ${seeds} (${scale})`,
+              xLabel: 'epoch',
+              yLabel: label,
+              integerX: true,
+            },
+          ),
+        );
+      }
+      // the per-batch trace of the first seed
+      const trace = (rs[0].extra?.dpkTrace as { rows: Array<[number, number, string, string, number, number]> })?.rows;
+      if (trace?.length) {
+        const stepsPerEpoch = Math.max(...trace.map((t) => t[1])) + 1;
+        await writePlot(
+          path.join(out, `${id}-dpk-mask-ratio-per-batch.seed${rs[0].seed}`),
+          lineChartSpec(
+            trace.map((t) => ({ series: `${t[2]} ${t[3]}`, x: t[0] - 1 + t[1] / stepsPerEpoch, y: t[5] })),
+            {
+              title: `DPK mask ratio per batch, seed ${rs[0].seed} (${scale})`,
+              xLabel: 'epoch',
+              yLabel: 'mask ratio = max(1 − CKA, 0.1)',
+            },
+          ),
+        );
+      }
+      // CKA to the teacher at each layer, per student
+      const cka0 = rs[0].extra?.cka as Record<string, CompareResult> | undefined;
+      if (cka0 && Object.keys(cka0).length) {
+        const layers = Object.values(cka0)[0].layersA;
+        const cbars: BarPoint[] = Object.keys(cka0).flatMap((n) =>
+          layers.map((l) => ({ category: l, series: n, ...withBand(rs.map((r) => r.metrics[`${n}Cka_${l}`])) })),
+        );
+        await writePlot(
+          path.join(out, `${id}-cka-to-teacher`),
+          barChartSpec(cbars, {
+            title: `Debiased minibatch CKA, student layer vs the same teacher layer, mean and 95% CI over ${seeds} (${scale})`,
+            yLabel: 'CKA (test set, batches of 64)',
+          }),
+        );
+        for (const [n, res] of Object.entries(cka0))
+          await writeCkaFiles(res, path.join(out, `${id}-heatmaps.seed${rs[0].seed}`), `${n}-vs-teacher`);
+      }
+      const pm = rs[0].extra?.perMinibatch as Record<string, number[]> | undefined;
+      for (const [n, v] of Object.entries(pm ?? {}))
+        if (v.length >= 4)
+          await writePlot(
+            path.join(out, `${id}-per-minibatch.seed${rs[0].seed}`, `${n}-vs-teacher`),
+            perMinibatchSpec(
+              v,
+              `${n} vs teacher at ${cfg.stages[1]}: CKA of each of ${v.length} minibatches of 25, sorted (seed ${rs[0].seed})`,
+            ),
+          );
+      const comps = rs[0].extra?.comparisons as Record<string, CompareResult> | undefined;
+      for (const [n, res] of Object.entries(comps ?? {}))
+        await writeCkaFiles(res, path.join(out, `${id}-comparisons.seed${rs[0].seed}`), n);
+      // capacity gap: each method's gain over the vanilla student by teacher depth
+      if (cfg.kind === 'capacity') {
+        const pts: LinePoint[] = (['kd', 'dpk'] as const).flatMap((m) =>
+          cfg.teachers.map((t) => ({
+            series: METHOD_LABELS[m],
+            x: t.depth ?? 0,
+            ...withBand(rs.map((r) => r.metrics[`${m}-t${t.depth}TestAccPct`] - r.metrics.vanillaTestAccPct)),
+          })),
+        );
+        await writePlot(
+          path.join(out, `${id}-gain-by-teacher-depth`),
+          lineChartSpec(pts, {
+            title: `Capacity gap: student accuracy gain over vanilla by teacher depth, mean and 95% CI over ${seeds} (${scale})`,
+            xLabel: 'teacher depth (conv layers)',
+            yLabel: 'gain over the vanilla student (points)',
+            integerX: true,
+          }),
+        );
+      }
+    }
+  }
+}
+
+export const paper = definePaper<DistillRun>({
+  name: PACKAGE,
+  description:
+    'Reproduce DPK (Qiu et al., arXiv 2206.06067, "MaskFeat") against vanilla, KD, MGD and ICKD-C students, seen through CKA (torch_cka estimator), and the rebuttal\'s capacity-gap experiment; paper scale CIFAR-100, cpu scale Fashion-MNIST plain CNNs. `compare` is torch_cka for saved tfjs models.',
+  runs: ALL_RUNS,
+  published: PUBLISHED,
+  claims: CLAIMS,
+  resolve: (run, scale) => resolveRun(run, scale) as unknown as Record<string, unknown>,
+  trainRun: (run, ctx) => trainDistillRun(run, ctx),
+  evalRun: async (run, { scale, seed, out, dataDir }) => {
+    const r = resolveRun(run, scale);
+    const { data: test, info } = loadDataset(r.dataset, 'test', { dataDir, fixture: scale === 'smoke' });
+    const parts: string[] = [];
+    for (const name of [...r.teachers.map((_, k) => teacherName(k)), ...r.students.map((s) => s.name)]) {
+      const dir = path.join(runDir(out, scale, run.id, seed), `final-${name}`);
+      if (!fs.existsSync(dir)) throw new Error(`${run.id} seed ${seed}: no saved model at ${dir}; train it first`);
+      const model = await loadModel(dir);
+      try {
+        const acc = evaluateClassifier(model, test, { batchSize: 250, normalize: info.normalize }).accuracy;
+        parts.push(`${name} ${(100 * acc).toFixed(2)}%`);
+      } finally {
+        model.dispose();
+      }
+    }
+    return `${run.id} seed ${seed}: test accuracy ${parts.join(', ')} (${test.size} images)`;
+  },
+  cost: (run, scale) => {
+    const r = resolveRun(run, scale);
+    const dpk = r.students.filter((s) => s.method === 'dpk').length;
+    return r.epochs * (r.teachers.length * 2 + r.students.length + 8 * dpk);
+  },
+  summarizeRecord: (rec) =>
+    Object.entries(rec.metrics)
+      .filter(([k]) => k.endsWith('TestAccPct'))
+      .map(([k, v]) => `${k.replace('TestAccPct', '')} ${v.toFixed(2)}%`)
+      .join(', '),
+  plots,
+  summary: (scale) =>
+    scale === 'cpu'
+      ? `Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs (teachers, then students), 4 seeds x (methods run + capacity run), budget 40 min`
+      : '',
+  epilog: [
+    'Runs (id  row: description):',
+    ...ALL_RUNS.map((r) => `  ${r.id.padEnd(40)} ${r.row}: ${r.description} [${r.scale}]`),
+    '',
+    'Scales: smoke = the cpu runs on the 300-image fixture, 2 epochs, tiny widths (seconds);',
+    `        cpu = Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs (default; 40 min budget on 2 cores);`,
+    "        paper = CIFAR-100 with RepDistiller's recipe (240 epochs), needs --data-dir with cifar-100-binary; for a GPU machine.",
+    '',
+    'compare: CKA between every chosen layer of two saved tfjs LayersModels (torch_cka); see compare --help.',
+  ].join('\n'),
+  cli: __filename,
+  root: ROOT,
+});
+
+/** `<dataset>[:<split>]`, e.g. fashion-mnist:test. */
+export function parseDataSpec(spec: string): { name: DatasetName; split: 'train' | 'test' } {
+  const [name, split = 'test', ...rest] = spec.split(':');
+  if (rest.length) throw new Error(`--data '${spec}': expected <dataset>[:<split>], e.g. fashion-mnist:test`);
+  if (!(name in DATASETS))
+    throw new Error(`--data '${spec}': unknown dataset '${name}'; known: ${Object.keys(DATASETS).join(', ')}`);
+  if (split !== 'train' && split !== 'test')
+    throw new Error(`--data '${spec}': split must be train or test, got '${split}'`);
+  return { name: name as DatasetName, split };
+}
+
+const list = (v: string | undefined) =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+
+const positiveInt = (flag: string, v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got '${v}'`);
+  return n;
+};
+
+const compare = new Command('compare')
+  .description(
+    "torch_cka's CKA.compare for two saved tfjs LayersModels: debiased minibatch linear CKA between every chosen layer of A and of B on a dataset, written as JSON (torch_cka export() fields), a long CSV and a heatmap (PNG + SVG)",
+  )
+  .requiredOption(
+    '--model-a <dir>',
+    'first model: a folder with model.json (saveModel or tensorflowjs_converter output)',
+  )
+  .requiredOption('--model-b <dir>', 'second model')
+  .option(
+    '--layers-a <names>',
+    'comma-separated layer names of A, in the order wanted (default: every layer with an output, up to 150)',
+  )
+  .option('--layers-b <names>', 'comma-separated layer names of B')
+  .option('--data <spec>', 'dataset the models see: <dataset>[:<split>]', 'fashion-mnist:test')
+  .option('--data-b <spec>', "B's dataset, paired example by example with --data (default: the same)")
+  .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR)')
+  .option('--limit <n>', 'use the first n examples of each dataset')
+  .option('--batch-size <n>', 'examples per minibatch (>= 4)', '64')
+  .addOption(new Option('--estimator <e>', 'HSIC estimator').choices(['debiased', 'biased']).default('debiased'))
+  .addOption(
+    new Option('--weighting <w>', 'batch weights: equal (torch_cka) or size (official TF MinibatchCKA)')
+      .choices(['equal', 'size'])
+      .default('equal'),
+  )
+  .option('--drop-last', 'drop a last batch of 1-3 examples instead of failing')
+  .addOption(
+    new Option(
+      '--length-mismatch <policy>',
+      'datasets of different length: error, or truncate to the shorter (torch_cka zip)',
+    )
+      .choices(['error', 'truncate'])
+      .default('error'),
+  )
+  .option('--name-a <name>', 'name of A in the files (default: its folder name)')
+  .option('--name-b <name>', 'name of B')
+  .requiredOption('--out <dir>', 'folder for cka.json, cka.csv, cka.png, cka.svg')
+  .addOption(new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]))
+  .action(async (o: Record<string, string | boolean | undefined>) => {
+    const batchSize = positiveInt('--batch-size', String(o.batchSize));
+    if (batchSize < 4)
+      throw new Error(`--batch-size ${batchSize}: debiased CKA needs at least 4 examples per minibatch (n(n-3) > 0)`);
+    for (const k of ['modelA', 'modelB'] as const) {
+      const dir = String(o[k]);
+      if (!fs.existsSync(path.join(dir, 'model.json')))
+        throw new Error(
+          `--${k === 'modelA' ? 'model-a' : 'model-b'} ${dir}: no model.json there (expected a folder written by saveModel or tensorflowjs_converter)`,
+        );
+    }
+    await initBackend(parseBackendPreference(o.backend as string | undefined));
+    const load = (spec: string): { ds: ImageDataset; norm: { mean: readonly number[]; std: readonly number[] } } => {
+      const { name, split } = parseDataSpec(spec);
+      const { data, info } = loadDataset(name, split, {
+        dataDir: o.dataDir as string | undefined,
+        requester: 'compare',
+      });
+      const limit = o.limit !== undefined ? positiveInt('--limit', String(o.limit)) : undefined;
+      const ds =
+        limit !== undefined && limit < data.size
+          ? takeIndices(
+              data,
+              Array.from({ length: limit }, (_, i) => i),
+            )
+          : data;
+      return { ds, norm: info.normalize };
+    };
+    const a = load(String(o.data));
+    const b = o.dataB !== undefined ? load(String(o.dataB)) : undefined;
+    if (b && JSON.stringify(a.norm) !== JSON.stringify(b.norm))
+      throw new Error(
+        '--data and --data-b normalise differently; compare datasets of one kind (channels and statistics)',
+      );
+    const modelA = await loadModel(String(o.modelA));
+    const modelB = await loadModel(String(o.modelB));
+    try {
+      const t0 = Date.now();
+      const res = compareModels(modelA, modelB, {
+        layersA: list(o.layersA as string | undefined),
+        layersB: list(o.layersB as string | undefined),
+        data: a.ds,
+        dataB: b?.ds,
+        batchSize,
+        estimator: o.estimator as 'debiased' | 'biased',
+        weighting: o.weighting as 'equal' | 'size',
+        dropLast: Boolean(o.dropLast),
+        lengthMismatch: o.lengthMismatch as 'error' | 'truncate',
+        nameA: (o.nameA as string | undefined) ?? path.basename(path.resolve(String(o.modelA))),
+        nameB: (o.nameB as string | undefined) ?? path.basename(path.resolve(String(o.modelB))),
+        batchOptions: { normalize: a.norm },
+        onBatch: (done, total) => {
+          if (done % 20 === 0 || done === total) process.stderr.write(`compare: batch ${done}/${total}\n`);
+        },
+      });
+      const files = await writeCkaFiles(res, String(o.out));
+      process.stdout.write(
+        `${res.modelNames[0]} (${res.layersA.length} layers) vs ${res.modelNames[1]} (${res.layersB.length} layers): ${res.estimator} CKA over ${res.batches} batches (${res.examples} examples) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n` +
+          `wrote ${files.json}, ${files.csv}, ${files.png}, ${files.svg}\n`,
+      );
+    } finally {
+      modelA.dispose();
+      modelB.dispose();
+    }
+  });
+paper.program.addCommand(compare);
+
+if (require.main === module) void runCli(paper.program);
