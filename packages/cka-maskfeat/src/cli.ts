@@ -275,6 +275,98 @@ const positiveInt = (flag: string, v: string) => {
   return n;
 };
 
+export interface CompareCliOptions {
+  modelA: string;
+  modelB: string;
+  layersA?: string;
+  layersB?: string;
+  data?: string;
+  dataB?: string;
+  dataDir?: string;
+  limit?: string;
+  batchSize?: string;
+  estimator?: string;
+  weighting?: string;
+  dropLast?: boolean;
+  lengthMismatch?: string;
+  nameA?: string;
+  nameB?: string;
+  out: string;
+  backend?: string;
+}
+
+/**
+ * `compare`: loads both models and the data, computes the CKA matrix, then writes the files; every
+ * check (folders, layer names, batch size, data lengths) fails before anything is written.
+ * @returns the comparison.
+ */
+export async function runCompare(o: CompareCliOptions): Promise<CompareResult> {
+  const batchSize = positiveInt('--batch-size', o.batchSize ?? '64');
+  if (batchSize < 4)
+    throw new Error(`--batch-size ${batchSize}: debiased CKA needs at least 4 examples per minibatch (n(n-3) > 0)`);
+  for (const k of ['modelA', 'modelB'] as const) {
+    const dir = o[k];
+    if (!fs.existsSync(path.join(dir, 'model.json')))
+      throw new Error(
+        `--${k === 'modelA' ? 'model-a' : 'model-b'} ${dir}: no model.json there (expected a folder written by saveModel or tensorflowjs_converter)`,
+      );
+  }
+  await initBackend(parseBackendPreference(o.backend));
+  const load = (spec: string): { ds: ImageDataset; norm: { mean: readonly number[]; std: readonly number[] } } => {
+    const { name, split } = parseDataSpec(spec);
+    const { data, info } = loadDataset(name, split, {
+      dataDir: o.dataDir,
+      requester: 'compare',
+    });
+    const limit = o.limit !== undefined ? positiveInt('--limit', o.limit) : undefined;
+    const ds =
+      limit !== undefined && limit < data.size
+        ? takeIndices(
+            data,
+            Array.from({ length: limit }, (_, i) => i),
+          )
+        : data;
+    return { ds, norm: info.normalize };
+  };
+  const a = load(o.data ?? 'fashion-mnist:test');
+  const b = o.dataB !== undefined ? load(o.dataB) : undefined;
+  if (b && JSON.stringify(a.norm) !== JSON.stringify(b.norm))
+    throw new Error(
+      '--data and --data-b normalise differently; compare datasets of one kind (channels and statistics)',
+    );
+  const modelA = await loadModel(o.modelA);
+  const modelB = await loadModel(o.modelB);
+  try {
+    const t0 = Date.now();
+    const res = compareModels(modelA, modelB, {
+      layersA: list(o.layersA),
+      layersB: list(o.layersB),
+      data: a.ds,
+      dataB: b?.ds,
+      batchSize,
+      estimator: (o.estimator ?? 'debiased') as 'debiased' | 'biased',
+      weighting: (o.weighting ?? 'equal') as 'equal' | 'size',
+      dropLast: Boolean(o.dropLast),
+      lengthMismatch: (o.lengthMismatch ?? 'error') as 'error' | 'truncate',
+      nameA: o.nameA ?? path.basename(path.resolve(o.modelA)),
+      nameB: o.nameB ?? path.basename(path.resolve(o.modelB)),
+      batchOptions: { normalize: a.norm },
+      onBatch: (done, total) => {
+        if (done % 20 === 0 || done === total) process.stderr.write(`compare: batch ${done}/${total}\n`);
+      },
+    });
+    const files = await writeCkaFiles(res, o.out);
+    process.stdout.write(
+      `${res.modelNames[0]} (${res.layersA.length} layers) vs ${res.modelNames[1]} (${res.layersB.length} layers): ${res.estimator} CKA over ${res.batches} batches (${res.examples} examples) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n` +
+        `wrote ${files.json}, ${files.csv}, ${files.png}, ${files.svg}\n`,
+    );
+    return res;
+  } finally {
+    modelA.dispose();
+    modelB.dispose();
+  }
+}
+
 const compare = new Command('compare')
   .description(
     "torch_cka's CKA.compare for two saved tfjs LayersModels: debiased minibatch linear CKA between every chosen layer of A and of B on a dataset, written as JSON (torch_cka export() fields), a long CSV and a heatmap (PNG + SVG)",
@@ -313,70 +405,8 @@ const compare = new Command('compare')
   .option('--name-b <name>', 'name of B')
   .requiredOption('--out <dir>', 'folder for cka.json, cka.csv, cka.png, cka.svg')
   .addOption(new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]))
-  .action(async (o: Record<string, string | boolean | undefined>) => {
-    const batchSize = positiveInt('--batch-size', String(o.batchSize));
-    if (batchSize < 4)
-      throw new Error(`--batch-size ${batchSize}: debiased CKA needs at least 4 examples per minibatch (n(n-3) > 0)`);
-    for (const k of ['modelA', 'modelB'] as const) {
-      const dir = String(o[k]);
-      if (!fs.existsSync(path.join(dir, 'model.json')))
-        throw new Error(
-          `--${k === 'modelA' ? 'model-a' : 'model-b'} ${dir}: no model.json there (expected a folder written by saveModel or tensorflowjs_converter)`,
-        );
-    }
-    await initBackend(parseBackendPreference(o.backend as string | undefined));
-    const load = (spec: string): { ds: ImageDataset; norm: { mean: readonly number[]; std: readonly number[] } } => {
-      const { name, split } = parseDataSpec(spec);
-      const { data, info } = loadDataset(name, split, {
-        dataDir: o.dataDir as string | undefined,
-        requester: 'compare',
-      });
-      const limit = o.limit !== undefined ? positiveInt('--limit', String(o.limit)) : undefined;
-      const ds =
-        limit !== undefined && limit < data.size
-          ? takeIndices(
-              data,
-              Array.from({ length: limit }, (_, i) => i),
-            )
-          : data;
-      return { ds, norm: info.normalize };
-    };
-    const a = load(String(o.data));
-    const b = o.dataB !== undefined ? load(String(o.dataB)) : undefined;
-    if (b && JSON.stringify(a.norm) !== JSON.stringify(b.norm))
-      throw new Error(
-        '--data and --data-b normalise differently; compare datasets of one kind (channels and statistics)',
-      );
-    const modelA = await loadModel(String(o.modelA));
-    const modelB = await loadModel(String(o.modelB));
-    try {
-      const t0 = Date.now();
-      const res = compareModels(modelA, modelB, {
-        layersA: list(o.layersA as string | undefined),
-        layersB: list(o.layersB as string | undefined),
-        data: a.ds,
-        dataB: b?.ds,
-        batchSize,
-        estimator: o.estimator as 'debiased' | 'biased',
-        weighting: o.weighting as 'equal' | 'size',
-        dropLast: Boolean(o.dropLast),
-        lengthMismatch: o.lengthMismatch as 'error' | 'truncate',
-        nameA: (o.nameA as string | undefined) ?? path.basename(path.resolve(String(o.modelA))),
-        nameB: (o.nameB as string | undefined) ?? path.basename(path.resolve(String(o.modelB))),
-        batchOptions: { normalize: a.norm },
-        onBatch: (done, total) => {
-          if (done % 20 === 0 || done === total) process.stderr.write(`compare: batch ${done}/${total}\n`);
-        },
-      });
-      const files = await writeCkaFiles(res, String(o.out));
-      process.stdout.write(
-        `${res.modelNames[0]} (${res.layersA.length} layers) vs ${res.modelNames[1]} (${res.layersB.length} layers): ${res.estimator} CKA over ${res.batches} batches (${res.examples} examples) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n` +
-          `wrote ${files.json}, ${files.csv}, ${files.png}, ${files.svg}\n`,
-      );
-    } finally {
-      modelA.dispose();
-      modelB.dispose();
-    }
+  .action(async (o: CompareCliOptions) => {
+    await runCompare(o);
   });
 paper.program.addCommand(compare);
 

@@ -51,7 +51,15 @@ export const PACKAGE = 'cka-maskfeat';
 export interface TrainOptions extends RunContext {
   stream?: { write(s: string): unknown; isTTY?: boolean };
   /** Explicit changes to the run's config, recorded in the record's overrides (tests). */
-  overrides?: { epochs?: number; teacherEpochs?: number; maxStepsPerEpoch?: number };
+  overrides?: {
+    epochs?: number;
+    teacherEpochs?: number;
+    maxStepsPerEpoch?: number;
+    /** Width of the teachers and the student (the paper-scale tests). */
+    nfilters?: number;
+    /** DPK generator sizes. */
+    generator?: Partial<DistillRun['dpk']['generator']>;
+  };
 }
 
 /** The run at a scale: smoke shrinks the cpu run to the fixture, 2 epochs and tiny widths. */
@@ -156,6 +164,11 @@ export async function trainDistillRun(run: DistillRun, o: TrainOptions): Promise
     ...(ov.teacherEpochs !== undefined ? { teacherEpochs: ov.teacherEpochs } : {}),
     ...(ov.maxStepsPerEpoch !== undefined ? { maxStepsPerEpoch: ov.maxStepsPerEpoch } : {}),
   };
+  if (ov.nfilters !== undefined) {
+    r.teachers = r.teachers.map((t) => ({ ...t, nfilters: ov.nfilters! }));
+    r.student = { ...r.student, nfilters: ov.nfilters };
+  }
+  if (ov.generator) r.dpk = { ...r.dpk, generator: { ...r.dpk.generator, ...ov.generator } };
   const stream = o.stream ?? process.stderr;
   const log = (s: string) => stream.write(`${r.id} seed ${o.seed}: ${s}\n`);
   await prepareDataset(r.dataset, { dataDir: o.dataDir, requester: `run ${r.id}`, log });

@@ -1,3 +1,5 @@
+export { runCompare, parseDataSpec } from './cli';
+export type { CompareCliOptions } from './cli';
 export {
   PAPER_RUNS,
   CPU_RUNS,

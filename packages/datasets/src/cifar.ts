@@ -149,3 +149,24 @@ export function writeSyntheticCifar10(parent: string, opts: { perTrainBatch?: nu
   fs.writeFileSync(path.join(root, 'test_batch.bin'), batch(opts.test ?? 20, 9));
   return parent;
 }
+
+/**
+ * Writes a small synthetic CIFAR-100 folder (`<parent>/cifar-100-binary` with train.bin and test.bin:
+ * deterministic pseudo-random images, fine labels cycling over the 100 classes, coarse label = fine / 5) and returns
+ * the parent, the `--data-dir` a paper-scale run takes. For tests of the paper-scale data path.
+ */
+export function writeSyntheticCifar100(parent: string, opts: { train?: number; test?: number } = {}): string {
+  const root = path.join(parent, 'cifar-100-binary');
+  fs.mkdirSync(root, { recursive: true });
+  const file = (n: number, salt: number) => {
+    // pseudo-random bytes (a multiplicative hash of the index), so that images differ in every statistic
+    const im = new Uint8Array(n * PIXELS).map((_, i) => Math.imul(i + 1 + salt * 7919, 2654435761) >>> 24);
+    return encodeCifarRecords(
+      im,
+      Array.from({ length: n }, (_, k) => [Math.floor(((k + salt) % 100) / 5), (k + salt) % 100]),
+    );
+  };
+  fs.writeFileSync(path.join(root, 'train.bin'), file(opts.train ?? 200, 1));
+  fs.writeFileSync(path.join(root, 'test.bin'), file(opts.test ?? 100, 2));
+  return parent;
+}

@@ -10,7 +10,7 @@ export {
 } from './dataset';
 export { readIdx, parseIdx, encodeIdx, readFileMaybeGzip } from './idx';
 export type { IdxArray } from './idx';
-export { readCifar10, readCifar100, encodeCifarRecords, writeSyntheticCifar10 } from './cifar';
+export { readCifar10, readCifar100, encodeCifarRecords, writeSyntheticCifar10, writeSyntheticCifar100 } from './cifar';
 export { readImageFolder } from './image-folder';
 export {
   loadFashionMnist,

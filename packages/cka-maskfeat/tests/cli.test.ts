@@ -1,0 +1,182 @@
+/**
+ * The cka-maskfeat CLI end to end at smoke scale (into a temporary --out, never results/): reproduce,
+ * the table's rows and plots, a killed job resumed to the same numbers, and `compare` on two saved
+ * models with its errors.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawn, spawnSync } from 'child_process';
+import { parse } from 'csv-parse/sync';
+import type { RunRecord } from '@repro/experiments';
+import { runCompare } from '../src';
+
+const CLI = path.join(__dirname, '..', 'src', 'cli.ts');
+const ROOT = path.join(__dirname, '..', '..', '..');
+
+function cli(args: string[]) {
+  return spawnSync('npx', ['tsx', CLI, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', REPRO_JOBS: '1' },
+  });
+}
+
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-cka-'));
+const rec = (id: string, dir = out) =>
+  JSON.parse(fs.readFileSync(path.join(dir, 'runs', 'cka-maskfeat', 'smoke', `${id}.seed1.json`), 'utf8')) as RunRecord;
+
+describe('reproduce --scale smoke', () => {
+  let rows: Array<Record<string, string>>;
+  beforeAll(() => {
+    const r = cli(['reproduce', '--scale', 'smoke', '--backend', 'wasm', '--out', out]);
+    expect(r.stderr).toMatch(/reproduce finished/);
+    expect(r.status).toBe(0);
+    rows = parse<Record<string, string>>(fs.readFileSync(path.join(out, 'cka-maskfeat.csv'), 'utf8'), {
+      columns: true,
+    });
+  }, 240_000);
+
+  it('writes the published rows with their citations and every claim', () => {
+    const paper = rows.filter((r) => r.scale === 'paper');
+    expect(paper.filter((r) => r.table === 'ickd-cifar100')).toHaveLength(35);
+    const r56 = paper.find((r) => r.table === 'ickd-cifar100' && r.row === 'resnet56 -> resnet20 KD')!;
+    expect(r56).toMatchObject({ published: '70.66', status: 'missing' });
+    expect(r56.note).toMatch(/train --scale paper --run paper-cifar100-resnet56-resnet20/);
+    const wrn = paper.find((r) => r.row === 'WRN-40-2 -> WRN-16-2 KD')!;
+    expect(wrn.status).toBe('not-reproducible-here');
+    const bar = paper.find((r) => r.table === 'dpk-capacity-gap' && r.row === 'DPK from a 10-layer teacher')!;
+    expect(bar).toMatchObject({ published: '45.8', status: 'not-reproducible-here' });
+    expect(bar.note).toMatch(/APPROXIMATE/);
+    expect(paper.filter((r) => r.table === 'mgd-imagenet')).toHaveLength(4);
+    const claims = rows.filter((r) => r.table === 'claims');
+    expect(claims.map((r) => r.row).sort()).toEqual([
+      '1-dpk-cka-above-vanilla',
+      '1-ickd-cka-above-vanilla',
+      '1-mgd-cka-above-vanilla',
+      '2-dpk-above-kd',
+      '2-kd-above-vanilla',
+      '3-mask-ratio-falls',
+      '4a-kd-gain-rises',
+      '4b-kd-gain-falls',
+      '4c-dpk-gain-keeps-rising',
+    ]);
+    expect(claims.every((r) => r.status === 'smoke' && r.reproduced !== '')).toBe(true);
+  });
+
+  it('records what the claims and plots read, leaks no tensors, and draws the figures', () => {
+    const m = rec('cpu-methods');
+    expect(m.tensors!.atEnd).toBe(m.tensors!.atStart);
+    for (const k of ['vanillaCka_stage3', 'dpkCka_stage3', 'mgdCka_stage3', 'ickdCka_stage3', 'kdTestAccPct'])
+      expect(Number.isFinite(m.metrics[k])).toBe(true);
+    expect(m.history).toHaveLength(2);
+    expect(m.history[1].dpk_stage3_maskRatio).toBeGreaterThanOrEqual(0.1);
+    const trace = (m.extra!.dpkTrace as { rows: unknown[][] }).rows;
+    // 2 epochs x 10 batches of 32 (the 300-image fixture) x 2 stages
+    expect(trace.length).toBe(40);
+    const comps = m.extra!.comparisons as Record<string, { matrix: number[][] }>;
+    expect(Object.keys(comps).sort()).toEqual(['two-architectures', 'two-datasets', 'two-depths', 'two-widths']);
+    const c = rec('cpu-capacity');
+    expect(c.tensors!.atEnd).toBe(c.tensors!.atStart);
+    const plots = path.join(out, 'plots', 'cka-maskfeat', 'smoke');
+    for (const f of [
+      'cpu-methods-accuracy.png',
+      'cpu-methods-dpk-maskRatio.svg',
+      'cpu-methods-comparisons.seed1/two-datasets.png',
+      'cpu-methods-comparisons.seed1/two-datasets.json',
+      'cpu-methods-heatmaps.seed1/dpk-vs-teacher.png',
+      'cpu-methods-per-minibatch.seed1/dpk-vs-teacher.png',
+      'cpu-capacity-gain-by-teacher-depth.png',
+    ])
+      expect(fs.existsSync(path.join(plots, f))).toBe(true);
+  });
+
+  it('a job killed during its students resumes to the numbers of the uninterrupted job', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-cka-resume-'));
+    const args = ['tsx', CLI, 'train', '--scale', 'smoke', '--backend', 'wasm', '--run', 'cpu-methods', '--out', dir];
+    await new Promise<void>((resolve) => {
+      const child = spawn('npx', args, { cwd: ROOT, env: { ...process.env, CI: 'true' } });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/students epoch 1\/2/.test(err)) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolve());
+    });
+    expect(fs.existsSync(path.join(dir, 'runs', 'cka-maskfeat', 'smoke', 'cpu-methods.seed1.json'))).toBe(false);
+    const r = cli(['train', '--scale', 'smoke', '--backend', 'wasm', '--run', 'cpu-methods', '--out', dir, '--resume']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/resumed from/);
+    const a = rec('cpu-methods');
+    const b = rec('cpu-methods', dir);
+    expect(b.metrics).toEqual(a.metrics);
+    expect(b.history).toEqual(a.history);
+    expect(b.extra!.dpkTrace).toEqual(a.extra!.dpkTrace);
+  }, 240_000);
+
+  describe('compare', () => {
+    const models = path.join(out, 'runs', 'cka-maskfeat', 'smoke', 'checkpoints');
+    const teacher = () => path.join(models, 'cpu-methods.seed1', 'final-teacher0');
+    const student = () => path.join(models, 'cpu-methods.seed1', 'final-dpk');
+
+    it('writes JSON (torch_cka export fields), CSV and the heatmap for two saved models', () => {
+      const dest = path.join(out, 'cmp');
+      const r = cli([
+        'compare',
+        '--model-a',
+        student(),
+        '--model-b',
+        teacher(),
+        '--layers-a',
+        'stage1,stage3,logits',
+        '--layers-b',
+        'stage2,stage3',
+        '--data',
+        'fashion-mnist:test',
+        '--data-dir',
+        path.join(ROOT, 'test', 'fixtures', 'fashion-mnist'),
+        '--batch-size',
+        '25',
+        '--out',
+        dest,
+      ]);
+      expect(r.status).toBe(0);
+      const j = JSON.parse(fs.readFileSync(path.join(dest, 'cka.json'), 'utf8')) as Record<string, unknown>;
+      expect(j.model1_layers).toEqual(['stage1', 'stage3', 'logits']);
+      expect(j.model2_layers).toEqual(['stage2', 'stage3']);
+      expect((j.CKA as number[][]).length).toBe(3);
+      expect(j.batches).toBe(4);
+      for (const f of ['cka.csv', 'cka.png', 'cka.svg']) expect(fs.existsSync(path.join(dest, f))).toBe(true);
+    }, 60_000);
+
+    it.each([
+      [{ layersA: 'nope' }, /no layer 'nope'[\s\S]*stage1/],
+      [{ batchSize: '3' }, /at least 4/],
+      [{ dataB: 'fashion-mnist:train' }, /length|examples/],
+      [{ data: 'mnist:test' }, /unknown dataset 'mnist'/],
+    ])(
+      'fails clearly with %j and writes nothing',
+      async (extra, message) => {
+        const dest = path.join(out, `bad-${Object.values(extra).join('')}`);
+        await expect(
+          runCompare({
+            modelA: student(),
+            modelB: teacher(),
+            dataDir: path.join(ROOT, 'test', 'fixtures', 'fashion-mnist'),
+            out: dest,
+            backend: 'wasm',
+            ...extra,
+          }),
+        ).rejects.toThrow(message);
+        expect(fs.existsSync(dest)).toBe(false);
+      },
+      60_000,
+    );
+
+    it('names a model folder without model.json', () => {
+      const r = cli(['compare', '--model-a', out, '--model-b', teacher(), '--out', path.join(out, 'x')]);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/--model-a .*no model\.json/);
+    });
+  });
+});
