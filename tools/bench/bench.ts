@@ -18,7 +18,7 @@ import { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { initBackend, nativeStatus, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
 import { gitCommit } from '@repro/experiments';
-import { Measurement, median, w3, w4 } from './workloads';
+import { Measurement, median, w3, w4, w7 } from './workloads';
 import { w1, w2 } from './train-workloads';
 import { w5, w6 } from './pdc-workloads';
 
@@ -48,8 +48,8 @@ function peerPerSecond(m: Measurement, peerSeconds: number): number {
 async function main(): Promise<void> {
   const program = new Command()
     .name('bench')
-    .description('Reference workloads W1-W6 beside PyTorch and R energy, in one run')
-    .option('--only <list>', 'comma-separated workloads', 'W1,W2,W3,W4,W5,W6')
+    .description('Reference workloads W1-W7 beside PyTorch and R energy, in one run')
+    .option('--only <list>', 'comma-separated workloads', 'W1,W2,W3,W4,W5,W6,W7')
     .option('--quick', 'tiny sizes and no peers (for tests)', false)
     .option('--no-peers', 'do not run the peer scripts')
     .option('--threads <n>', 'threads for the PyTorch peer', '2')
@@ -68,8 +68,8 @@ async function main(): Promise<void> {
   }>();
   const only = new Set(o.only.split(',').map((s) => s.trim().toUpperCase()));
   for (const w of only)
-    if (!['W1', 'W2', 'W3', 'W4', 'W5', 'W6'].includes(w))
-      throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4, W5, W6`);
+    if (!['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'].includes(w))
+      throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4, W5, W6, W7`);
   const backend = await initBackend(parseBackendPreference(o.backend));
   process.stderr.write(`[bench] backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}\n`);
   const nativeOff = backend.name === 'wasm' && backend.native?.startsWith('off') ? backend.native : undefined;
@@ -103,6 +103,10 @@ async function main(): Promise<void> {
     if (only.has('W6')) {
       process.stderr.write('[bench] W6\n');
       out.push(o.quick ? w6(1, 2) : w6());
+    }
+    if (only.has('W7')) {
+      process.stderr.write('[bench] W7\n');
+      out.push(o.quick ? w7(64, 4) : w7());
     }
     return out;
   };

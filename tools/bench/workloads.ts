@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { dcor2, MinibatchCka } from '@repro/core-metrics';
+import { compareModels, createModel } from '@repro/models';
 
 export interface Measurement {
   workload: string;
@@ -71,5 +72,54 @@ export function w4(examples = 512, dims = [8192, 8192, 4096, 4096, 2048, 2048, 1
     seconds: s,
     perSecond: 1 / s,
     unit: 'matrices/s',
+  };
+}
+
+/** torch_cka's W7 layer lists (the blocks of torchvision's naming; the last block is our 'features_conv'). */
+export const W7_LAYERS_18 = [
+  'layer1.0',
+  'layer1.1',
+  'layer2.0',
+  'layer2.1',
+  'layer3.0',
+  'layer3.1',
+  'layer4.0',
+  'features_conv',
+];
+export const W7_LAYERS_34 = [
+  'layer1.0',
+  'layer1.2',
+  'layer2.0',
+  'layer2.3',
+  'layer3.0',
+  'layer3.5',
+  'layer4.0',
+  'features_conv',
+];
+
+/**
+ * W7: compareModels end to end (forward passes included), CIFAR ResNet-18 vs ResNet-34 (kuangliu
+ * layout = torchvision's adapted to 32×32), random weights, width `nf`, `examples` random images in
+ * batches of 64, 8 × 8 layers; the peer is torch_cka's CKA.compare loop (peer_torch.py).
+ */
+export function w7(examples = 512, nf = 64): Measurement {
+  const shape: [number, number, number] = [32, 32, 3];
+  const a = createModel('resnet18', { inputShape: shape, numClasses: 10, nfilters: nf, seed: 1 });
+  const b = createModel('resnet34_cifar', { inputShape: shape, numClasses: 10, nfilters: nf, seed: 2 });
+  const x = tf.randomNormal([examples, ...shape], 0, 1, 'float32', 3);
+  const s = timed(
+    () => compareModels(a, b, { layersA: W7_LAYERS_18, layersB: W7_LAYERS_34, data: x, batchSize: 64 }),
+    0,
+    1,
+  );
+  tf.dispose(x);
+  a.dispose();
+  b.dispose();
+  return {
+    workload: 'W7 compare resnet18-vs-resnet34 8x8 layers n=512 b64',
+    impl: 'repro-compareModels',
+    seconds: s,
+    perSecond: 1 / s,
+    unit: 'comparisons/s',
   };
 }

@@ -115,6 +115,79 @@ def cka_matrix_naive(fa, fb):
     return m[:, :, 1] / (m[:, :, 0].sqrt() * m[:, :, 2].sqrt())
 
 
+class TVBasic(nn.Module):
+    # torchvision BasicBlock (one ReLU module applied twice, as torchvision does)
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False); self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False); self.bn2 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU()
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return self.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+
+class CifarResNet(nn.Module):
+    # torchvision resnet18/34 adapted to 32x32 (3x3 stem, stride 1, no max-pool), width 64, named layerK.i
+    def __init__(self, blocks, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False); self.bn1 = nn.BatchNorm2d(64); self.relu = nn.ReLU()
+        cin = 64
+        for k, (n, w) in enumerate(zip(blocks, (64, 128, 256, 512))):
+            layer = nn.Sequential(*[TVBasic(cin if i == 0 else w, w, 2 if (i == 0 and k > 0) else 1) for i in range(n)])
+            setattr(self, f"layer{k + 1}", layer)
+            cin = w
+        self.fc = nn.Linear(512, classes)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        for k in range(4):
+            x = getattr(self, f"layer{k + 1}")(x)
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+def torch_cka_compare(model1, model2, layers1, layers2, loader):
+    # torch_cka 0.21 CKA.compare, faithfully: forward hooks store each layer's output, both models run
+    # per batch (grad on, as shipped), then for every (i, j) pair the Grams are rebuilt and _HSIC
+    # (diagonal zeroed, full n x n products, .item()) accumulates hsic_matrix[i, j, 0..2] / num_batches.
+    feats1, feats2 = {}, {}
+    hooks = []
+    for name, mod in model1.named_modules():
+        if name in layers1:
+            hooks.append(mod.register_forward_hook(lambda m, i, o, name=name: feats1.__setitem__(name, o)))
+    for name, mod in model2.named_modules():
+        if name in layers2:
+            hooks.append(mod.register_forward_hook(lambda m, i, o, name=name: feats2.__setitem__(name, o)))
+    model1.eval(); model2.eval()
+    N, M = len(layers1), len(layers2)
+    num_batches = len(loader)
+    hsic = torch.zeros(N, M, 3)
+    for x in loader:
+        feats1.clear(); feats2.clear()
+        model1(x); model2(x)
+        for i, (_, f1) in enumerate(feats1.items()):
+            X = f1.flatten(1)
+            K = X @ X.t(); K.fill_diagonal_(0.0)
+            hsic[i, :, 0] += unbiased_hsic_naive(K, K) / num_batches
+            for j, (_, f2) in enumerate(feats2.items()):
+                Y = f2.flatten(1)
+                L = Y @ Y.t(); L.fill_diagonal_(0)
+                hsic[i, j, 1] += unbiased_hsic_naive(K, L) / num_batches
+                hsic[i, j, 2] += unbiased_hsic_naive(L, L) / num_batches
+    for h in hooks:
+        h.remove()
+    return hsic[:, :, 1] / (hsic[:, :, 0].sqrt() * hsic[:, :, 2].sqrt())
+
+
+W7_LAYERS18 = ["layer1.0", "layer1.1", "layer2.0", "layer2.1", "layer3.0", "layer3.1", "layer4.0", "layer4.1"]
+W7_LAYERS34 = ["layer1.0", "layer1.2", "layer2.0", "layer2.3", "layer3.0", "layer3.5", "layer4.0", "layer4.2"]
+
+
 def convnet(nf=16, classes=10):
     # W5/W6: the pdc-diverge cpu model: 3 x (conv3x3-BN-ReLU-maxpool2), widths nf/2nf/4nf, GAP, linear.
     layers, cin = [], 1
@@ -183,7 +256,7 @@ def pgd_rate(batch=128, eps=0.1, step=0.01, steps=40):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6")
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -205,6 +278,12 @@ def main():
         emit("W4 minibatch-cka 8x8 layers n=512 b64", "torch-per-pair-naive", s, 1 / s, "matrices/s")
     if "W5" in only:
         diverge_step_rate()
+    if "W7" in only:
+        r18, r34 = CifarResNet([2, 2, 2, 2]), CifarResNet([3, 4, 6, 3])
+        images = torch.randn(512, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+        loader = images.split(64)
+        s = timed(lambda: torch_cka_compare(r18, r34, W7_LAYERS18, W7_LAYERS34, loader), 0, 1)
+        emit("W7 compare resnet18-vs-resnet34 8x8 layers n=512 b64", "torch_cka-compare", s, 1 / s, "comparisons/s")
     if "W6" in only:
         pgd_rate()
 
