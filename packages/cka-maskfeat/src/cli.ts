@@ -234,14 +234,14 @@ export const paper = definePaper<DistillRun>({
   plots,
   summary: (scale) =>
     scale === 'cpu'
-      ? `Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs (teachers, then students), 4 seeds x (methods run + capacity run), budget 40 min`
+      ? `Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, teachers (10 epochs; 8 in the capacity run), then students (${CPU_EPOCHS} epochs), 4 seeds x (methods run + capacity run), budget 40 min`
       : '',
   epilog: [
     'Runs (id  row: description):',
     ...ALL_RUNS.map((r) => `  ${r.id.padEnd(40)} ${r.row}: ${r.description} [${r.scale}]`),
     '',
     'Scales: smoke = the cpu runs on the 300-image fixture, 2 epochs, tiny widths (seconds);',
-    `        cpu = Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs (default; 40 min budget on 2 cores);`,
+    `        cpu = Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, teachers then students, ${CPU_EPOCHS} student epochs (default; 40 min budget on 2 cores);`,
     "        paper = CIFAR-100 with RepDistiller's recipe (240 epochs), needs --data-dir with cifar-100-binary; for a GPU machine.",
     '',
     'compare: CKA between every chosen layer of two saved tfjs LayersModels (torch_cka); see compare --help.',

@@ -461,14 +461,15 @@ export async function trainDistillRun(run: DistillRun, o: TrainOptions): Promise
       });
       cka[m.spec.name] = res;
       res.layersA.forEach((la, i) => (metrics[`${m.spec.name}Cka_${la}`] = res.matrix[i][i]));
-      perMinibatch[m.spec.name] = perMinibatchCka(m.model, t, {
-        layerA: r.stages[1],
-        layerB: r.stages[1],
-        data: d.test,
-        batchSize: 25,
-        maxBatches: 400,
-        batchOptions,
-      });
+      if (r.perMinibatch)
+        perMinibatch[m.spec.name] = perMinibatchCka(m.model, t, {
+          layerA: r.stages[1],
+          layerB: r.stages[1],
+          data: d.test,
+          batchSize: 25,
+          maxBatches: 400,
+          batchOptions,
+        });
     }
     const comparisons: Record<string, CompareResult> = {};
     if (r.kind === 'methods' && r.scale !== 'paper') {
