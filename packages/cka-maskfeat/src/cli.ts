@@ -21,7 +21,7 @@ import {
   evaluateClassifier,
   heatmapSpec,
   lineChartSpec,
-  meanInterval,
+  meanBand,
   runCli,
   writeCkaFiles,
   writePlot,
@@ -31,13 +31,6 @@ import { CLAIMS, PUBLISHED } from './published';
 import { PACKAGE, resolveRun, runDir, teacherName, trainDistillRun } from './distill';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-
-const withBand = (xs: number[]) => {
-  const ys = xs.filter((v) => Number.isFinite(v));
-  if (!ys.length) return { y: NaN };
-  const iv = meanInterval(ys);
-  return { y: iv.estimate, ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}) };
-};
 
 /** The rebuttal's figure: one CKA value per minibatch, sorted, as a square image (the largest square). */
 function perMinibatchSpec(values: number[], title: string): object {
@@ -72,12 +65,12 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         ...cfg.teachers.map((t, k) => ({
           category: `teacher ${t.model}${t.depth ?? ''}`,
           series: 'teacher',
-          ...withBand(rs.map((r) => r.metrics[`${teacherName(k)}TestAccPct`])),
+          ...meanBand(rs.map((r) => r.metrics[`${teacherName(k)}TestAccPct`])),
         })),
         ...cfg.students.map((s) => ({
           category: s.name,
           series: s.net ? 'comparison network' : METHOD_LABELS[s.method],
-          ...withBand(rs.map((r) => r.metrics[`${s.name}TestAccPct`])),
+          ...meanBand(rs.map((r) => r.metrics[`${s.name}TestAccPct`])),
         })),
       ];
       await writePlot(
@@ -92,7 +85,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         Array.from({ length: epochs }, (_, e) => ({
           series: label,
           x: e + 1,
-          ...withBand(rs.map((r) => r.history[e][key])),
+          ...meanBand(rs.map((r) => r.history[e][key])),
         }));
       await writePlot(
         path.join(out, `${id}-test-accuracy-by-epoch`),
@@ -147,7 +140,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
       if (cka0 && Object.keys(cka0).length) {
         const layers = Object.values(cka0)[0].layersA;
         const cbars: BarPoint[] = Object.keys(cka0).flatMap((n) =>
-          layers.map((l) => ({ category: l, series: n, ...withBand(rs.map((r) => r.metrics[`${n}Cka_${l}`])) })),
+          layers.map((l) => ({ category: l, series: n, ...meanBand(rs.map((r) => r.metrics[`${n}Cka_${l}`])) })),
         );
         await writePlot(
           path.join(out, `${id}-cka-to-teacher`),
@@ -178,7 +171,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
           cfg.teachers.map((t) => ({
             series: METHOD_LABELS[m],
             x: t.depth ?? 0,
-            ...withBand(rs.map((r) => r.metrics[`${m}-t${t.depth}TestAccPct`] - r.metrics.vanillaTestAccPct)),
+            ...meanBand(rs.map((r) => r.metrics[`${m}-t${t.depth}TestAccPct`] - r.metrics.vanillaTestAccPct)),
           })),
         );
         await writePlot(

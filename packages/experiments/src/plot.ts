@@ -5,6 +5,7 @@
  * ESM-only with top-level await and cannot be required from CommonJS.
  */
 import * as path from 'path';
+import { meanInterval } from './claims';
 import { writeFileAtomic } from '@repro/runtime';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -214,4 +215,15 @@ export async function writePlot(base: string, vlSpec: object): Promise<{ svg: st
   writeFileAtomic(svgPath, svg);
   writeFileAtomic(pngPath, svgToPng(svg, 960));
   return { svg: path.resolve(svgPath), png: path.resolve(pngPath) };
+}
+
+/**
+ * A point's y and error band from per-seed values: the mean and its 95% Student t interval over the
+ * finite values (no band for one value; y NaN when none is finite).
+ */
+export function meanBand(values: number[]): { y: number; lo?: number; hi?: number } {
+  const xs = values.filter((v) => Number.isFinite(v));
+  if (!xs.length) return { y: NaN };
+  const iv = meanInterval(xs);
+  return { y: iv.estimate, ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}) };
 }

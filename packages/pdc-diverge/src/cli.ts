@@ -17,7 +17,7 @@ import {
   definePaper,
   evaluateClassifier,
   lineChartSpec,
-  meanInterval,
+  meanBand,
   runCli,
   writePlot,
   barChartSpec,
@@ -39,11 +39,6 @@ import { modelFeatures } from './features';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-const withBand = (xs: number[]) => {
-  const iv = meanInterval(xs);
-  return { y: iv.estimate, ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}) };
-};
-
 /** Accuracy vs ε (Baseline vs Ours, FGM and PGD, mean and 95% CI over seeds); Table 2 analogue bars. */
 async function plots(records: RunRecord[], dir: string): Promise<void> {
   for (const scale of ['cpu', 'smoke', 'paper'] as const) {
@@ -55,9 +50,9 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         const data: LinePoint[] = [];
         for (const who of ['baseline', 'ours', 'f1'] as const) {
           const label = { baseline: 'Baseline (net 0)', ours: 'Ours (net 2)', f1: 'f1 (white box)' }[who];
-          data.push({ series: label, x: 0, ...withBand(rs.map((r) => r.metrics[`${who}AttackSubsetCleanPct`])) });
+          data.push({ series: label, x: 0, ...meanBand(rs.map((r) => r.metrics[`${who}AttackSubsetCleanPct`])) });
           for (const e of eps)
-            data.push({ series: label, x: e, ...withBand(rs.map((r) => r.metrics[attackMetric(who, attack, e)])) });
+            data.push({ series: label, x: e, ...meanBand(rs.map((r) => r.metrics[attackMetric(who, attack, e)])) });
         }
         await writePlot(
           path.join(dir, scale, `${id}-${attack}`),
@@ -74,7 +69,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         Array.from({ length: epochs }, (_, e) => ({
           series: label,
           x: e + 1,
-          ...withBand(rs.map((r) => r.history[e][key])),
+          ...meanBand(rs.map((r) => r.history[e][key])),
         }));
       const nets = [F1, netName(0), netName(1), netName(2)].filter(
         (n) => rs[0].history[0]?.[`${n}TestAccPct`] !== undefined,
@@ -109,7 +104,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         const bars: BarPoint[] = TABLE2_STATS.map((s) => ({
           category: TABLE2_STAT_MEANINGS[s].split(':')[0],
           series: s.startsWith('pdcor') ? 'Székely-Rizzo pdcor' : s.startsWith('pdc') ? 'official P_DC' : 'bcdcor',
-          ...withBand(rs.map((r) => r.metrics[`t2_${s}`])),
+          ...meanBand(rs.map((r) => r.metrics[`t2_${s}`])),
         }));
         await writePlot(
           path.join(dir, scale, `${id}-table2-analog`),
