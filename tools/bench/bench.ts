@@ -3,7 +3,7 @@
  * and R energy, run in the same invocation so that the ratio is meaningful on a shared machine.
  *
  *   npx nx run tools:bench                      # all workloads, peers if installed, results/bench.csv
- *   npx nx run tools:bench -- --only W3,W4      # a subset
+ *   npx nx run tools:bench -- --only W3,W4      # a subset (the CSV keeps the other workloads' rows)
  *   npx tsx tools/bench/bench.ts --quick --out /tmp/b.csv   # tiny sizes, no peers (the test)
  *
  * speed ratio = our throughput / the peer's throughput: > 1 means ours is faster. Both sides use the
@@ -16,6 +16,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
+import { parse } from 'csv-parse/sync';
 import { initBackend, nativeStatus, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
 import { gitCommit } from '@repro/experiments';
 import { Measurement, median, w3, w4, w7 } from './workloads';
@@ -250,6 +251,15 @@ async function main(): Promise<void> {
       });
     }
     if (walls.length === 0) console.log('reproduce wall times: none recorded yet (run npx nx run <package>:reproduce)');
+  }
+  // a subset (--only) keeps the other workloads' rows of an existing file, each with its own commit and date
+  if (!o.quick && fs.existsSync(o.out)) {
+    const kept = parse<Record<string, string>>(fs.readFileSync(o.out, 'utf8'), { columns: true }).filter((r) => {
+      const id = /^(W\d+)\b/.exec(r.workload)?.[1];
+      return id !== undefined && !only.has(id);
+    });
+    if (kept.length) process.stderr.write(`[bench] kept ${kept.length} rows of other workloads from ${o.out}\n`);
+    rows.unshift(...kept);
   }
   writeFileAtomic(o.out, stringify(rows, { header: true }));
   process.stderr.write(`[bench] wrote ${o.out}\n`);
