@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     }
     if (only.has('W7')) {
       process.stderr.write('[bench] W7\n');
-      out.push(o.quick ? w7(64, 4) : w7());
+      out.push(...(o.quick ? w7(64, 4) : w7()));
     }
     return out;
   };
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
   // a subset (--only) keeps the other workloads' rows of an existing file, each with its own commit and date
   if (!o.quick && fs.existsSync(o.out)) {
     const kept = parse<Record<string, string>>(fs.readFileSync(o.out, 'utf8'), { columns: true }).filter((r) => {
-      const id = /^(W\d+)\b/.exec(r.workload)?.[1];
+      const id = /^(W\d+)/.exec(r.workload)?.[1];
       return id !== undefined && !only.has(id);
     });
     if (kept.length) process.stderr.write(`[bench] kept ${kept.length} rows of other workloads from ${o.out}\n`);

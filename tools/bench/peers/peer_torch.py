@@ -284,6 +284,13 @@ def main():
         loader = images.split(64)
         s = timed(lambda: torch_cka_compare(r18, r34, W7_LAYERS18, W7_LAYERS34, loader), 0, 1)
         emit("W7 compare resnet18-vs-resnet34 8x8 layers n=512 b64", "torch_cka-compare", s, 1 / s, "comparisons/s")
+
+        def forwards():
+            with torch.no_grad():
+                for x in loader:
+                    r18(x); r34(x)
+        s = timed(forwards, 0, 1)
+        emit("W7a forward passes only (resnet18 + resnet34) n=512 b64", "torch-forward", s, 1 / s, "passes/s")
     if "W6" in only:
         pgd_rate()
 
