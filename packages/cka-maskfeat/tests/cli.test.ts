@@ -173,10 +173,11 @@ describe('reproduce --scale smoke', () => {
       60_000,
     );
 
-    it('names a model folder without model.json', () => {
-      const r = cli(['compare', '--model-a', out, '--model-b', teacher(), '--out', path.join(out, 'x')]);
-      expect(r.status).not.toBe(0);
-      expect(r.stderr).toMatch(/--model-a .*no model\.json/);
+    it('names a model folder without model.json', async () => {
+      await expect(runCompare({ modelA: out, modelB: teacher(), out: path.join(out, 'x') })).rejects.toThrow(
+        /--model-a .*no model\.json/,
+      );
+      expect(fs.existsSync(path.join(out, 'x'))).toBe(false);
     });
   });
 });

@@ -18,7 +18,7 @@ it('paper-cifar100-resnet56-resnet20: CIFAR-100 data path, the recipe, one step 
     scale: 'paper',
     seed: 1,
     out,
-    dataDir: writeSyntheticCifar100(fs.mkdtempSync(path.join(os.tmpdir(), 'repro-c100-'))),
+    dataDir: writeSyntheticCifar100(fs.mkdtempSync(path.join(os.tmpdir(), 'repro-c100-')), { train: 128, test: 50 }),
     resume: false,
     backend,
     overrides: {

@@ -25,6 +25,9 @@ it('cifar10 without a folder and unknown names are clear errors', () => {
     expect(() => loadDataset('cifar10', 'train', { requester: 'run k1' })).toThrow(
       /run k1 needs CIFAR-10: pass --data-dir <folder with cifar-10-batches-bin>/,
     );
+    expect(() => loadDataset('cifar100', 'test', { requester: 'run r56' })).toThrow(
+      /run r56 needs CIFAR-100: pass --data-dir <folder with cifar-100-binary>/,
+    );
     expect(() => loadDataset('imagenet', 'test', { requester: 'run r34' })).toThrow(
       /run r34 needs ImageNet: pass --data-dir <root with train\/<wnid>\/\*\.JPEG and val/,
     );
@@ -32,6 +35,6 @@ it('cifar10 without a folder and unknown names are clear errors', () => {
     if (saved !== undefined) process.env.REPRO_DATA_DIR = saved;
   }
   expect(() => loadDataset('cinic10' as DatasetName, 'train')).toThrow(
-    /unknown dataset 'cinic10'; known: fashion-mnist, cifar10, imagenet/,
+    /unknown dataset 'cinic10'; known: fashion-mnist, cifar10, cifar100, imagenet/,
   );
 });

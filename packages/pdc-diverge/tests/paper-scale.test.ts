@@ -46,11 +46,12 @@ describe('ImageNet rows: the JPEG folder path (Resize 256, CentreCrop 224) and o
       valPerClass: 1,
     });
   });
+  // two of the four rows: one depthwise family and one ResNet. The other two (EfficientNet-B0,
+  // ResNet-152) take the same data path and training step; their architectures are built, run forward
+  // and backward and saved by the model contract tests (packages/models), so the suite stays short
   it.each([
     ['paper-imagenet-mobilenetv3_small', 4],
-    ['paper-imagenet-efficientnet_b0', 4],
     ['paper-imagenet-resnet34', 2],
-    ['paper-imagenet-resnet152', 1],
   ])(
     '%s',
     async (id, nfilters) => {
