@@ -18,7 +18,7 @@ import {
   RunRecord,
   barChartSpec,
   definePaper,
-  evaluateClassifier,
+  savedModelAccuracies,
   heatmapSpec,
   lineChartSpec,
   meanBand,
@@ -200,18 +200,13 @@ export const paper = definePaper<DistillRun>({
   evalRun: async (run, { scale, seed, out, dataDir }) => {
     const r = resolveRun(run, scale);
     const { data: test, info } = loadDataset(r.dataset, 'test', { dataDir, fixture: scale === 'smoke' });
-    const parts: string[] = [];
-    for (const name of [...r.teachers.map((_, k) => teacherName(k)), ...r.students.map((s) => s.name)]) {
-      const dir = path.join(runDir(out, scale, run.id, seed), `final-${name}`);
-      if (!fs.existsSync(dir)) throw new Error(`${run.id} seed ${seed}: no saved model at ${dir}; train it first`);
-      const model = await loadModel(dir);
-      try {
-        const acc = evaluateClassifier(model, test, { batchSize: 250, normalize: info.normalize }).accuracy;
-        parts.push(`${name} ${(100 * acc).toFixed(2)}%`);
-      } finally {
-        model.dispose();
-      }
-    }
+    const names = [...r.teachers.map((_, k) => teacherName(k)), ...r.students.map((s) => s.name)];
+    const accs = await savedModelAccuracies(
+      names.map((name) => ({ name, dir: path.join(runDir(out, scale, run.id, seed), `final-${name}`) })),
+      test,
+      { normalize: info.normalize, what: `${run.id} seed ${seed}` },
+    );
+    const parts = accs.map((a) => `${a.name} ${a.accuracyPct.toFixed(2)}%`);
     return `${run.id} seed ${seed}: test accuracy ${parts.join(', ')} (${test.size} images)`;
   },
   cost: (run, scale) => {

@@ -91,6 +91,17 @@ describe('reproduce --scale smoke', () => {
       expect(fs.existsSync(path.join(plots, f))).toBe(true);
   });
 
+  it("eval prints the saved models' test accuracy, and says to train first where there are none", () => {
+    const ok = cli(['eval', '--scale', 'smoke', '--run', 'cpu-methods', '--out', out]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(
+      /cpu-methods seed 1: test accuracy teacher0 \d+\.\d\d%, vanilla \d+\.\d\d%.*\(100 images\)/,
+    );
+    const none = cli(['eval', '--scale', 'smoke', '--run', 'cpu-methods', '--out', path.join(out, 'nothing')]);
+    expect(none.status).not.toBe(0);
+    expect(none.stderr).toMatch(/no saved model at .*final-teacher0; train it first/);
+  }, 60_000);
+
   it('a job killed during its students resumes to the numbers of the uninterrupted job', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-cka-resume-'));
     const args = ['tsx', CLI, 'train', '--scale', 'smoke', '--backend', 'wasm', '--run', 'cpu-methods', '--out', dir];

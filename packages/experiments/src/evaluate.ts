@@ -4,7 +4,9 @@
  * distribution over test orders follow without more forward passes), and robust accuracy under an
  * attack.
  */
+import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
+import { loadModel } from '@repro/models';
 import { fgm } from './attacks';
 import { BatchOptions, ImageDataset, batches } from '@repro/datasets';
 import { smoothedAccuracyTrace } from '@repro/core-metrics';
@@ -116,4 +118,29 @@ export function robustAccuracy(
     tf.dispose([b.x, b.y]);
   }
   return correct / ds.size;
+}
+
+/**
+ * Test accuracy (%) of saved models (folders written by saveModel), one at a time, each disposed after
+ * use: what a paper package's `eval` prints. A missing folder is an error that says to train first.
+ */
+export async function savedModelAccuracies(
+  models: Array<{ name: string; dir: string }>,
+  test: ImageDataset,
+  opts: { normalize?: BatchOptions['normalize']; what: string },
+): Promise<Array<{ name: string; accuracyPct: number }>> {
+  const out: Array<{ name: string; accuracyPct: number }> = [];
+  for (const { name, dir } of models) {
+    if (!fs.existsSync(dir)) throw new Error(`${opts.what}: no saved model at ${dir}; train it first`);
+    const model = await loadModel(dir);
+    try {
+      out.push({
+        name,
+        accuracyPct: 100 * evaluateClassifier(model, test, { batchSize: 250, normalize: opts.normalize }).accuracy,
+      });
+    } finally {
+      model.dispose();
+    }
+  }
+  return out;
 }

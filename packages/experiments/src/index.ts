@@ -13,6 +13,7 @@ export {
   smoothedOverOrders,
   fgsm,
   robustAccuracy,
+  savedModelAccuracies,
 } from './evaluate';
 export type { ClassifierEval, Attack } from './evaluate';
 export {

@@ -5,17 +5,15 @@
  * evaluate one run and its plots; @repro/experiments' definePaper gives train / eval / reproduce /
  * table; `compare` (Table 2 between two models or two .npy feature files) is this package's own.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
 import { BACKEND_PREFERENCES, initBackend, parseBackendPreference, writeJsonAtomic } from '@repro/runtime';
 import { DATASETS, DatasetName, loadDataset, readNpyLabels, readNpyMatrix } from '@repro/datasets';
-import { loadModel } from '@repro/models';
 import {
   LinePoint,
   RunRecord,
   definePaper,
-  evaluateClassifier,
+  savedModelAccuracies,
   lineChartSpec,
   meanBand,
   runCli,
@@ -130,18 +128,15 @@ export const paper = definePaper<DivergeRun>({
   evalRun: async (run, { scale, seed, out, dataDir }) => {
     const r = resolveRun(run, scale);
     const { data: test, info } = loadDataset(r.dataset, 'test', { dataDir, fixture: scale === 'smoke' });
-    const parts: string[] = [];
-    for (const name of [F1, netName(0), netName(r.numNets - 1)]) {
-      const dir = path.join(runDir(out, scale, run.id, seed), `final-${name}`);
-      if (!fs.existsSync(dir)) throw new Error(`${run.id} seed ${seed}: no saved model at ${dir}; train it first`);
-      const model = await loadModel(dir);
-      try {
-        const acc = evaluateClassifier(model, test, { batchSize: 250, normalize: info.normalize }).accuracy;
-        parts.push(`${name} ${(100 * acc).toFixed(2)}%`);
-      } finally {
-        model.dispose();
-      }
-    }
+    const accs = await savedModelAccuracies(
+      [F1, netName(0), netName(r.numNets - 1)].map((name) => ({
+        name,
+        dir: path.join(runDir(out, scale, run.id, seed), `final-${name}`),
+      })),
+      test,
+      { normalize: info.normalize, what: `${run.id} seed ${seed}` },
+    );
+    const parts = accs.map((x) => `${x.name} ${x.accuracyPct.toFixed(2)}%`);
     return `${run.id} seed ${seed}: clean test accuracy ${parts.join(', ')} (${test.size} images)`;
   },
   cost: (run, scale) => {

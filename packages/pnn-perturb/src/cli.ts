@@ -4,15 +4,13 @@
  * claims, how to train and evaluate one run and its plots; @repro/experiments' definePaper gives the
  * CLI (train / eval / reproduce / table), the job lists, the tables and the results README.
  */
-import * as fs from 'fs';
 import * as path from 'path';
-import { loadModel } from '@repro/models';
 import { loadDataset } from '@repro/datasets';
 import {
   RunRecord,
   Scale,
   definePaper,
-  evaluateClassifier,
+  savedModelAccuracies,
   lineChartSpec,
   meanInterval,
   runCli,
@@ -93,18 +91,15 @@ export const paper = definePaper<PnnRun>({
   resolve: (run, scale) => resolveRun(run, scale) as unknown as Record<string, unknown>,
   trainRun: (run, ctx) => trainPnnRun(run, ctx),
   evalRun: async (run, { scale, seed, out, dataDir }) => {
-    const dir = path.join(runDir(out, scale, run.id, seed), 'final-model');
-    if (!fs.existsSync(dir)) throw new Error(`${run.id} seed ${seed}: no saved model at ${dir}; train it first`);
     if (run.data.dataset !== 'fashion-mnist')
       throw new Error(`eval of ${run.id}: CIFAR-10 evaluation goes through train --scale paper`);
-    const model = await loadModel(dir);
-    try {
-      const { data: test, info } = loadDataset('fashion-mnist', 'test', { dataDir, fixture: scale === 'smoke' });
-      const ev = evaluateClassifier(model, test, { batchSize: 250, normalize: info.normalize });
-      return `${run.id} seed ${seed}: true test accuracy ${(100 * ev.accuracy).toFixed(2)}% (${test.size} images)`;
-    } finally {
-      model.dispose();
-    }
+    const { data: test, info } = loadDataset('fashion-mnist', 'test', { dataDir, fixture: scale === 'smoke' });
+    const [ev] = await savedModelAccuracies(
+      [{ name: 'final-model', dir: path.join(runDir(out, scale, run.id, seed), 'final-model') }],
+      test,
+      { normalize: info.normalize, what: `${run.id} seed ${seed}` },
+    );
+    return `${run.id} seed ${seed}: true test accuracy ${ev.accuracyPct.toFixed(2)}% (${test.size} images)`;
   },
   cost: runCost,
   summarizeRecord: (rec) =>
