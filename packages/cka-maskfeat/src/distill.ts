@@ -72,7 +72,7 @@ export function resolveRun(run: DistillRun, scale: Scale): DistillRun {
       trainPerClass: undefined,
       teacherEpochs: 2,
       epochs: 2,
-      batchSize: 32,
+      batchSize: 64,
       teachers: run.teachers.map(shrink),
       student: shrink(run.student),
       students: run.students.map((s) => (s.net ? { ...s, net: shrink(s.net) } : s)),

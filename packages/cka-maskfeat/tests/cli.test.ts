@@ -72,8 +72,8 @@ describe('reproduce --scale smoke', () => {
     expect(m.history).toHaveLength(2);
     expect(m.history[1].dpk_stage3_maskRatio).toBeGreaterThanOrEqual(0.1);
     const trace = (m.extra!.dpkTrace as { rows: unknown[][] }).rows;
-    // 2 epochs x 10 batches of 32 (the 300-image fixture) x 2 stages
-    expect(trace.length).toBe(40);
+    // 2 epochs x 5 batches of 64 (the 300-image fixture) x 2 stages
+    expect(trace.length).toBe(20);
     const comps = m.extra!.comparisons as Record<string, { matrix: number[][] }>;
     expect(Object.keys(comps).sort()).toEqual(['two-architectures', 'two-datasets', 'two-depths', 'two-widths']);
     const c = rec('cpu-capacity');
