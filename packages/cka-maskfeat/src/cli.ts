@@ -22,6 +22,7 @@ import {
   heatmapSpec,
   lineChartSpec,
   meanBand,
+  epochCurve,
   runCli,
   writeCkaFiles,
   writePlot,
@@ -80,13 +81,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
           yLabel: 'test accuracy (%)',
         }),
       );
-      const epochs = Math.min(...rs.map((r) => r.history.length));
-      const perEpoch = (key: string, label: string): LinePoint[] =>
-        Array.from({ length: epochs }, (_, e) => ({
-          series: label,
-          x: e + 1,
-          ...meanBand(rs.map((r) => r.history[e][key])),
-        }));
+      const perEpoch = (key: string, label: string): LinePoint[] => epochCurve(rs, key, label);
       await writePlot(
         path.join(out, `${id}-test-accuracy-by-epoch`),
         lineChartSpec(

@@ -31,7 +31,7 @@ export {
 export type { RunRecord, Scale } from './record';
 export { buildTable, resultsCsv, writeResultsCsv, RESULT_COLUMNS, STATUS_MEANINGS } from './table';
 export type { Status, Citation, PublishedValue, Claim, ClaimOutcome, ResultRow } from './table';
-export { lineChartSpec, barChartSpec, heatmapSpec, renderSvg, svgToPng, writePlot, meanBand } from './plot';
+export { lineChartSpec, barChartSpec, heatmapSpec, renderSvg, svgToPng, writePlot, meanBand, epochCurve } from './plot';
 export type { LinePoint, LineChartOptions, BarPoint } from './plot';
 export { buildPaperCli, runCli, parseSeeds, checkRunIds } from './cli';
 export type { CommonOptions, PaperCliSpec } from './cli';

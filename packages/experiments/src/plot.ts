@@ -6,6 +6,7 @@
  */
 import * as path from 'path';
 import { meanInterval } from './claims';
+import type { RunRecord } from './record';
 import { writeFileAtomic } from '@repro/runtime';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -226,4 +227,17 @@ export function meanBand(values: number[]): { y: number; lo?: number; hi?: numbe
   if (!xs.length) return { y: NaN };
   const iv = meanInterval(xs);
   return { y: iv.estimate, ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}) };
+}
+
+/**
+ * One line of a per-epoch plot: at each epoch (up to the shortest history) the mean and 95% band over
+ * the records (seeds) of `history[epoch][key]`.
+ */
+export function epochCurve(records: RunRecord[], key: string, series: string): LinePoint[] {
+  const epochs = Math.min(...records.map((r) => r.history.length));
+  return Array.from({ length: epochs }, (_, e) => ({
+    series,
+    x: e + 1,
+    ...meanBand(records.map((r) => r.history[e][key])),
+  }));
 }

@@ -16,6 +16,7 @@ import {
   savedModelAccuracies,
   lineChartSpec,
   meanBand,
+  epochCurve,
   runCli,
   writePlot,
   barChartSpec,
@@ -62,13 +63,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         );
       }
       // per epoch, mean and 95% CI over seeds: each net's test accuracy (curve subset) and the DC² term
-      const epochs = Math.min(...rs.map((r) => r.history.length));
-      const perEpoch = (key: string, label: string): LinePoint[] =>
-        Array.from({ length: epochs }, (_, e) => ({
-          series: label,
-          x: e + 1,
-          ...meanBand(rs.map((r) => r.history[e][key])),
-        }));
+      const perEpoch = (key: string, label: string): LinePoint[] => epochCurve(rs, key, label);
       const nets = [F1, netName(0), netName(1), netName(2)].filter(
         (n) => rs[0].history[0]?.[`${n}TestAccPct`] !== undefined,
       );
