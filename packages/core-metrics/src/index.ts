@@ -23,8 +23,17 @@ export {
   uCentreGram,
 } from './cka';
 export type { HsicOptions, KernelKind, HsicEstimator, MinibatchCkaOptions } from './cka';
-export { mine, infoNce } from './mine';
-export type { NeuralMiOptions, NeuralMiResult, InfoNceResult, ConvergenceVerdict } from './mine';
+export {
+  mine,
+  infoNce,
+  miOverSeeds,
+  neuralMiVerdict,
+  plateau,
+  windowedCurve,
+  OVERFIT_MIN_NATS,
+  OVERFIT_FRACTION,
+} from './mine';
+export type { NeuralMiOptions, NeuralMiResult, InfoNceResult, ConvergenceVerdict, MiSeedSpread } from './mine';
 export { accuracy, smoothedAccuracy, smoothedAccuracyTrace } from './accuracy';
 export type { SmoothedAccuracyOptions } from './accuracy';
 export { distanceMatrix, safeSqrt, EXACT_MAX_DIM } from './distance';

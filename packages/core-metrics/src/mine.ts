@@ -32,7 +32,19 @@ export interface NeuralMiOptions {
   progressEvery?: number;
 }
 
-export type ConvergenceVerdict = 'converged' | 'still-changing';
+/**
+ * How far to trust a neural MI estimate, from two explicit rules (`neuralMiVerdict`):
+ * - 'overfitting': the training-window value exceeds the held-out value by more than
+ *   max(0.05 nats, 10% of the estimate): the network has learnt its training pairs, and the training
+ *   value (what mine.py reports) over-states the MI;
+ * - 'still-changing': the windowed training value has not reached a plateau (`plateau`);
+ * - 'converged': neither.
+ */
+export type ConvergenceVerdict = 'converged' | 'still-changing' | 'overfitting';
+
+/** The overfitting rule's allowance: max(OVERFIT_MIN_NATS, OVERFIT_FRACTION · |estimate|). */
+export const OVERFIT_MIN_NATS = 0.05;
+export const OVERFIT_FRACTION = 0.1;
 
 export interface NeuralMiResult {
   /** Mean training-batch bound over the last `window` iterations (nats): what mine.py reports. */
@@ -42,10 +54,13 @@ export interface NeuralMiResult {
   /** Training-batch bound per iteration (nats). */
   history: number[];
   /**
-   * Plateau test: 'converged' when the mean over the last 10% of iterations differs from the mean over
-   * the 10% before them by at most max(1% of the estimate, 2 standard errors).
+   * 'overfitting' when overfitGap > max(0.05 nats, 10% of the estimate); else 'converged' when the
+   * mean over the last 10% of iterations differs from the mean over the 10% before them by at most
+   * max(1% of the estimate, 2 standard errors); else 'still-changing'.
    */
   verdict: ConvergenceVerdict;
+  /** The plateau test alone (true: the windowed training value has stopped moving). */
+  plateaued: boolean;
   /** estimate − heldOut: a large positive gap means the network overfits the training split. */
   overfitGap: number;
   iterations: number;
@@ -82,16 +97,75 @@ function mean(a: number[]): number {
   return a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
 }
 
-function plateau(history: number[], estimate: number): ConvergenceVerdict {
+/** True when the last 10% of `history` and the 10% before agree within max(1% of the estimate, 2 SE). */
+export function plateau(history: number[], estimate: number): boolean {
   const k = Math.max(2, Math.floor(history.length / 10));
   const last = history.slice(-k);
   const before = history.slice(-2 * k, -k);
-  if (before.length < 2) return 'still-changing';
+  if (before.length < 2) return false;
   const ml = mean(last);
   const mb = mean(before);
   const varOf = (a: number[], m: number) => a.reduce((s, v) => s + (v - m) ** 2, 0) / (a.length - 1);
   const se = Math.sqrt(varOf(last, ml) / last.length + varOf(before, mb) / before.length);
-  return Math.abs(ml - mb) <= Math.max(0.01 * Math.abs(estimate), 2 * se) ? 'converged' : 'still-changing';
+  return Math.abs(ml - mb) <= Math.max(0.01 * Math.abs(estimate), 2 * se);
+}
+
+/** The verdict of an estimate from its plateau test and its train-minus-held-out gap (see ConvergenceVerdict). */
+export function neuralMiVerdict(plateaued: boolean, estimate: number, overfitGap: number): ConvergenceVerdict {
+  if (overfitGap > Math.max(OVERFIT_MIN_NATS, OVERFIT_FRACTION * Math.abs(estimate))) return 'overfitting';
+  return plateaued ? 'converged' : 'still-changing';
+}
+
+/**
+ * Draws of k distinct indices out of 0..n-1: a partial Fisher–Yates shuffle of one persistent
+ * permutation, O(k) per draw (a fresh permutation of n per draw is O(n): 3 per MINE iteration).
+ */
+class IndexSampler {
+  private readonly pool: Int32Array;
+  constructor(
+    private readonly rng: Rng,
+    n: number,
+  ) {
+    this.pool = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.pool[i] = i;
+  }
+  draw(k: number): tf.Tensor1D {
+    const p = this.pool;
+    const n = p.length;
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(this.rng.next() * (n - i));
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+    return tf.tensor1d(p.slice(0, k), 'int32');
+  }
+}
+
+function finish(history: number[], window: number, heldOut: number, iterations: number): NeuralMiResult {
+  const finite = history.filter(Number.isFinite);
+  const estimate = mean(finite.slice(-window));
+  const plateaued = plateau(finite, estimate);
+  const overfitGap = estimate - heldOut;
+  return {
+    estimate,
+    heldOut,
+    history,
+    verdict: neuralMiVerdict(plateaued, estimate, overfitGap),
+    plateaued,
+    overfitGap,
+    iterations,
+  };
+}
+
+/** The windowed training value every `every` iterations: the estimate's training curve, small enough to store. */
+export function windowedCurve(history: number[], window: number, every: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let it = every; it <= history.length; it += every) {
+    const w = history.slice(Math.max(0, it - window), it).filter(Number.isFinite);
+    out.push([it, mean(w)]);
+  }
+  return out;
 }
 
 interface Split {
@@ -123,10 +197,6 @@ function split(x: tf.Tensor2D, y: tf.Tensor2D, fraction: number, rng: Rng): Spli
   });
 }
 
-function indices(rng: Rng, n: number, k: number): tf.Tensor1D {
-  return tf.tensor1d(rng.permutation(n).slice(0, k), 'int32');
-}
-
 /** DV bound mean(T(joint)) − log mean(exp(T(marginal))), in nats (log-sum-exp for stability). */
 function dvBound(tJoint: tf.Tensor, tMarg: tf.Tensor): tf.Scalar {
   const m = tMarg.shape[0];
@@ -150,14 +220,14 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
   const batch = Math.min(opts.batchSize ?? 500, s.nTrain);
   const net = mlp(x.shape[1] + y.shape[1], opts.hidden ?? 64, opts.layers ?? 3, 1, rng.fork('init'), 'mine_statistics');
   const optimizer = tf.train.adam(opts.learningRate ?? 1e-4);
-  const sample = rng.fork('batches');
+  const sample = new IndexSampler(rng.fork('batches'), s.nTrain);
   const history: number[] = [];
   let ma = 1.0;
   try {
     for (let it = 0; it < iterations; it++) {
-      const joint = indices(sample, s.nTrain, batch);
-      const mx = indices(sample, s.nTrain, batch);
-      const my = indices(sample, s.nTrain, batch);
+      const joint = sample.draw(batch);
+      const mx = sample.draw(batch);
+      const my = sample.draw(batch);
       let stats: Float32Array | undefined;
       const cost = optimizer.minimize(() => {
         // one forward pass over [joint; marginal] rows
@@ -192,8 +262,6 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
       }
     }
     const window = opts.window ?? Math.max(1, Math.min(500, Math.floor(iterations / 5)));
-    const finite = history.filter(Number.isFinite);
-    const estimate = mean(finite.slice(-window));
     const heldOut = tf.tidy(() => {
       // joint = held-out pairs; marginal = y shuffled several times against x
       const tJ = net.apply(tf.concat([s.xHeld, s.yHeld], 1)) as tf.Tensor;
@@ -205,14 +273,7 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
       }
       return dvBound(tJ, tf.concat(margs, 0)).dataSync()[0];
     });
-    return {
-      estimate,
-      heldOut,
-      history,
-      verdict: plateau(finite, estimate),
-      overfitGap: estimate - heldOut,
-      iterations,
-    };
+    return finish(history, window, heldOut, iterations);
   } finally {
     net.dispose();
     optimizer.dispose();
@@ -248,12 +309,12 @@ export function infoNce(
   const g = mlp(x.shape[1], hidden, opts.layers ?? 1, emb, rng.fork('g'), 'infonce_g');
   const h = mlp(y.shape[1], hidden, opts.layers ?? 1, emb, rng.fork('h'), 'infonce_h');
   const optimizer = tf.train.adam(opts.learningRate ?? 1e-3);
-  const sample = rng.fork('batches');
+  const sample = new IndexSampler(rng.fork('batches'), s.nTrain);
   const history: number[] = [];
   const bound = (xb: tf.Tensor, yb: tf.Tensor) => infoNceBound(g.apply(xb) as tf.Tensor2D, h.apply(yb) as tf.Tensor2D);
   try {
     for (let it = 0; it < iterations; it++) {
-      const idx = indices(sample, s.nTrain, batch);
+      const idx = sample.draw(batch);
       let value = NaN;
       const cost = optimizer.minimize(() => {
         const b = bound(tf.gather(s.xTrain, idx), tf.gather(s.yTrain, idx));
@@ -268,8 +329,6 @@ export function infoNce(
       }
     }
     const window = opts.window ?? Math.max(1, Math.min(200, Math.floor(iterations / 5)));
-    const finite = history.filter(Number.isFinite);
-    const estimate = mean(finite.slice(-window));
     // held-out value on batches of the same size N (the bound depends on N)
     const heldN = Math.min(batch, s.nHeld);
     const heldOut = tf.tidy(() => {
@@ -283,20 +342,57 @@ export function infoNce(
       return acc / reps;
     });
     const cap = Math.log(batch);
-    return {
-      estimate,
-      heldOut,
-      history,
-      verdict: plateau(finite, estimate),
-      overfitGap: estimate - heldOut,
-      iterations,
-      cap,
-      atCap: estimate > cap - 0.05,
-    };
+    const r = finish(history, window, heldOut, iterations);
+    return { ...r, cap, atCap: r.estimate > cap - 0.05 };
   } finally {
     g.dispose();
     h.dispose();
     optimizer.dispose();
     tf.dispose([s.xTrain, s.yTrain, s.xHeld, s.yHeld]);
   }
+}
+
+export interface MiSeedSpread {
+  seeds: number[];
+  results: NeuralMiResult[];
+  /** Mean and sample standard deviation over seeds of the training-window estimate and of the held-out value. */
+  estimate: { mean: number; sd: number; min: number; max: number };
+  heldOut: { mean: number; sd: number; min: number; max: number };
+  /** The verdicts of every seed ('converged' only when all are). */
+  verdict: ConvergenceVerdict;
+}
+
+function spread(v: number[]): { mean: number; sd: number; min: number; max: number } {
+  const m = mean(v);
+  const sd = v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / (v.length - 1)) : NaN;
+  return { mean: m, sd, min: Math.min(...v), max: Math.max(...v) };
+}
+
+/**
+ * The seed-to-seed spread of an estimator: `estimator` (mine or infoNce) run once per seed on the same
+ * data and settings (the seed drives the network's initialisation, the split and the batches). Their
+ * spread is the estimate's optimisation noise: a difference between two checkpoints smaller than it is
+ * not a finding. The verdict is the worst over seeds (overfitting > still-changing > converged).
+ */
+export function miOverSeeds(
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  seeds: number[],
+  opts: NeuralMiOptions = {},
+  estimator: (x: tf.Tensor2D, y: tf.Tensor2D, o: NeuralMiOptions) => NeuralMiResult = mine,
+): MiSeedSpread {
+  if (seeds.length < 1) throw new Error('miOverSeeds: give at least one seed');
+  const results = seeds.map((seed) => estimator(x, y, { ...opts, seed }));
+  const verdicts = results.map((r) => r.verdict);
+  return {
+    seeds,
+    results,
+    estimate: spread(results.map((r) => r.estimate)),
+    heldOut: spread(results.map((r) => r.heldOut)),
+    verdict: verdicts.includes('overfitting')
+      ? 'overfitting'
+      : verdicts.includes('still-changing')
+        ? 'still-changing'
+        : 'converged',
+  };
 }

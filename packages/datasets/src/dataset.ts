@@ -134,3 +134,48 @@ export function channelStats(ds: ImageDataset): { mean: number[]; std: number[] 
   const std = Array.from(sq, (s, k) => Math.sqrt(Math.max(0, s / n - mean[k] ** 2)));
   return { mean, std };
 }
+
+/**
+ * The same examples with coarser labels: example i gets `groups.findIndex(g => g.includes(label))`
+ * (e.g. Fashion-MNIST's ten classes into "upper-body garments" vs "the rest"). Every class must be in
+ * exactly one group; `names` labels the groups.
+ */
+export function groupClasses(
+  ds: ImageDataset,
+  groups: readonly (readonly number[])[],
+  names: readonly string[],
+): ImageDataset {
+  if (names.length !== groups.length)
+    throw new Error(`groupClasses: ${groups.length} groups but ${names.length} names`);
+  const map = new Int32Array(ds.numClasses).fill(-1);
+  groups.forEach((g, k) =>
+    g.forEach((c) => {
+      if (!Number.isInteger(c) || c < 0 || c >= ds.numClasses)
+        throw new Error(`groupClasses: class ${c} is not in [0, ${ds.numClasses}) of ${ds.name}`);
+      if (map[c] >= 0) throw new Error(`groupClasses: class ${c} is in two groups`);
+      map[c] = k;
+    }),
+  );
+  const missing = [...map.keys()].filter((c) => map[c] < 0);
+  if (missing.length) throw new Error(`groupClasses: classes ${missing.join(', ')} of ${ds.name} are in no group`);
+  const { coarseLabels: _c, coarseClassNames: _n, ...rest } = ds;
+  return {
+    ...rest,
+    name: `${ds.name} grouped into ${names.join(' / ')}`,
+    numClasses: groups.length,
+    classNames: [...names],
+    labels: ds.labels.map((l) => map[l]),
+  };
+}
+
+/** The examples whose position in the dataset is in [from, to) within their class (per-class ranks). */
+export function perClassRange(ds: ImageDataset, from: number, to: number): ImageDataset {
+  const counts = new Array<number>(ds.numClasses).fill(0);
+  const keep: number[] = [];
+  for (let i = 0; i < ds.size; i++) {
+    const l = ds.labels[i];
+    const r = counts[l]++;
+    if (r >= from && r < to) keep.push(i);
+  }
+  return takeIndices(ds, keep);
+}

@@ -7,6 +7,8 @@ export {
   channelStats,
   exampleSize,
   exampleBytes,
+  groupClasses,
+  perClassRange,
 } from './dataset';
 export { readIdx, parseIdx, encodeIdx, readFileMaybeGzip } from './idx';
 export type { IdxArray } from './idx';

@@ -3,13 +3,15 @@
  * packages ask for 'fashion-mnist' or 'cifar10' and share one loader. The smoke scale reads the
  * Fashion-MNIST fixture kept in the repository (300 train + 100 test images) unless a folder is given.
  */
+import * as fs from 'fs';
 import * as path from 'path';
+import { readImageFolder } from './image-folder';
 import { ImageDataset, firstKPerClass } from './dataset';
 import { readCifar10, readCifar100 } from './cifar';
 import { loadFashionMnist } from './fashion-mnist';
 import { openImageNetSplit, prepareImageNetSplit } from './imagenet';
 
-export type DatasetName = 'fashion-mnist' | 'cifar10' | 'cifar100' | 'imagenet';
+export type DatasetName = 'fashion-mnist' | 'cifar10' | 'cifar100' | 'cinic10' | 'imagenet';
 
 export interface DatasetInfo {
   name: DatasetName;
@@ -43,6 +45,16 @@ export const DATASETS: Record<DatasetName, DatasetInfo> = {
     numClasses: 100,
     normalize: { mean: [0.5071, 0.4867, 0.4408], std: [0.2675, 0.2565, 0.2761] },
     normalizeSource: "RepDistiller's dataset/cifar100.py constants (the CIFAR-100 distillation papers' data pipeline)",
+  },
+  cinic10: {
+    name: 'cinic10',
+    shape: [32, 32, 3],
+    numClasses: 10,
+    normalize: {
+      mean: [0.47889522, 0.47227842, 0.43047404],
+      std: [0.24205776, 0.23828046, 0.25874835],
+    },
+    normalizeSource: "CINIC-10's own constants, as DTennant/dt-tradeoff dataset/cinic10.py L155-173 applies them",
   },
   imagenet: {
     name: 'imagenet',
@@ -99,6 +111,20 @@ export function loadDataset(
         `${opts.requester ?? 'this'} needs CIFAR-100: pass --data-dir <folder with cifar-100-binary> (it cannot be downloaded here)`,
       );
     return { data: readCifar100(dir, split), info, label: 'cifar100' };
+  }
+  if (name === 'cinic10') {
+    const dir = opts.dataDir ?? process.env.REPRO_DATA_DIR;
+    if (!dir)
+      throw new Error(
+        `${opts.requester ?? 'this'} needs CINIC-10: pass --data-dir <folder with CINIC-10/{train,valid,test}/<class>/*.png> (it cannot be downloaded here)`,
+      );
+    // dt-tradeoff's transfer.py trains the probe on `train` and evaluates on `valid` (cinic10.py L187-188)
+    const root = fs.existsSync(path.join(dir, 'CINIC-10')) ? path.join(dir, 'CINIC-10') : dir;
+    return {
+      data: readImageFolder(root, split === 'test' ? 'valid' : 'train', { name: 'cinic10', channels: 3 }),
+      info,
+      label: 'cinic10',
+    };
   }
   if (name === 'imagenet') {
     return { data: openImageNetSplit(imagenetRoot(opts), split === 'test' ? 'val' : 'train'), info, label: 'imagenet' };

@@ -34,7 +34,7 @@ it('cifar10 without a folder and unknown names are clear errors', () => {
   } finally {
     if (saved !== undefined) process.env.REPRO_DATA_DIR = saved;
   }
-  expect(() => loadDataset('cinic10' as DatasetName, 'train')).toThrow(
+  expect(() => loadDataset('cinic10', 'train')).toThrow(
     /unknown dataset 'cinic10'; known: fashion-mnist, cifar10, cifar100, imagenet/,
   );
 });

@@ -44,11 +44,14 @@ export async function saveCheckpoint(
   models: tf.LayersModel[],
   optimizers: Optimizer[],
   state: CheckpointState,
+  /** Variables outside any model that the run needs to resume exactly (memory banks, running constants). */
+  variables: tf.Variable[] = [],
 ): Promise<void> {
   const groups: Array<[string, NamedTensor[]]> = [];
   models.forEach((m, i) =>
     groups.push([`model${i}`, m.weights.map((w, k) => ({ name: `${k}:${w.name}`, tensor: w.read() }))]),
   );
+  if (variables.length) groups.push(['state', variables.map((v, k) => ({ name: `${k}:${v.name}`, tensor: v }))]);
   for (let i = 0; i < optimizers.length; i++) groups.push([`optimizer${i}`, await optimizers[i].getWeights()]);
   const entries: TensorEntry[] = [];
   const chunks: Buffer[] = [];
@@ -89,6 +92,7 @@ export async function loadCheckpoint(
   models: tf.LayersModel[],
   optimizers: Optimizer[],
   configKey: string,
+  variables: tf.Variable[] = [],
 ): Promise<CheckpointState> {
   const indexPath = path.join(dir, INDEX);
   if (!fs.existsSync(indexPath)) throw new Error(`${indexPath}: no checkpoint to resume from`);
@@ -126,6 +130,20 @@ export async function loadCheckpoint(
       w.write(t);
       t.dispose();
     });
+  });
+  const stateEntries = index.tensors.filter((t) => t.group === 'state');
+  if (stateEntries.length !== variables.length)
+    throw new Error(
+      `${indexPath}: the run keeps ${variables.length} state variables, the checkpoint ${stateEntries.length}`,
+    );
+  variables.forEach((v, k) => {
+    const t = read(stateEntries[k]);
+    if (t.shape.join() !== v.shape.join())
+      throw new Error(
+        `${indexPath}: state ${v.name} is [${v.shape.join(', ')}] but the checkpoint has [${t.shape.join(', ')}]`,
+      );
+    v.assign(t);
+    t.dispose();
   });
   for (let i = 0; i < optimizers.length; i++) {
     const named = index.tensors

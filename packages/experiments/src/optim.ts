@@ -21,10 +21,12 @@ export class Optimizer {
   readonly config: OptimizerConfig;
   private readonly inner: tf.Optimizer;
   private lr: number;
+  private wd: number;
 
   constructor(config: OptimizerConfig) {
     this.config = config;
     this.lr = config.lr;
+    this.wd = config.weightDecay ?? 0;
     if (!(config.lr > 0)) throw new Error(`optimizer: lr must be > 0, got ${config.lr}`);
     if (config.kind === 'sgd') {
       const m = config.momentum ?? 0;
@@ -48,6 +50,16 @@ export class Optimizer {
     else inner.learningRate = lr;
   }
 
+  get weightDecay(): number {
+    return this.wd;
+  }
+
+  /** Changes the L2 weight decay from the next step on (dt-tradeoff's CTC: ×2 in stage 1, reset in stage 2). */
+  setWeightDecay(wd: number): void {
+    if (!(wd >= 0)) throw new Error(`optimizer: weight decay must be >= 0, got ${wd}`);
+    this.wd = wd;
+  }
+
   /**
    * One step on `vars`: computes the loss and its gradients, adds weight decay, applies the update.
    * `lossFn` may compute extra scalars and hand them out through `aux` (read inside lossFn only).
@@ -69,7 +81,7 @@ export class Optimizer {
    * then the optimizer's rule. The caller keeps and disposes `grads`.
    */
   applyGradients(vars: tf.Variable[], grads: tf.NamedTensorMap): void {
-    const wd = this.config.weightDecay ?? 0;
+    const wd = this.wd;
     if (this.fusedMomentumStep(vars, grads, wd)) return;
     const named: tf.NamedTensorMap = {};
     for (const v of vars) {

@@ -39,7 +39,13 @@ export interface TrainTask<B> {
   disposeBatch?(batch: B): void;
   /** Metrics after each epoch (evaluation). */
   evaluate?(epoch: number): Promise<Record<string, number>> | Record<string, number>;
-  checkpoint?: { dir: string; everyEpochs: number; configKey: string };
+  checkpoint?: {
+    dir: string;
+    everyEpochs: number;
+    configKey: string;
+    /** Variables outside the models saved and restored with them (memory banks and the like). */
+    variables?: tf.Variable[];
+  };
   /**
    * true: continue from the checkpoint (an error if it came from another configuration);
    * 'if-compatible': continue from it when its configuration matches, else start over (said on the stream).
@@ -76,7 +82,13 @@ export async function train<B>(task: TrainTask<B>): Promise<TrainResult> {
     resume = false;
   }
   if (resume && task.checkpoint) {
-    const state = await loadCheckpoint(task.checkpoint.dir, task.models, task.optimizers, task.checkpoint.configKey);
+    const state = await loadCheckpoint(
+      task.checkpoint.dir,
+      task.models,
+      task.optimizers,
+      task.checkpoint.configKey,
+      task.checkpoint.variables,
+    );
     history = state.history;
     first = state.epoch;
     globalStep = state.globalStep;
@@ -126,12 +138,13 @@ export async function train<B>(task: TrainTask<B>): Promise<TrainResult> {
     task.onEpoch?.(epoch, metrics, history);
     const ck = task.checkpoint;
     if (ck && ((epoch + 1) % ck.everyEpochs === 0 || epoch + 1 === task.epochs)) {
-      await saveCheckpoint(ck.dir, task.models, task.optimizers, {
-        epoch: epoch + 1,
-        globalStep,
-        history,
-        configKey: ck.configKey,
-      });
+      await saveCheckpoint(
+        ck.dir,
+        task.models,
+        task.optimizers,
+        { epoch: epoch + 1, globalStep, history, configKey: ck.configKey },
+        ck.variables,
+      );
     }
   }
   return { history, resumedEpochs: first, wallSeconds: (Date.now() - start) / 1000 };

@@ -1,0 +1,574 @@
+#!/usr/bin/env node
+/**
+ * dt-tradeoff-ctc: "Discriminability-Transferability Trade-Off: An Information-Theoretic Perspective"
+ * (Cui, Zhao et al., ECCV 2022; DTennant/dt-tradeoff). The package declares its runs, claims, how to
+ * train and analyse one run and its plots; definePaper gives train / eval / reproduce / table. The
+ * `transfer` and `mine` commands are the repository's transfer.py and mine.py over a folder of
+ * ckpt_epoch_<k> checkpoints.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { Command, Option } from 'commander';
+import { BACKEND_PREFERENCES, Rng, initBackend, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
+import { DATASETS, DatasetName, loadDataset, takeIndices } from '@repro/datasets';
+import { disposeModel, loadModel } from '@repro/models';
+import { mine } from '@repro/core-metrics';
+import {
+  LinePoint,
+  RunRecord,
+  definePaper,
+  evaluateClassifier,
+  lineChartSpec,
+  meanBand,
+  newRunRecord,
+  runCli,
+  writePlot,
+} from '@repro/experiments';
+import { stringify } from 'csv-stringify/sync';
+import { ALL_RUNS, CPU_EPOCHS, DtRun, PACKAGE, ProbeConfig, REPO_PROBE, resolveRun } from './runs';
+import { CLAIMS, GAUSSIAN_CASES, GaussianCase, MINE_CHECK_RUN, PUBLISHED } from './published';
+import { CheckpointAnalysis, ckptName, loadRunData, runDir, trainDtRun } from './temporal';
+import {
+  MineMode,
+  PROBE_PROTOCOLS,
+  ProbeProtocol,
+  linearProbe,
+  pooledInputs,
+  inferenceFeatures,
+  summarizeMine,
+} from './analysis';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+const analyses = (r: RunRecord) => (r.extra?.checkpoints as CheckpointAnalysis[] | undefined) ?? [];
+
+/** Mean and 95% band over seeds of a per-checkpoint quantity, one line. */
+function checkpointCurve(
+  recs: RunRecord[],
+  f: (a: CheckpointAnalysis) => number | undefined,
+  series: string,
+): LinePoint[] {
+  const epochs = analyses(recs[0]).map((a) => a.epoch);
+  return epochs
+    .map((e) => ({
+      series,
+      x: e,
+      ...meanBand(recs.map((r) => f(analyses(r).find((a) => a.epoch === e)!) ?? NaN)),
+    }))
+    .filter((p) => Number.isFinite(p.y));
+}
+
+const MODE_LABEL: Record<MineMode, string> = {
+  xt: 'I(X;T)',
+  'ty-source': 'I(T;Y source)',
+  'ty-target': 'I(T;Y target)',
+};
+
+async function plots(records: RunRecord[], dir: string): Promise<void> {
+  for (const scale of ['cpu', 'smoke', 'paper'] as const) {
+    const recs = records.filter((r) => r.scale === scale && r.complete && r.runId !== MINE_CHECK_RUN);
+    const out = path.join(dir, scale);
+    for (const id of [...new Set(recs.map((r) => r.runId))]) {
+      const rs = recs.filter((r) => r.runId === id).sort((a, b) => a.seed - b.seed);
+      const seeds = `${rs.length} seed(s)`;
+      await writePlot(
+        path.join(out, `${id}-accuracy-by-epoch`),
+        lineChartSpec(
+          [
+            ...checkpointCurve(rs, (a) => a.sourceAccPct, 'discriminability: source test accuracy'),
+            ...checkpointCurve(
+              rs,
+              (a) => a.probe.repo.reportedPct,
+              'transferability: repo probe (BN train mode, best epoch)',
+            ),
+            ...checkpointCurve(
+              rs,
+              (a) => a.probe.strict.reportedPct,
+              'transferability: strict probe (BN frozen, last epoch)',
+            ),
+          ],
+          {
+            title: `${id}: accuracy by checkpoint, mean and 95% CI over ${seeds} (${rs[0].dataset}, ${scale})`,
+            xLabel: 'training epoch of the checkpoint',
+            yLabel: 'accuracy (%)',
+            integerX: true,
+          },
+        ),
+      );
+      for (const [key, label] of [
+        ['transfer', 'transferability (target probe accuracy, %)'],
+        ['source', 'discriminability (source test accuracy, %)'],
+      ] as const) {
+        const pts =
+          key === 'source'
+            ? checkpointCurve(rs, (a) => a.sourceAccPct, 'source test accuracy')
+            : PROBE_PROTOCOLS.flatMap((p) => checkpointCurve(rs, (a) => a.probe[p].reportedPct, `${p} probe`));
+        await writePlot(
+          path.join(out, `${id}-${key}-by-epoch`),
+          lineChartSpec(pts, {
+            title: `${id}: ${label.split(' (')[0]} by checkpoint, mean and 95% CI over ${seeds} (${scale})`,
+            xLabel: 'training epoch of the checkpoint',
+            yLabel: label,
+            integerX: true,
+          }),
+        );
+      }
+      const withMine = analyses(rs[0]).filter((a) => a.mine);
+      if (withMine.length) {
+        for (const mode of ['xt', 'ty-source', 'ty-target'] as MineMode[])
+          await writePlot(
+            path.join(out, `${id}-mine-${mode}-by-epoch`),
+            lineChartSpec(
+              [
+                ...checkpointCurve(
+                  rs,
+                  (a) => a.mine?.[mode].estimate,
+                  `${MODE_LABEL[mode]} training window (mine.py's value)`,
+                ),
+                ...checkpointCurve(rs, (a) => a.mine?.[mode].heldOut, `${MODE_LABEL[mode]} held out`),
+              ],
+              {
+                title: `${id}: MINE ${MODE_LABEL[mode]} by checkpoint, mean and 95% CI over ${seeds} (${scale})`,
+                xLabel: 'training epoch of the checkpoint',
+                yLabel: 'nats',
+                integerX: true,
+              },
+            ),
+          );
+        // the information plane: seed-mean I(X;T) vs I(T;Y) in epoch order, one path per label set
+        const plane: LinePoint[] = [];
+        for (const mode of ['ty-source', 'ty-target'] as MineMode[])
+          for (const a of withMine) {
+            const vals = rs.map((r) => analyses(r).find((b) => b.epoch === a.epoch)?.mine);
+            const x = meanBand(vals.map((v) => v?.xt.estimate ?? NaN)).y;
+            const y = meanBand(vals.map((v) => v?.[mode].estimate ?? NaN)).y;
+            if (Number.isFinite(x) && Number.isFinite(y))
+              plane.push({ series: `${MODE_LABEL[mode]} (epochs ${withMine.map((w) => w.epoch).join(', ')})`, x, y });
+          }
+        await writePlot(
+          path.join(out, `${id}-information-plane`),
+          lineChartSpec(plane, {
+            title: `${id}: information plane, seed means over ${seeds}, path in epoch order (${scale})`,
+            xLabel: 'I(X;T) (nats, MINE)',
+            yLabel: 'I(T;Y) (nats, MINE)',
+            pathOrder: true,
+          }),
+        );
+        // the training curves of every MINE estimate of the first seed: is it optimised?
+        for (const mode of ['xt', 'ty-source', 'ty-target'] as MineMode[])
+          await writePlot(
+            path.join(out, `${id}-mine-${mode}-training-curves.seed${rs[0].seed}`),
+            lineChartSpec(
+              analyses(rs[0])
+                .filter((a) => a.mine)
+                .flatMap((a) =>
+                  a.mine![mode].curve.map(([it, v]) => ({
+                    series: `epoch ${a.epoch} (${a.mine![mode].verdict})`,
+                    x: it,
+                    y: v,
+                  })),
+                ),
+              {
+                title: `${id} seed ${rs[0].seed}: MINE ${MODE_LABEL[mode]} training curve (windowed) per checkpoint, with its verdict`,
+                xLabel: 'MINE iteration',
+                yLabel: 'windowed DV bound (nats)',
+              },
+            ),
+          );
+      }
+    }
+    // vanilla vs CTC transfer by checkpoint
+    const van = recs.filter((r) => r.runId === `${scale === 'paper' ? 'paper' : 'cpu'}-vanilla`);
+    const ctc = recs.filter((r) => r.runId.includes('ctc'));
+    if (van.length && ctc.length)
+      await writePlot(
+        path.join(out, 'vanilla-vs-ctc-transfer'),
+        lineChartSpec(
+          [...van, ...ctc].length
+            ? PROBE_PROTOCOLS.flatMap((p) => [
+                ...checkpointCurve(van, (a) => a.probe[p].reportedPct, `vanilla, ${p} probe`),
+                ...checkpointCurve(ctc, (a) => a.probe[p].reportedPct, `CTC, ${p} probe`),
+              ])
+            : [],
+          {
+            title: `Transfer accuracy by checkpoint: vanilla vs CTC, mean and 95% CI over seeds (${scale})`,
+            xLabel: 'training epoch of the checkpoint',
+            yLabel: 'target probe accuracy (%)',
+            integerX: true,
+          },
+        ),
+      );
+  }
+}
+
+/** Correlated Gaussians: x ~ N(0, I_p), y ~ N(0, I_q) with y_i = ρx_i + √(1−ρ²)ε_i for the first `pairs` coordinates. */
+export function gaussianPair(c: GaussianCase): [tf.Tensor2D, tf.Tensor2D] {
+  const rng = new Rng(c.seed);
+  const x = new Float32Array(c.n * c.p);
+  const y = new Float32Array(c.n * c.q);
+  const s = Math.sqrt(1 - c.rho * c.rho);
+  for (let i = 0; i < c.n; i++) {
+    for (let j = 0; j < c.p; j++) x[i * c.p + j] = rng.normal();
+    for (let j = 0; j < c.q; j++)
+      y[i * c.q + j] = j < c.pairs ? c.rho * x[i * c.p + j] + s * rng.normal() : rng.normal();
+  }
+  return [tf.tensor2d(x, [c.n, c.p]), tf.tensor2d(y, [c.n, c.q])];
+}
+
+async function mineCheckRun(
+  run: DtRun,
+  scale: 'smoke' | 'cpu' | 'paper',
+  seed: number,
+  backend: RunRecord['backend'],
+): Promise<RunRecord> {
+  const started = new Date();
+  const r = resolveRun(run, scale);
+  const metrics: Record<string, number> = {};
+  const verdicts: Record<string, string> = {};
+  const cases = scale === 'smoke' ? GAUSSIAN_CASES.slice(0, 2) : GAUSSIAN_CASES;
+  for (const c of cases) {
+    const [x, y] = gaussianPair(c);
+    try {
+      const t0 = Date.now();
+      const res = summarizeMine(mine(x, y, { ...r.mine.xt, seed }));
+      metrics[`${c.name}_estimate`] = res.estimate;
+      metrics[`${c.name}_heldOut`] = res.heldOut;
+      metrics[`${c.name}_trueMi`] = c.trueMiNats;
+      verdicts[c.name] = res.verdict;
+      process.stderr.write(
+        `${run.id} seed ${seed}: ${c.name}: MINE ${res.estimate.toFixed(3)} (held out ${res.heldOut.toFixed(3)}, ${res.verdict}) vs true ${c.trueMiNats.toFixed(3)} nats (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
+      );
+    } finally {
+      tf.dispose([x, y]);
+    }
+  }
+  return newRunRecord({
+    package: PACKAGE,
+    runId: run.id,
+    seed,
+    scale,
+    dataset: 'correlated Gaussians',
+    model: `MINE statistics network ${r.mine.xt.hidden}x3`,
+    config: { ...r, cases },
+    overrides: {},
+    history: [],
+    metrics,
+    extra: { verdicts },
+    backend,
+    started,
+    codeDir: __dirname,
+  });
+}
+
+export const paper = definePaper<DtRun>({
+  name: PACKAGE,
+  description:
+    'Reproduce the discriminability-transferability trade-off (Cui, Zhao et al., ECCV 2022): temporal analysis of source accuracy, linear-probe transfer (two protocols) and MINE I(X;T), I(T;Y) over checkpoints, and Contrastive Temporal Coding; paper scale CIFAR-100 -> CINIC-10 ResNeXt32-16x4d, cpu scale Fashion-MNIST super-classes -> the ten classes.',
+  runs: ALL_RUNS,
+  published: PUBLISHED,
+  claims: CLAIMS,
+  resolve: (run, scale) => resolveRun(run, scale) as unknown as Record<string, unknown>,
+  trainRun: (run, ctx) =>
+    run.kind === 'mine-check' ? mineCheckRun(run, ctx.scale, ctx.seed, ctx.backend) : trainDtRun(run, ctx),
+  evalRun: async (run, { scale, seed, out, dataDir }) => {
+    const r = resolveRun(run, scale);
+    if (r.kind === 'mine-check') return `${run.id} seed ${seed}: nothing to evaluate (MINE on Gaussians)`;
+    const dir = path.join(runDir(out, scale, run.id, seed), 'final');
+    const model = await loadModel(dir);
+    try {
+      const d = loadRunData(r, { scale, dataDir });
+      const acc = evaluateClassifier(model, d.sourceTest, { batchSize: 500, normalize: d.sourceNorm }).accuracy;
+      return `${run.id} seed ${seed}: source test accuracy ${(100 * acc).toFixed(2)}% (${d.sourceTest.size} images, ${d.sourceTest.numClasses} classes)`;
+    } finally {
+      disposeModel(model);
+    }
+  },
+  cost: (run, scale) => {
+    const r = resolveRun(run, scale);
+    if (r.kind === 'mine-check') return 4;
+    return r.epochs * (r.kind === 'ctc' ? 1.3 : 1) + 2 * (r.epochs / r.saveFreq);
+  },
+  summarizeRecord: (rec) =>
+    rec.runId === MINE_CHECK_RUN
+      ? Object.entries(rec.metrics)
+          .filter(([k]) => k.endsWith('_estimate'))
+          .map(([k, v]) => `${k.replace('_estimate', '')} ${v.toFixed(3)}`)
+          .join(', ')
+      : `source ${rec.metrics.sourceTestAccPct.toFixed(2)}%, probe repo ${rec.metrics.probeRepoPct.toFixed(2)}% strict ${rec.metrics.probeStrictPct.toFixed(2)}%`,
+  plots,
+  summary: (scale) =>
+    scale === 'cpu'
+      ? `Fashion-MNIST, binary super-class source (6,000 images) -> ten-class probe; vanilla ${CPU_EPOCHS} epochs and CTC 60 epochs x 3 seeds, a 4-class pilot, MINE on Gaussians; budget 40 min`
+      : '',
+  epilog: [
+    'Runs (id  row: description):',
+    ...ALL_RUNS.map((r) => `  ${r.id.padEnd(28)} ${r.row}: ${r.description} [${r.scale}]`),
+    '',
+    'Scales: smoke = the cpu runs on the 300-image fixture, 4-5 epochs, width 4 (seconds);',
+    '        cpu = Fashion-MNIST super-classes -> ten classes (default; 40 min budget on 2 cores);',
+    '        paper = CIFAR-100 -> CINIC-10, ResNeXt32-16x4d, the README recipes; needs --data-dir; for a GPU machine.',
+    '',
+    'transfer / mine: transfer.py and mine.py over a folder of ckpt_epoch_<k> checkpoints; see their --help.',
+  ].join('\n'),
+  cli: __filename,
+  root: ROOT,
+});
+
+// ---------------------------------------------------------------------------------------------
+// transfer.py and mine.py over a checkpoint folder
+
+const positiveInt = (flag: string, v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag}: expected a non-negative integer, got '${v}'`);
+  return n;
+};
+const positiveNumber = (flag: string, v: string) => {
+  const n = Number(v);
+  if (!(n > 0)) throw new Error(`${flag}: expected a positive number, got '${v}'`);
+  return n;
+};
+
+function parseDataset(flag: string, v: string): DatasetName {
+  if (!(v in DATASETS)) throw new Error(`${flag} '${v}': unknown dataset; known: ${Object.keys(DATASETS).join(', ')}`);
+  return v as DatasetName;
+}
+
+/**
+ * The checkpoints of a folder from start, start+skip, … : every one must exist and be complete up to
+ * the last epoch present (a gap in the sequence is an error, not the end, unlike transfer.py).
+ */
+export function checkpointSequence(
+  ckptPath: string,
+  start: number,
+  skip: number,
+): Array<{ epoch: number; dir: string }> {
+  if (!fs.existsSync(ckptPath)) throw new Error(`--ckpt-path ${ckptPath}: no such folder`);
+  if (skip < 1) throw new Error(`--skip must be >= 1, got ${skip}`);
+  const present = fs
+    .readdirSync(ckptPath)
+    .map((n) => /^ckpt_epoch_(\d+)$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
+  if (present.length === 0) throw new Error(`--ckpt-path ${ckptPath}: no ckpt_epoch_<k> folders`);
+  const last = Math.max(...present);
+  const out: Array<{ epoch: number; dir: string }> = [];
+  for (let e = start; e <= last; e += skip) {
+    const dir = path.join(ckptPath, ckptName(e));
+    if (!fs.existsSync(path.join(dir, 'model.json')))
+      throw new Error(
+        `${dir}: missing checkpoint (the folder has epochs up to ${last} with --start-epoch ${start} --skip ${skip})`,
+      );
+    out.push({ epoch: e, dir });
+  }
+  if (out.length === 0) throw new Error(`--ckpt-path ${ckptPath}: no checkpoint at or after epoch ${start}`);
+  return out;
+}
+
+export interface TransferCliOptions {
+  ckptPath: string;
+  targetDataset: string;
+  numClasses: string;
+  protocol?: string;
+  startEpoch?: string;
+  skip?: string;
+  epochs?: string;
+  lr?: string;
+  batchSize?: string;
+  limit?: string;
+  dataDir?: string;
+  out: string;
+  backend?: string;
+}
+
+/** transfer.py: a linear probe of every checkpoint; all checks before any work, the CSV written once at the end. */
+export async function runTransfer(o: TransferCliOptions): Promise<Array<Record<string, number | string>>> {
+  const target = parseDataset('--target-dataset', o.targetDataset);
+  const numClasses = positiveInt('--num-classes', o.numClasses);
+  const protocols: ProbeProtocol[] =
+    (o.protocol ?? 'both') === 'both' ? [...PROBE_PROTOCOLS] : [o.protocol as ProbeProtocol];
+  for (const p of protocols)
+    if (!PROBE_PROTOCOLS.includes(p)) throw new Error(`--protocol '${p}': expected repo, strict or both`);
+  const seq = checkpointSequence(
+    o.ckptPath,
+    positiveInt('--start-epoch', o.startEpoch ?? '2'),
+    positiveInt('--skip', o.skip ?? '2'),
+  );
+  await initBackend(parseBackendPreference(o.backend));
+  const info = DATASETS[target];
+  const limit = o.limit !== undefined ? positiveInt('--limit', o.limit) : undefined;
+  const load = (split: 'train' | 'test') => {
+    const ds = loadDataset(target, split, { dataDir: o.dataDir, requester: 'transfer' }).data;
+    return limit !== undefined && limit < ds.size
+      ? takeIndices(
+          ds,
+          Int32Array.from({ length: limit }, (_, i) => i),
+        )
+      : ds;
+  };
+  const train = load('train');
+  const test = load('test');
+  if (train.numClasses !== numClasses)
+    throw new Error(`--num-classes ${numClasses}: ${target} has ${train.numClasses} classes`);
+  const cfg: ProbeConfig = {
+    ...REPO_PROBE,
+    ...(o.epochs !== undefined ? { epochs: positiveInt('--epochs', o.epochs) } : {}),
+    ...(o.lr !== undefined ? { lr: positiveNumber('--lr', o.lr) } : {}),
+    ...(o.batchSize !== undefined ? { batchSize: positiveInt('--batch-size', o.batchSize) } : {}),
+  };
+  const rows: Array<Record<string, number | string>> = [];
+  for (const { epoch, dir } of seq) {
+    for (const protocol of protocols) {
+      const model = await loadModel(dir);
+      try {
+        const res = linearProbe(model, train, test, {
+          protocol,
+          config: cfg,
+          normalize: info.normalize,
+          numClasses,
+          seed: 1,
+        });
+        rows.push({
+          epoch,
+          protocol,
+          reportedPct: res.reportedPct,
+          bestPct: res.bestPct,
+          bestEpoch: res.bestEpoch,
+          lastPct: res.lastPct,
+        });
+        process.stderr.write(`transfer: epoch ${epoch} ${protocol} probe ${res.reportedPct.toFixed(2)}%\n`);
+      } finally {
+        disposeModel(model);
+      }
+    }
+  }
+  fs.mkdirSync(o.out, { recursive: true });
+  writeFileAtomic(path.join(o.out, 'transfer.csv'), stringify(rows, { header: true }));
+  return rows;
+}
+
+export interface MineCliOptions {
+  ckptPath: string;
+  mode: string;
+  dataset: string;
+  lr?: string;
+  iterNum?: string;
+  hidden?: string;
+  batchSize?: string;
+  examples?: string;
+  xPool?: string;
+  startEpoch?: string;
+  skip?: string;
+  dataDir?: string;
+  out: string;
+  backend?: string;
+}
+
+/** mine.py: I(X;T) or I(T;Y) of every checkpoint on a dataset's test split, with held-out values and verdicts. */
+export async function runMine(o: MineCliOptions): Promise<Array<Record<string, number | string>>> {
+  if (o.mode !== 'xt' && o.mode !== 'ty') throw new Error(`--mode '${o.mode}': expected xt or ty`);
+  const name = parseDataset('--dataset', o.dataset);
+  const seq = checkpointSequence(
+    o.ckptPath,
+    positiveInt('--start-epoch', o.startEpoch ?? '2'),
+    positiveInt('--skip', o.skip ?? '2'),
+  );
+  const settings = {
+    lr: o.lr !== undefined ? positiveNumber('--lr', o.lr) : 1e-4,
+    iterations: positiveInt('--iter-num', o.iterNum ?? '5000'),
+    hidden: positiveInt('--hidden', o.hidden ?? '1024'),
+    batchSize: positiveInt('--batch-size', o.batchSize ?? '500'),
+  };
+  await initBackend(parseBackendPreference(o.backend));
+  const info = DATASETS[name];
+  const full = loadDataset(name, 'test', { dataDir: o.dataDir, requester: 'mine' }).data;
+  const n = Math.min(positiveInt('--examples', o.examples ?? String(full.size)), full.size);
+  const ds = takeIndices(
+    full,
+    Int32Array.from({ length: n }, (_, i) => i),
+  );
+  const x = o.mode === 'xt' ? pooledInputs(ds, info.normalize, positiveInt('--x-pool', o.xPool ?? '1')) : undefined;
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(ds.labels, 'int32'), ds.numClasses), 'float32') as tf.Tensor2D);
+  const rows: Array<Record<string, number | string>> = [];
+  try {
+    for (const { epoch, dir } of seq) {
+      const model = await loadModel(dir);
+      const t = inferenceFeatures(model, ds, info.normalize);
+      disposeModel(model);
+      try {
+        const res = summarizeMine(
+          o.mode === 'xt' ? mine(x!, t, { ...settings, seed: 1 }) : mine(t, y, { ...settings, seed: 1 }),
+        );
+        rows.push({
+          epoch,
+          mode: o.mode,
+          estimate: res.estimate,
+          heldOut: res.heldOut,
+          verdict: res.verdict,
+          overfitGap: res.overfitGap,
+        });
+        process.stderr.write(
+          `mine: epoch ${epoch} ${o.mode} ${res.estimate.toFixed(4)} nats (held out ${res.heldOut.toFixed(4)}, ${res.verdict})\n`,
+        );
+      } finally {
+        t.dispose();
+      }
+    }
+  } finally {
+    tf.dispose([y, ...(x ? [x] : [])]);
+  }
+  fs.mkdirSync(o.out, { recursive: true });
+  writeFileAtomic(path.join(o.out, `mine-${o.mode}.csv`), stringify(rows, { header: true }));
+  return rows;
+}
+
+const backendOption = () =>
+  new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]);
+
+const transfer = new Command('transfer')
+  .description(
+    "transfer.py: a linear probe on a target dataset for every ckpt_epoch_<k> in a folder, under the repo's protocol (BN in training mode, best of the probe epochs), the strict one, or both; writes transfer.csv",
+  )
+  .requiredOption('--ckpt-path <dir>', "folder with ckpt_epoch_<k>/model.json (a run's ckpt/ folder)")
+  .requiredOption('--target-dataset <name>', `target dataset (${Object.keys(DATASETS).join(', ')})`)
+  .requiredOption('--num-classes <n>', "the target's class count (checked against the dataset)")
+  .addOption(new Option('--protocol <p>', 'probe protocol').choices(['repo', 'strict', 'both']).default('both'))
+  .option('--start-epoch <k>', 'first checkpoint epoch', '2')
+  .option('--skip <k>', 'epochs between checkpoints', '2')
+  .option('--epochs <n>', 'probe epochs (transfer.py: 30)')
+  .option('--lr <x>', 'probe learning rate (transfer.py: 0.4)')
+  .option('--batch-size <n>', 'probe batch size (transfer.py: 512)')
+  .option('--limit <n>', 'use the first n images of each split')
+  .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR)')
+  .requiredOption('--out <dir>', 'folder for transfer.csv')
+  .addOption(backendOption())
+  .action(async (o: TransferCliOptions) => {
+    await runTransfer(o);
+  });
+
+const mineCmd = new Command('mine')
+  .description(
+    "mine.py: MINE I(X;T) (--mode xt) or I(T;Y) (--mode ty) for every ckpt_epoch_<k> in a folder on a dataset's test split, with the held-out value and the verdict; writes mine-<mode>.csv",
+  )
+  .requiredOption('--ckpt-path <dir>', "folder with ckpt_epoch_<k>/model.json (a run's ckpt/ folder)")
+  .requiredOption('--mode <m>', 'xt or ty')
+  .requiredOption('--dataset <name>', `dataset (${Object.keys(DATASETS).join(', ')})`)
+  .option('--lr <x>', 'Adam learning rate (mine.py: 1e-4; README xt 8e-5, ty 1e-5)')
+  .option('--iter-num <n>', 'iterations (mine.py: 5e3; README xt 1e4, ty 2e4)', '5000')
+  .option('--hidden <n>', 'statistics network width (mine.py: 1024)', '1024')
+  .option('--batch-size <n>', 'joint rows per iteration (mine.py: 5000)', '500')
+  .option('--examples <n>', 'test images used (default: all)')
+  .option('--x-pool <k>', 'average-pool X by k per side before flattening (xt)', '1')
+  .option('--start-epoch <k>', 'first checkpoint epoch', '2')
+  .option('--skip <k>', 'epochs between checkpoints', '2')
+  .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR)')
+  .requiredOption('--out <dir>', 'folder for mine-<mode>.csv')
+  .addOption(backendOption())
+  .action(async (o: MineCliOptions) => {
+    await runMine(o);
+  });
+
+paper.program.addCommand(transfer);
+paper.program.addCommand(mineCmd);
+
+if (require.main === module) void runCli(paper.program);

@@ -1,0 +1,177 @@
+/**
+ * Contrastive Temporal Coding's two losses, as DTennant/dt-tradeoff computes them (ctc/instance.py,
+ * ctc/memory.py, ctc/criterion.py; built on CRD, HobbitLong/RepDistiller):
+ * - stage 1, instance discrimination (Wu et al. 2018): the feature through a linear projector,
+ *   L2-normalised, scored against a memory bank with one slot per training image (divided by the
+ *   temperature), cross-entropy with the image's own index as the target; after the step the slots of
+ *   the batch move to normalize(m·slot + (1 − m)·x);
+ * - stage 2, CRD's NCE between the current network's embedding and the frozen snapshot's, each
+ *   against the other's momentum memory, with K negatives drawn from other-class images.
+ * The memories are tf.Variables (checkpointed with the run). Memory updates run after the optimizer
+ * step, on the values of the forward pass, as the reference's custom backward and no_grad blocks do.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '@repro/runtime';
+
+const EPS = 1e-7;
+
+/** A PyTorch nn.Linear(in, out): weight and bias U(−1/√in, 1/√in), stable variable names for checkpoints. */
+export class Linear {
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable;
+  constructor(inDim: number, outDim: number, rng: Rng, name: string) {
+    const bound = 1 / Math.sqrt(inDim);
+    const u = (n: number) => Float32Array.from({ length: n }, () => (2 * rng.next() - 1) * bound);
+    // tf.variable keeps its own reference: the initial tensors are freed by the tidy
+    this.kernel = tf.tidy(() => tf.variable(tf.tensor2d(u(inDim * outDim), [inDim, outDim]), true, `${name}/kernel`));
+    this.bias = tf.tidy(() => tf.variable(tf.tensor1d(u(outDim)), true, `${name}/bias`));
+  }
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(x, this.kernel), this.bias);
+  }
+  get variables(): tf.Variable[] {
+    return [this.kernel, this.bias];
+  }
+  dispose(): void {
+    tf.dispose([this.kernel, this.bias]);
+  }
+}
+
+export function l2normalize<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.div(x, tf.sqrt(tf.sum(tf.square(x), -1, true))));
+}
+
+/** A memory bank [n, dim], initialised U(−stdv, stdv) with stdv = 1/√(dim/3), as both references do. */
+export function memoryBank(n: number, dim: number, rng: Rng, name: string): tf.Variable {
+  const stdv = 1 / Math.sqrt(dim / 3);
+  const v = Float32Array.from({ length: n * dim }, () => (2 * rng.next() - 1) * stdv);
+  return tf.tidy(() => tf.variable(tf.tensor2d(v, [n, dim]), false, name));
+}
+
+/** mem[idx] ← normalize(m·mem[idx] + (1 − m)·x) (m = 0: overwrite with normalize(x)). */
+export function momentumUpdate(mem: tf.Variable, idx: Int32Array, x: tf.Tensor2D, m: number): void {
+  tf.tidy(() => {
+    const i = tf.tensor1d(idx, 'int32');
+    const rows = l2normalize(tf.add(tf.mul(tf.gather(mem, i), m), tf.mul(x, 1 - m)));
+    mem.assign(tf.tensorScatterUpdate(mem, tf.expandDims(i, 1), rows));
+  });
+}
+
+/**
+ * Stage 1 logits: normalize(projector(f)) · memᵀ / T [b, n]; the loss is cross-entropy against the
+ * examples' own indices. Returns the logits and the normalised projection (for the memory update).
+ */
+export function instanceLogits(
+  f: tf.Tensor2D,
+  projector: Linear,
+  memory: tf.Variable,
+  temperature: number,
+): { logits: tf.Tensor2D; x: tf.Tensor2D } {
+  const x = l2normalize(projector.apply(f));
+  return { logits: tf.div(tf.matMul(x, memory, false, true), temperature), x };
+}
+
+/** Cross-entropy of instance logits against the examples' dataset indices. */
+export function instanceLoss(logits: tf.Tensor2D, indices: Int32Array): tf.Scalar {
+  return tf.tidy(() =>
+    tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(
+      tf.oneHot(tf.tensor1d(indices, 'int32'), logits.shape[1]),
+      logits,
+    ),
+  );
+}
+
+/**
+ * CRD's contrastive loss "Eq. 18" on scores x [b, K + 1] (column 0 the positive): with noise
+ * distribution Pn = 1/nData and m = K, −(Σ log(P⁺/(P⁺ + m·Pn)) + Σ log(m·Pn/(P⁻ + m·Pn)))/b.
+ */
+export function crdNceLoss(x: tf.Tensor2D, nData: number): tf.Scalar {
+  return tf.tidy(() => {
+    const [b, k1] = x.shape;
+    const m = k1 - 1;
+    const mPn = m / nData;
+    const pos = tf.slice(x, [0, 0], [b, 1]);
+    const neg = tf.slice(x, [0, 1], [b, m]);
+    const logD1 = tf.log(tf.div(pos, tf.add(pos, mPn + EPS)));
+    const logD0 = tf.log(tf.div(tf.fill(neg.shape, mPn), tf.add(neg, mPn + EPS)));
+    return tf.div<tf.Scalar>(tf.neg(tf.add(tf.sum(logD1), tf.sum(logD0))), b);
+  });
+}
+
+/**
+ * Contrast indices [b, K + 1] for a batch (cifar100.py `mode='exact'`): the example's own index, then
+ * K indices of training images of another class, without replacement unless K exceeds their count.
+ */
+export function contrastIndices(
+  indices: Int32Array,
+  labels: Int32Array,
+  negativesByClass: Int32Array[],
+  k: number,
+  rng: Rng,
+): Int32Array {
+  const out = new Int32Array(indices.length * (k + 1));
+  indices.forEach((i, r) => {
+    const pool = negativesByClass[labels[i]];
+    out[r * (k + 1)] = i;
+    if (k > pool.length) {
+      for (let j = 0; j < k; j++) out[r * (k + 1) + 1 + j] = pool[Math.floor(rng.next() * pool.length)];
+    } else {
+      // partial Fisher–Yates on a copy of the pool's first positions
+      const p = pool.slice();
+      for (let j = 0; j < k; j++) {
+        const s = j + Math.floor(rng.next() * (p.length - j));
+        const t = p[j];
+        p[j] = p[s];
+        p[s] = t;
+        out[r * (k + 1) + 1 + j] = p[j];
+      }
+    }
+  });
+  return out;
+}
+
+/** For every class, the training indices of the other classes. */
+export function negativesByClass(labels: Int32Array, numClasses: number): Int32Array[] {
+  return Array.from({ length: numClasses }, (_, c) => {
+    const out: number[] = [];
+    labels.forEach((l, i) => {
+      if (l !== c) out.push(i);
+    });
+    return Int32Array.from(out);
+  });
+}
+
+/**
+ * CRD's ContrastMemory forward: scores exp(<mem_other[idx], v>/T)/Z for both views; Z (one per view)
+ * comes from `z` (a [2] variable, −1 = not set): set from the first batch as mean·nData and then kept,
+ * as the reference does, unless `renormalize` (then the batch's own mean·nData every time).
+ */
+export function contrastScores(
+  v1: tf.Tensor2D,
+  v2: tf.Tensor2D,
+  memV1: tf.Variable,
+  memV2: tf.Variable,
+  contrastIdx: Int32Array,
+  k: number,
+  temperature: number,
+  z: tf.Variable,
+  renormalize: boolean,
+): { out1: tf.Tensor2D; out2: tf.Tensor2D } {
+  const [b, dim] = v1.shape;
+  const nData = memV1.shape[0];
+  const idx = tf.tensor1d(contrastIdx, 'int32');
+  const w1 = tf.reshape(tf.gather(memV1, idx), [b, k + 1, dim]);
+  const w2 = tf.reshape(tf.gather(memV2, idx), [b, k + 1, dim]);
+  // out_v2 scores the teacher view against the student memory, out_v1 the student view against the teacher memory
+  const outV2 = tf.exp(tf.div(tf.reshape(tf.matMul(w1, tf.reshape(v2, [b, dim, 1])), [b, k + 1]), temperature));
+  const outV1 = tf.exp(tf.div(tf.reshape(tf.matMul(w2, tf.reshape(v1, [b, dim, 1])), [b, k + 1]), temperature));
+  let zs = z.dataSync();
+  if (renormalize || zs[0] < 0 || zs[1] < 0) {
+    const z1 = tf.mean(outV1).dataSync()[0] * nData;
+    const z2 = tf.mean(outV2).dataSync()[0] * nData;
+    const next = [renormalize || zs[0] < 0 ? z1 : zs[0], renormalize || zs[1] < 0 ? z2 : zs[1]];
+    if (!renormalize) tf.tidy(() => z.assign(tf.tensor1d(next)));
+    zs = Float32Array.from(next);
+  }
+  return { out1: tf.div(outV1, zs[0]), out2: tf.div(outV2, zs[1]) };
+}
