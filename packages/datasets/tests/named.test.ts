@@ -28,13 +28,16 @@ it('cifar10 without a folder and unknown names are clear errors', () => {
     expect(() => loadDataset('cifar100', 'test', { requester: 'run r56' })).toThrow(
       /run r56 needs CIFAR-100: pass --data-dir <folder with cifar-100-binary>/,
     );
+    expect(() => loadDataset('cinic10', 'train', { requester: 'run v' })).toThrow(
+      /run v needs CINIC-10: pass --data-dir <folder with CINIC-10\/\{train,valid,test\}/,
+    );
     expect(() => loadDataset('imagenet', 'test', { requester: 'run r34' })).toThrow(
       /run r34 needs ImageNet: pass --data-dir <root with train\/<wnid>\/\*\.JPEG and val/,
     );
   } finally {
     if (saved !== undefined) process.env.REPRO_DATA_DIR = saved;
   }
-  expect(() => loadDataset('cinic10', 'train')).toThrow(
-    /unknown dataset 'cinic10'; known: fashion-mnist, cifar10, cifar100, imagenet/,
+  expect(() => loadDataset('svhn' as DatasetName, 'train')).toThrow(
+    /unknown dataset 'svhn'; known: fashion-mnist, cifar10, cifar100, cinic10, imagenet/,
   );
 });

@@ -203,7 +203,7 @@ export function pooledInputs(ds: ImageDataset, normalize: Normalize, pool: numbe
     parts.push(
       tf.tidy(() => {
         const p = pool > 1 ? tf.avgPool(b.x, pool, pool, 'valid') : b.x;
-        return tf.reshape(p, [p.shape[0], -1]) as tf.Tensor2D;
+        return tf.reshape<tf.Rank.R2>(p, [p.shape[0], -1]);
       }),
     );
     tf.dispose([b.x, b.y]);

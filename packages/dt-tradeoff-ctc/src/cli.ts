@@ -270,7 +270,9 @@ export const paper = definePaper<DtRun>({
   claims: CLAIMS,
   resolve: (run, scale) => resolveRun(run, scale) as unknown as Record<string, unknown>,
   trainRun: (run, ctx) =>
-    run.kind === 'mine-check' ? mineCheckRun(run, ctx.scale, ctx.seed, ctx.backend) : trainDtRun(run, ctx),
+    run.kind === 'mine-check'
+      ? Promise.resolve(mineCheckRun(run, ctx.scale, ctx.seed, ctx.backend))
+      : trainDtRun(run, ctx),
   evalRun: async (run, { scale, seed, out, dataDir }) => {
     const r = resolveRun(run, scale);
     if (r.kind === 'mine-check') return `${run.id} seed ${seed}: nothing to evaluate (MINE on Gaussians)`;
