@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@repro/runtime';
-import { infoNce, mine } from '../src';
+import { infoNce, mine, miOverSeeds, neuralMiVerdict } from '../src';
 import { loadGolden } from './helpers';
 
 interface Case {
@@ -63,6 +63,38 @@ describe('MINE on correlated Gaussians', () => {
     const r = mine(x, y, { iterations: 150, learningRate: 3e-4, seed: 1 });
     expect(r.verdict).toBe('still-changing');
     expect(r.estimate).toBeLessThan(0.7 * c.true_mi_nats);
+    tf.dispose([x, y]);
+  });
+
+  it('says when it overfits: independent x and y, few samples, a wide network', () => {
+    const x = tf.randomNormal<tf.Rank.R2>([60, 5], 0, 1, 'float32', 11);
+    const y = tf.randomNormal<tf.Rank.R2>([60, 5], 0, 1, 'float32', 12);
+    const r = mine(x, y, { iterations: 400, learningRate: 1e-3, hidden: 128, seed: 1 });
+    // true MI 0: the training batches say otherwise, the held-out pairs do not
+    expect(r.estimate).toBeGreaterThan(0.1);
+    expect(r.overfitGap).toBeGreaterThan(0.1);
+    expect(r.verdict).toBe('overfitting');
+    tf.dispose([x, y]);
+  });
+
+  it('the verdict rules, and the spread over estimator seeds', () => {
+    expect(neuralMiVerdict(true, 1.0, 0.04)).toBe('converged');
+    expect(neuralMiVerdict(true, 1.0, 0.11)).toBe('overfitting');
+    expect(neuralMiVerdict(false, 1.0, 0.02)).toBe('still-changing');
+    expect(neuralMiVerdict(true, 0.2, 0.049)).toBe('converged');
+    expect(neuralMiVerdict(true, 0.2, 0.051)).toBe('overfitting');
+    const c = CASES.find((k) => k.d === 1 && k.rho === 0.9)!;
+    const [x, y] = gaussians(c);
+    const before = tf.memory().numTensors;
+    const s = miOverSeeds(x, y, [1, 2, 3], { iterations: 300, learningRate: 1e-3, seed: 99 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(s.results.map((r) => r.iterations)).toEqual([300, 300, 300]);
+    expect(s.estimate.mean).toBeCloseTo(
+      (s.results[0].estimate + s.results[1].estimate + s.results[2].estimate) / 3,
+      10,
+    );
+    expect(s.estimate.sd).toBeGreaterThan(0);
+    expect(s.estimate.min).toBeLessThanOrEqual(s.estimate.max);
     tf.dispose([x, y]);
   });
 

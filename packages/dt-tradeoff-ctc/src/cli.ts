@@ -216,12 +216,12 @@ export function gaussianPair(c: GaussianCase): [tf.Tensor2D, tf.Tensor2D] {
   return [tf.tensor2d(x, [c.n, c.p]), tf.tensor2d(y, [c.n, c.q])];
 }
 
-async function mineCheckRun(
+function mineCheckRun(
   run: DtRun,
   scale: 'smoke' | 'cpu' | 'paper',
   seed: number,
   backend: RunRecord['backend'],
-): Promise<RunRecord> {
+): RunRecord {
   const started = new Date();
   const r = resolveRun(run, scale);
   const metrics: Record<string, number> = {};

@@ -151,6 +151,7 @@ export function checkpointEpochs(r: Pick<DtRun, 'epochs' | 'saveFreq'>): number[
 
 /** The checkpoints MINE analyses: epoch 0, multiples of mine.everyEpochs, and the last. */
 export function mineEpochs(r: DtRun): number[] {
+  if (r.mine.epochs) return checkpointEpochs(r).filter((e) => r.mine.epochs!.includes(e));
   if (r.mine.everyEpochs === 0) return [];
   return checkpointEpochs(r).filter((e) => e === 0 || e === r.epochs || e % r.mine.everyEpochs === 0);
 }

@@ -1,0 +1,213 @@
+/**
+ * The dt-tradeoff-ctc CLI end to end at smoke scale (into a temporary --out, never results/):
+ * reproduce, the table's claim rows and plots, no leaked tensors, a CTC job killed in stage 2
+ * resumed to the numbers of the uninterrupted job, and the errors of `transfer` and `mine`.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawn, spawnSync } from 'child_process';
+import { parse } from 'csv-parse/sync';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@repro/runtime';
+import { mine } from '@repro/core-metrics';
+import type { RunRecord } from '@repro/experiments';
+import { checkpointSequence, runMine, runTransfer } from '../src';
+
+const CLI = path.join(__dirname, '..', 'src', 'cli.ts');
+const ROOT = path.join(__dirname, '..', '..', '..');
+
+function cli(args: string[]) {
+  return spawnSync('npx', ['tsx', CLI, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', REPRO_JOBS: '2' },
+  });
+}
+
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-dt-'));
+const rec = (id: string, dir = out) =>
+  JSON.parse(
+    fs.readFileSync(path.join(dir, 'runs', 'dt-tradeoff-ctc', 'smoke', `${id}.seed1.json`), 'utf8'),
+  ) as RunRecord;
+const ckpts = (id: string, dir = out) =>
+  path.join(dir, 'runs', 'dt-tradeoff-ctc', 'smoke', 'checkpoints', `${id}.seed1`, 'ckpt');
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+describe('reproduce --scale smoke', () => {
+  let rows: Array<Record<string, string>>;
+  beforeAll(() => {
+    const r = cli(['reproduce', '--scale', 'smoke', '--backend', 'wasm', '--out', out]);
+    expect(r.stderr).toMatch(/reproduce finished/);
+    expect(r.status).toBe(0);
+    rows = parse<Record<string, string>>(fs.readFileSync(path.join(out, 'dt-tradeoff-ctc.csv'), 'utf8'), {
+      columns: true,
+    });
+  }, 240_000);
+
+  it('writes every claim, the paper-scale rows as missing with their commands, and the MINE check', () => {
+    const claims = rows.filter((r) => r.table === 'claims');
+    const cpu = claims.filter((r) => r.scale === 'smoke').map((r) => r.row);
+    expect(cpu.sort()).toEqual([
+      '1-discriminability-rises',
+      '2a-transfer-peaks-then-declines-repo-probe',
+      '2b-transfer-peaks-then-declines-strict-probe',
+      '3a-ixt-falls-late',
+      '3b-ity-source-holds',
+      '4a-ctc-raises-transfer-repo-probe',
+      '4b-ctc-raises-transfer-strict-probe',
+    ]);
+    const paper = claims.filter((r) => r.row.startsWith('paper-'));
+    expect(paper).toHaveLength(7);
+    for (const p of paper) {
+      expect(p.status).toBe('missing');
+      expect(p.note).toMatch(/run with: npx nx run dt-tradeoff-ctc:reproduce -- --scale paper --data-dir/);
+    }
+    const gauss = rows.filter((r) => r.table === 'mine-gaussian' && r.scale === 'smoke');
+    expect(gauss.map((r) => r.row).sort()).toEqual(['d1-rho0.5', 'd1-rho0.9']);
+    // no number is typed from the paper: nothing has a published value
+    expect(rows.every((r) => r.published === '')).toBe(true);
+  });
+
+  it('records every checkpoint analysis, leaks no tensors, and draws the figures', () => {
+    const v = rec('cpu-vanilla');
+    expect(v.tensors!.atEnd).toBe(v.tensors!.atStart);
+    const a = v.extra!.checkpoints as Array<{
+      epoch: number;
+      probe: Record<string, { curvePct: number[] }>;
+      mine?: object;
+    }>;
+    expect(a.map((x) => x.epoch)).toEqual([0, 2, 4]);
+    expect(a.every((x) => x.probe.repo.curvePct.length === 2 && x.probe.strict.curvePct.length === 2)).toBe(true);
+    expect(a.every((x) => x.mine !== undefined)).toBe(true);
+    const c = rec('cpu-ctc');
+    expect(c.tensors!.atEnd).toBe(c.tensors!.atStart);
+    expect(c.history).toHaveLength(5);
+    expect(c.history[4].nce).toBeGreaterThan(0);
+    expect(c.history[0].instance).toBeGreaterThan(0);
+    for (const f of checkpointSequence(ckpts('cpu-vanilla'), 0, 2))
+      expect(fs.existsSync(path.join(f.dir, 'weights.bin'))).toBe(true);
+    const plots = path.join(out, 'plots', 'dt-tradeoff-ctc', 'smoke');
+    for (const f of [
+      'cpu-vanilla-accuracy-by-epoch.svg',
+      'cpu-vanilla-information-plane.png',
+      'cpu-vanilla-mine-xt-training-curves.seed1.svg',
+      'vanilla-vs-ctc-transfer.png',
+    ])
+      expect(fs.existsSync(path.join(plots, f))).toBe(true);
+  });
+
+  it('transfer and mine over a checkpoint folder', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-dt-transfer-'));
+    const rowsT = await runTransfer({
+      ckptPath: ckpts('cpu-vanilla'),
+      targetDataset: 'fashion-mnist',
+      numClasses: '10',
+      startEpoch: '0',
+      skip: '2',
+      epochs: '1',
+      limit: '200',
+      dataDir: path.join(ROOT, 'test', 'fixtures', 'fashion-mnist'),
+      out: dir,
+      backend: 'wasm',
+    });
+    expect(rowsT.map((r) => `${r.epoch} ${r.protocol}`)).toEqual([
+      '0 repo',
+      '0 strict',
+      '2 repo',
+      '2 strict',
+      '4 repo',
+      '4 strict',
+    ]);
+    expect(fs.readFileSync(path.join(dir, 'transfer.csv'), 'utf8').split('\n')[0]).toBe(
+      'epoch,protocol,reportedPct,bestPct,bestEpoch,lastPct',
+    );
+    const rowsM = await runMine({
+      ckptPath: ckpts('cpu-vanilla'),
+      mode: 'ty',
+      dataset: 'fashion-mnist',
+      iterNum: '20',
+      hidden: '8',
+      batchSize: '20',
+      startEpoch: '2',
+      skip: '2',
+      dataDir: path.join(ROOT, 'test', 'fixtures', 'fashion-mnist'),
+      out: dir,
+      backend: 'wasm',
+    });
+    expect(rowsM.map((r) => r.epoch)).toEqual([2, 4]);
+    expect(fs.existsSync(path.join(dir, 'mine-ty.csv'))).toBe(true);
+  }, 60_000);
+
+  it('bad input: a missing or truncated checkpoint, a class count that differs, MINE rows that differ or NaN', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-dt-bad-'));
+    const folder = path.join(dir, 'ckpt');
+    fs.cpSync(ckpts('cpu-vanilla'), folder, { recursive: true });
+    const res = path.join(dir, 'res');
+    const base = {
+      ckptPath: folder,
+      targetDataset: 'fashion-mnist',
+      numClasses: '10',
+      startEpoch: '0',
+      skip: '2',
+      epochs: '1',
+      limit: '100',
+      dataDir: path.join(ROOT, 'test', 'fixtures', 'fashion-mnist'),
+      out: res,
+      backend: 'wasm',
+    };
+    await expect(runTransfer({ ...base, numClasses: '5' })).rejects.toThrow(
+      /--num-classes 5: fashion-mnist has 10 classes/,
+    );
+    await expect(runTransfer({ ...base, targetDataset: 'svhn' })).rejects.toThrow(
+      /--target-dataset 'svhn': unknown dataset/,
+    );
+    // truncated weights of the epoch-2 checkpoint
+    const w = path.join(folder, 'ckpt_epoch_2', 'weights.bin');
+    fs.writeFileSync(w, fs.readFileSync(w).subarray(0, 100));
+    await expect(runTransfer(base)).rejects.toThrow(/ckpt_epoch_2: weight shards hold 100 bytes, model.json describes/);
+    // a gap in the sequence
+    fs.rmSync(path.join(folder, 'ckpt_epoch_2'), { recursive: true });
+    await expect(runTransfer(base)).rejects.toThrow(/ckpt_epoch_2: missing checkpoint \(the folder has epochs up to 4/);
+    await expect(runMine({ ...base, mode: 'ty', dataset: 'fashion-mnist' })).rejects.toThrow(
+      /ckpt_epoch_2: missing checkpoint/,
+    );
+    expect(fs.existsSync(res)).toBe(false);
+    const x = tf.zeros<tf.Rank.R2>([10, 3]);
+    const y = tf.zeros<tf.Rank.R2>([9, 2]);
+    const z = tf.tensor2d([[NaN, 0], ...Array.from({ length: 9 }, () => [0, 0])]);
+    expect(() => mine(x, y)).toThrow(/x has 10 rows but y has 9/);
+    expect(() => mine(x, z)).toThrow(/y contains NaN at row 0, column 0/);
+    tf.dispose([x, y, z]);
+  }, 60_000);
+});
+
+describe('resume', () => {
+  it('a CTC job killed in stage 2 resumes to the numbers of the uninterrupted job', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-dt-resume-'));
+    const args = ['tsx', CLI, 'train', '--scale', 'smoke', '--backend', 'wasm', '--run', 'cpu-ctc', '--out', dir];
+    await new Promise<void>((resolve) => {
+      const child = spawn('npx', args, { cwd: ROOT, env: { ...process.env, CI: 'true' } });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/cpu-ctc seed 1 epoch 4\/5/.test(err)) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolve());
+    });
+    expect(fs.existsSync(path.join(dir, 'runs', 'dt-tradeoff-ctc', 'smoke', 'cpu-ctc.seed1.json'))).toBe(false);
+    const r = cli(['train', '--scale', 'smoke', '--backend', 'wasm', '--run', 'cpu-ctc', '--out', dir, '--resume']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/resumed from/);
+    const a = rec('cpu-ctc');
+    const b = rec('cpu-ctc', dir);
+    expect(b.history).toEqual(a.history);
+    const strip = (x: RunRecord) =>
+      (x.extra!.checkpoints as Array<Record<string, unknown>>).map(({ seconds: _s, ...rest }) => rest);
+    expect(strip(b)).toEqual(strip(a));
+    for (const k of ['sourceTestAccPct', 'probeRepoPct', 'probeStrictPct']) expect(b.metrics[k]).toBe(a.metrics[k]);
+  }, 120_000);
+});
