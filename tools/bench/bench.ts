@@ -22,6 +22,7 @@ import { gitCommit } from '@repro/experiments';
 import { Measurement, median, w3, w4, w7 } from './workloads';
 import { w1, w2 } from './train-workloads';
 import { w5, w6 } from './pdc-workloads';
+import { w8a, w8b } from './dt-workloads';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -49,8 +50,8 @@ function peerPerSecond(m: Measurement, peerSeconds: number): number {
 async function main(): Promise<void> {
   const program = new Command()
     .name('bench')
-    .description('Reference workloads W1-W7 beside PyTorch and R energy, in one run')
-    .option('--only <list>', 'comma-separated workloads', 'W1,W2,W3,W4,W5,W6,W7')
+    .description('Reference workloads W1-W8 beside PyTorch and R energy, in one run')
+    .option('--only <list>', 'comma-separated workloads', 'W1,W2,W3,W4,W5,W6,W7,W8')
     .option('--quick', 'tiny sizes and no peers (for tests)', false)
     .option('--no-peers', 'do not run the peer scripts')
     .option('--threads <n>', 'threads for the PyTorch peer', '2')
@@ -69,8 +70,8 @@ async function main(): Promise<void> {
   }>();
   const only = new Set(o.only.split(',').map((s) => s.trim().toUpperCase()));
   for (const w of only)
-    if (!['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7'].includes(w))
-      throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4, W5, W6, W7`);
+    if (!['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8'].includes(w))
+      throw new Error(`--only: unknown workload '${w}'; available: W1, W2, W3, W4, W5, W6, W7, W8`);
   const backend = await initBackend(parseBackendPreference(o.backend));
   process.stderr.write(`[bench] backend ${backend.name} (${backend.detail}), tfjs ${backend.tfjsVersion}\n`);
   const nativeOff = backend.name === 'wasm' && backend.native?.startsWith('off') ? backend.native : undefined;
@@ -108,6 +109,10 @@ async function main(): Promise<void> {
     if (only.has('W7')) {
       process.stderr.write('[bench] W7\n');
       out.push(...(o.quick ? w7(64, 4) : w7()));
+    }
+    if (only.has('W8')) {
+      process.stderr.write('[bench] W8\n');
+      out.push(o.quick ? w8a(1, 16, 8, 8) : w8a(), o.quick ? w8b(1, 200, 8, 16) : w8b());
     }
     return out;
   };

@@ -77,3 +77,39 @@ export function readImageFolder(
     source: dir,
   });
 }
+
+/** CINIC-10's class folder names (the CIFAR-10 classes). */
+export const CINIC10_CLASSES = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+];
+
+/**
+ * Writes a small synthetic CINIC-10 folder (`<parent>/CINIC-10/{train,valid,test}/<class>/*.png`,
+ * 32 × 32 RGB, deterministic pseudo-random pixels) and returns the parent, the `--data-dir` a
+ * paper-scale run takes. For tests of the paper-scale data path.
+ */
+export function writeSyntheticCinic10(parent: string, opts: { perClass?: number } = {}): string {
+  const n = opts.perClass ?? 2;
+  ['train', 'valid', 'test'].forEach((split, s) =>
+    CINIC10_CLASSES.forEach((cls, c) => {
+      const dir = path.join(parent, 'CINIC-10', split, cls);
+      fs.mkdirSync(dir, { recursive: true });
+      for (let k = 0; k < n; k++) {
+        const png = new PNG({ width: 32, height: 32 });
+        const salt = (s * 10 + c) * 1000 + k;
+        for (let i = 0; i < 32 * 32 * 4; i++) png.data[i] = i % 4 === 3 ? 255 : Math.imul(i + 1 + salt * 7919, 2654435761) >>> 24;
+        fs.writeFileSync(path.join(dir, `${cls}_${k}.png`), PNG.sync.write(png));
+      }
+    }),
+  );
+  return parent;
+}

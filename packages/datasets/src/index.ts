@@ -13,7 +13,7 @@ export {
 export { readIdx, parseIdx, encodeIdx, readFileMaybeGzip } from './idx';
 export type { IdxArray } from './idx';
 export { readCifar10, readCifar100, encodeCifarRecords, writeSyntheticCifar10, writeSyntheticCifar100 } from './cifar';
-export { readImageFolder } from './image-folder';
+export { readImageFolder, writeSyntheticCinic10, CINIC10_CLASSES } from './image-folder';
 export {
   loadFashionMnist,
   loadMnist,

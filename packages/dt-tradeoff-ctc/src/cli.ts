@@ -23,10 +23,21 @@ import {
   meanBand,
   newRunRecord,
   runCli,
+  writeRunRecord,
   writePlot,
 } from '@repro/experiments';
 import { stringify } from 'csv-stringify/sync';
-import { ALL_RUNS, CPU_EPOCHS, DtRun, PACKAGE, ProbeConfig, REPO_PROBE, resolveRun } from './runs';
+import {
+  ALL_RUNS,
+  CPU_EPOCHS,
+  CPU_RUNS,
+  DtRun,
+  PACKAGE,
+  PAPER_RUNS,
+  ProbeConfig,
+  REPO_PROBE,
+  resolveRun,
+} from './runs';
 import { CLAIMS, GAUSSIAN_CASES, GaussianCase, MINE_CHECK_RUN, PUBLISHED } from './published';
 import { CheckpointAnalysis, ckptName, loadRunData, runDir, trainDtRun } from './temporal';
 import {
@@ -115,18 +126,19 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         );
       }
       const withMine = analyses(rs[0]).filter((a) => a.mine);
+      const modes = (['xt', 'ty-source', 'ty-target'] as MineMode[]).filter((m) => withMine.some((a) => a.mine?.[m]));
       if (withMine.length) {
-        for (const mode of ['xt', 'ty-source', 'ty-target'] as MineMode[])
+        for (const mode of modes)
           await writePlot(
             path.join(out, `${id}-mine-${mode}-by-epoch`),
             lineChartSpec(
               [
                 ...checkpointCurve(
                   rs,
-                  (a) => a.mine?.[mode].estimate,
+                  (a) => a.mine?.[mode]?.estimate,
                   `${MODE_LABEL[mode]} training window (mine.py's value)`,
                 ),
-                ...checkpointCurve(rs, (a) => a.mine?.[mode].heldOut, `${MODE_LABEL[mode]} held out`),
+                ...checkpointCurve(rs, (a) => a.mine?.[mode]?.heldOut, `${MODE_LABEL[mode]} held out`),
               ],
               {
                 title: `${id}: MINE ${MODE_LABEL[mode]} by checkpoint, mean and 95% CI over ${seeds} (${scale})`,
@@ -138,11 +150,11 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
           );
         // the information plane: seed-mean I(X;T) vs I(T;Y) in epoch order, one path per label set
         const plane: LinePoint[] = [];
-        for (const mode of ['ty-source', 'ty-target'] as MineMode[])
+        for (const mode of modes.filter((m) => m !== 'xt'))
           for (const a of withMine) {
             const vals = rs.map((r) => analyses(r).find((b) => b.epoch === a.epoch)?.mine);
-            const x = meanBand(vals.map((v) => v?.xt.estimate ?? NaN)).y;
-            const y = meanBand(vals.map((v) => v?.[mode].estimate ?? NaN)).y;
+            const x = meanBand(vals.map((v) => v?.xt?.estimate ?? NaN)).y;
+            const y = meanBand(vals.map((v) => v?.[mode]?.estimate ?? NaN)).y;
             if (Number.isFinite(x) && Number.isFinite(y))
               plane.push({ series: `${MODE_LABEL[mode]} (epochs ${withMine.map((w) => w.epoch).join(', ')})`, x, y });
           }
@@ -156,15 +168,15 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
           }),
         );
         // the training curves of every MINE estimate of the first seed: is it optimised?
-        for (const mode of ['xt', 'ty-source', 'ty-target'] as MineMode[])
+        for (const mode of modes)
           await writePlot(
             path.join(out, `${id}-mine-${mode}-training-curves.seed${rs[0].seed}`),
             lineChartSpec(
               analyses(rs[0])
                 .filter((a) => a.mine)
                 .flatMap((a) =>
-                  a.mine![mode].curve.map(([it, v]) => ({
-                    series: `epoch ${a.epoch} (${a.mine![mode].verdict})`,
+                  (a.mine![mode]?.curve ?? []).map(([it, v]) => ({
+                    series: `epoch ${a.epoch} (${a.mine![mode]!.verdict})`,
                     x: it,
                     y: v,
                   })),
@@ -297,7 +309,7 @@ export const paper = definePaper<DtRun>({
           .filter(([k]) => k.endsWith('_estimate'))
           .map(([k, v]) => `${k.replace('_estimate', '')} ${v.toFixed(3)}`)
           .join(', ')
-      : `source ${rec.metrics.sourceTestAccPct.toFixed(2)}%, probe repo ${rec.metrics.probeRepoPct.toFixed(2)}% strict ${rec.metrics.probeStrictPct.toFixed(2)}%`,
+      : `source ${rec.metrics.sourceTestAccPct.toFixed(2)}%, probe repo ${rec.metrics.probeRepoPct?.toFixed(2)}% strict ${rec.metrics.probeStrictPct?.toFixed(2)}%`,
   plots,
   summary: (scale) =>
     scale === 'cpu'
@@ -524,6 +536,161 @@ export async function runMine(o: MineCliOptions): Promise<Array<Record<string, n
   return rows;
 }
 
+/** The flags of train_vanilla.py / train_ctc.py, as the README spells them. */
+export interface TrainScriptOptions {
+  epochs?: string;
+  dataset: string;
+  model?: string;
+  momentum?: string;
+  learning_rate?: string;
+  batch_size?: string;
+  weight_decay?: string;
+  save_freq?: string;
+  note?: string;
+  weight_decay_coef?: string;
+  stage_two_epoch?: string;
+  stage_two_decay_rate?: string;
+  alpha?: string;
+  beta?: string;
+  instance_t?: string;
+  instance_m?: string;
+  instance_dim?: string;
+  nce_t?: string;
+  nce_m?: string;
+  nce_k?: string;
+  contrast_feat_dim?: string;
+  update_memory_bank?: boolean;
+  trainProjector?: boolean;
+  renormalizeNce?: boolean;
+  seed?: string;
+  out: string;
+  dataDir?: string;
+  backend?: string;
+  resume?: boolean;
+}
+
+/**
+ * train_vanilla.py / train_ctc.py with the README's flags: the declared run of that dataset (cifar100:
+ * the paper runs, fashion-mnist: the cpu runs) with every given flag applied; trains and keeps the
+ * checkpoints (no analysis: run `transfer` and `mine` on them, as the README does). @returns the record.
+ */
+export async function runTrainScript(kind: 'vanilla' | 'ctc', o: TrainScriptOptions): Promise<RunRecord> {
+  const dataset = parseDataset('--dataset', o.dataset);
+  const pool = dataset === 'cifar100' ? PAPER_RUNS : dataset === 'fashion-mnist' ? CPU_RUNS : undefined;
+  if (!pool)
+    throw new Error(
+      `--dataset ${dataset}: train_${kind}.py runs on cifar100 (paper scale) or fashion-mnist (cpu scale)`,
+    );
+  const base = pool.find((r) => r.kind === kind)!;
+  const num = (flag: string, v: string | undefined, fallback: number) =>
+    v === undefined ? fallback : positiveNumber(flag, v);
+  const int = (flag: string, v: string | undefined, fallback: number) =>
+    v === undefined ? fallback : positiveInt(flag, v);
+  const epochs = int('--epochs', o.epochs, base.epochs);
+  let ctc = base.ctc;
+  if (kind === 'ctc') {
+    const c = base.ctc!;
+    ctc = {
+      a: num('-a', o.alpha, c.a),
+      b: num('-b', o.beta, c.b),
+      instanceT: num('--instance_t', o.instance_t, c.instanceT),
+      instanceM: num('--instance_m', o.instance_m, c.instanceM),
+      instanceDim: int('--instance_dim', o.instance_dim, c.instanceDim),
+      nceT: num('--nce_t', o.nce_t, c.nceT),
+      nceM: num('--nce_m', o.nce_m, c.nceM),
+      nceK: int('--nce_k', o.nce_k, c.nceK),
+      contrastFeatDim: int('--contrast_feat_dim', o.contrast_feat_dim, c.contrastFeatDim),
+      stageTwoEpoch: int('--stage_two_epoch', o.stage_two_epoch, c.stageTwoEpoch),
+      stageTwoDecayRate: num('--stage_two_decay_rate', o.stage_two_decay_rate, c.stageTwoDecayRate),
+      weightDecayCoef: num('--weight_decay_coef', o.weight_decay_coef, c.weightDecayCoef),
+      updateMemoryBank: o.update_memory_bank ?? false,
+      trainProjector: o.trainProjector ?? false,
+      renormalizeNce: o.renormalizeNce ?? false,
+    };
+    if (ctc.stageTwoEpoch >= epochs)
+      throw new Error(
+        `--stage_two_epoch ${ctc.stageTwoEpoch} must be below --epochs ${epochs} (stage 2 would never run)`,
+      );
+  }
+  const run: DtRun = {
+    ...base,
+    id: `custom-${kind}${o.note ? `-${o.note.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`,
+    row: `train_${kind}.py with the given flags`,
+    description: 'a user-defined run',
+    model: { ...base.model, ...(o.model ? { model: o.model } : {}) },
+    epochs,
+    batchSize: int('--batch_size', o.batch_size, base.batchSize),
+    lr: num('--learning_rate', o.learning_rate, base.lr),
+    momentum: num('--momentum', o.momentum, base.momentum),
+    weightDecay: num('--weight_decay', o.weight_decay, base.weightDecay),
+    saveFreq: int('--save_freq', o.save_freq, base.saveFreq),
+    ...(ctc ? { ctc } : {}),
+  };
+  const backend = await initBackend(parseBackendPreference(o.backend));
+  const seed = int('--seed', o.seed ?? '1', 1);
+  const scale = dataset === 'cifar100' ? 'paper' : 'cpu';
+  const rec = await trainDtRun(run, {
+    scale,
+    seed,
+    out: o.out,
+    dataDir: o.dataDir,
+    resume: Boolean(o.resume),
+    backend,
+    skipAnalysis: true,
+  });
+  const file = writeRunRecord(path.join(o.out, 'runs'), rec);
+  process.stderr.write(
+    `train_${kind}: ${run.id} seed ${seed}: source test accuracy ${rec.metrics.sourceTestAccPct.toFixed(2)}% -> ${file}\n` +
+      `checkpoints: ${path.join(runDir(o.out, scale, run.id, seed), 'ckpt')} (analyse them with transfer and mine)\n`,
+  );
+  return rec;
+}
+
+function trainScriptCommand(kind: 'vanilla' | 'ctc'): Command {
+  const cmd = new Command(`train-${kind}`)
+    .description(
+      `train_${kind}.py with the README's flags (${kind === 'vanilla' ? 'README "Vanilla training"' : 'README "Training with contrastive temporal coding"'}): trains, keeps ckpt_epoch_<k> every --save_freq epochs, writes a run record; analyse the checkpoints with transfer and mine`,
+    )
+    .option('--epochs <n>', 'training epochs')
+    .requiredOption('--dataset <name>', 'cifar100 (paper scale, needs --data-dir) or fashion-mnist (the cpu task)')
+    .option('--model <name>', 'registry model (resnext32_16x4d at paper scale)')
+    .option('--momentum <x>', 'SGD momentum')
+    .option('--learning_rate <x>', 'base learning rate')
+    .option('--batch_size <n>', 'batch size')
+    .option('--weight_decay <x>', 'L2 weight decay')
+    .option('--save_freq <n>', 'keep a checkpoint every n epochs')
+    .option('--note <text>', 'a tag in the run id (custom-<kind>-<note>)');
+  if (kind === 'ctc')
+    cmd
+      .option('--weight_decay_coef <x>', 'weight decay multiplier during stage 1')
+      .option('--stage_two_epoch <n>', 'the epoch that ends stage 1 (the snapshot is taken there)')
+      .option('--stage_two_decay_rate <x>', 'stage 2 starts at this fraction of the learning rate')
+      .option('-a, --alpha <x>', 'weight of the stage-1 instance discrimination')
+      .option('-b, --beta <x>', 'weight of the stage-2 temporal NCE')
+      .option('--instance_t <x>', 'temperature of the stage-1 instance memory')
+      .option('--instance_m <x>', 'momentum of the stage-1 instance memory')
+      .option('--instance_dim <n>', 'projection size of stage 1')
+      .option('--nce_t <x>', 'temperature of the stage-2 NCE')
+      .option('--nce_m <x>', 'momentum of the stage-2 memories')
+      .option('--nce_k <n>', 'negatives per example in stage 2')
+      .option('--contrast_feat_dim <n>', 'embedding size of stage 2')
+      .option('--update_memory_bank', 'refill both stage-2 memories from the snapshot before stage 2')
+      .option('--train-projector', 'quirk fix: train the stage-1 projector (the official code never optimises it)')
+      .option(
+        '--renormalize-nce',
+        'quirk fix: recompute the NCE normaliser Z every batch (the official code freezes it)',
+      );
+  return cmd
+    .option('--seed <k>', 'seed', '1')
+    .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR)')
+    .option('--resume', "continue from the run's checkpoint")
+    .requiredOption('--out <dir>', 'results folder (runs/ and checkpoints under it)')
+    .addOption(backendOption())
+    .action(async (o: TrainScriptOptions) => {
+      await runTrainScript(kind, o);
+    });
+}
+
 const backendOption = () =>
   new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]);
 
@@ -570,6 +737,8 @@ const mineCmd = new Command('mine')
     await runMine(o);
   });
 
+paper.program.addCommand(trainScriptCommand('vanilla'));
+paper.program.addCommand(trainScriptCommand('ctc'));
 paper.program.addCommand(transfer);
 paper.program.addCommand(mineCmd);
 

@@ -175,3 +175,92 @@ export function contrastScores(
   }
   return { out1: tf.div(outV1, zs[0]), out2: tf.div(outV2, zs[1]) };
 }
+
+/** What one CTC step needs: the network's and the snapshot's feature taps, CTC's modules and memories. */
+export interface CtcParts {
+  /** The network's [feature, logits] in training mode. */
+  features: tf.LayersModel;
+  /** The frozen snapshot's [feature, logits] (inference mode). */
+  snapshotFeatures: tf.LayersModel;
+  projector: Linear;
+  embedS: Linear;
+  embedT: Linear;
+  instanceMemory: tf.Variable;
+  memoryV1: tf.Variable;
+  memoryV2: tf.Variable;
+  /** The NCE normalisers [Z_v1, Z_v2] (−1: not set). */
+  z: tf.Variable;
+  nData: number;
+}
+
+export interface CtcWeights {
+  a: number;
+  b: number;
+  instanceT: number;
+  instanceM: number;
+  nceT: number;
+  nceM: number;
+  nceK: number;
+  renormalizeNce: boolean;
+}
+
+/** Stage 1 (loops.py L113-120): CE + a·instance discrimination; the instance memory updated after the step. */
+export function ctcStage1Step(
+  p: CtcParts,
+  c: CtcWeights,
+  opt: { step(vars: tf.Variable[], f: () => tf.Scalar): number },
+  vars: tf.Variable[],
+  x: tf.Tensor4D,
+  y1h: tf.Tensor,
+  indices: Int32Array,
+): { loss: number; ce: number; instance: number } {
+  const kept: tf.Tensor2D[] = [];
+  let parts = [0, 0];
+  const loss = opt.step(vars, () => {
+    const [f, logits] = p.features.apply(x, { training: true }) as tf.Tensor[];
+    const ce = tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y1h, logits);
+    const inst = instanceLogits(f as tf.Tensor2D, p.projector, p.instanceMemory, c.instanceT);
+    const id = instanceLoss(inst.logits, indices);
+    kept.push(tf.keep(inst.x.clone()));
+    parts = [ce.dataSync()[0], id.dataSync()[0]];
+    return tf.add(ce, tf.mul(id, c.a));
+  });
+  momentumUpdate(p.instanceMemory, indices, kept[0], c.instanceM);
+  tf.dispose(kept);
+  return { loss, ce: parts[0], instance: parts[1] };
+}
+
+/**
+ * Stage 2 (loops.py L122-135): CE + b·(NCE of the current embedding against the snapshot's memory
+ * and of the snapshot's embedding against the current memory); both memories updated after the step.
+ */
+export function ctcStage2Step(
+  p: CtcParts,
+  c: CtcWeights,
+  opt: { step(vars: tf.Variable[], f: () => tf.Scalar): number },
+  vars: tf.Variable[],
+  x: tf.Tensor4D,
+  y1h: tf.Tensor,
+  indices: Int32Array,
+  contrastIdx: Int32Array,
+): { loss: number; ce: number; nce: number } {
+  const kept: tf.Tensor2D[] = [];
+  let parts = [0, 0];
+  const fT = tf.tidy(() => (p.snapshotFeatures.predict(x) as tf.Tensor[])[0] as tf.Tensor2D);
+  const loss = opt.step(vars, () => {
+    const [f, logits] = p.features.apply(x, { training: true }) as tf.Tensor[];
+    const ce = tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y1h, logits);
+    const v1 = l2normalize(p.embedS.apply(f as tf.Tensor2D));
+    const v2 = l2normalize(p.embedT.apply(fT));
+    const s = contrastScores(v1, v2, p.memoryV1, p.memoryV2, contrastIdx, c.nceK, c.nceT, p.z, c.renormalizeNce);
+    const nce = tf.add(crdNceLoss(s.out1, p.nData), crdNceLoss(s.out2, p.nData));
+    kept.push(tf.keep(v1.clone()), tf.keep(v2.clone()));
+    parts = [ce.dataSync()[0], nce.dataSync()[0]];
+    return tf.add(ce, tf.mul(nce, c.b));
+  });
+  fT.dispose();
+  momentumUpdate(p.memoryV1, indices, kept[0], c.nceM);
+  momentumUpdate(p.memoryV2, indices, kept[1], c.nceM);
+  tf.dispose(kept);
+  return { loss, ce: parts[0], nce: parts[1] };
+}

@@ -115,7 +115,7 @@ function peakDeclineClaim(row: string, runId: string, protocol: Protocol, comman
   };
 }
 
-const mineOf = (a: CheckpointAnalysis | undefined, mode: MineMode) => a?.mine?.[mode].estimate;
+const mineOf = (a: CheckpointAnalysis | undefined, mode: MineMode) => a?.mine?.[mode]?.estimate;
 
 function compressionClaim(row: string, runId: string, mode: MineMode, command: string): Claim {
   const isXt = mode === 'xt';
@@ -150,7 +150,7 @@ function compressionClaim(row: string, runId: string, mode: MineMode, command: s
       const verdicts = recs.flatMap((r) =>
         analyses(r)
           .filter((a) => a.mine)
-          .map((a) => a.mine![mode].verdict),
+          .map((a) => a.mine![mode]?.verdict),
       );
       const counts = ['converged', 'still-changing', 'overfitting']
         .map((v) => `${verdicts.filter((x) => x === v).length} ${v}`)
@@ -158,7 +158,7 @@ function compressionClaim(row: string, runId: string, mode: MineMode, command: s
       const curve = meanCurve(recs, (a) => mineOf(a, mode))
         .map(([e, v]) => `${e}: ${fmt(v, 3)}`)
         .join(', ');
-      const held = meanCurve(recs, (a) => a.mine?.[mode].heldOut)
+      const held = meanCurve(recs, (a) => a.mine?.[mode]?.heldOut)
         .map(([e, v]) => `${e}: ${fmt(v, 3)}`)
         .join(', ');
       return {

@@ -46,12 +46,11 @@ import {
   pooledInputs,
 } from './analysis';
 import {
+  CtcParts,
   Linear,
   contrastIndices,
-  contrastScores,
-  crdNceLoss,
-  instanceLogits,
-  instanceLoss,
+  ctcStage1Step,
+  ctcStage2Step,
   l2normalize,
   memoryBank,
   momentumUpdate,
@@ -177,9 +176,10 @@ export interface CheckpointAnalysis {
   epoch: number;
   sourceAccPct: number;
   probe: Record<'repo' | 'strict', ProbeResult>;
-  mine?: Record<MineMode, MineSummary>;
+  /** MINE per mode ('ty-target' only when the source images have target labels: one dataset for both). */
+  mine?: Partial<Record<MineMode, MineSummary>>;
   /** At the last checkpoint: the estimator's seed-to-seed spread per mode. */
-  mineSpread?: Record<MineMode, ReturnType<typeof mineSpread>>;
+  mineSpread?: Partial<Record<MineMode, ReturnType<typeof mineSpread>>>;
   seconds: number;
 }
 
@@ -213,17 +213,17 @@ export async function analyzeCheckpoint(o: AnalyzeOptions): Promise<CheckpointAn
     if (o.withMine) {
       const inputs = mineInputs(model, r, d);
       try {
-        const modes: MineMode[] = ['xt', 'ty-source', 'ty-target'];
+        const modes: MineMode[] = inputs.yTarget ? ['xt', 'ty-source', 'ty-target'] : ['xt', 'ty-source'];
         res.mine = Object.fromEntries(
           modes.map((m) => [m, mineEstimate(inputs, m, m === 'xt' ? r.mine.xt : r.mine.ty, o.seed)]),
-        ) as Record<MineMode, MineSummary>;
+        );
         if (o.withSpread && r.mine.spreadSeeds.length)
           res.mineSpread = Object.fromEntries(
             modes.map((m) => [
               m,
               mineSpread(inputs, m, m === 'xt' ? r.mine.xt : r.mine.ty, [o.seed, ...r.mine.spreadSeeds]),
             ]),
-          ) as Record<MineMode, ReturnType<typeof mineSpread>>;
+          );
       } finally {
         tf.dispose([inputs.x, inputs.t, inputs.ySource, ...(inputs.yTarget ? [inputs.yTarget] : [])]);
       }
@@ -248,7 +248,10 @@ export async function analyzeCheckpoint(o: AnalyzeOptions): Promise<CheckpointAn
   o.log(
     `epoch ${o.epoch}: source ${out.sourceAccPct.toFixed(2)}%, probe repo ${out.probe.repo.reportedPct.toFixed(2)}% strict ${out.probe.strict.reportedPct.toFixed(2)}%` +
       (m
-        ? `, I(X;T) ${m.xt.estimate.toFixed(3)} (${m.xt.verdict}), I(T;Ys) ${m['ty-source'].estimate.toFixed(3)}, I(T;Yt) ${m['ty-target'].estimate.toFixed(3)}`
+        ? (['xt', 'ty-source', 'ty-target'] as MineMode[])
+            .filter((k) => m[k])
+            .map((k) => `, MINE ${k} ${m[k]!.estimate.toFixed(3)} (${m[k]!.verdict})`)
+            .join('')
         : '') +
       ` (${out.seconds.toFixed(0)} s)`,
   );
@@ -278,6 +281,8 @@ export interface TrainRunOptions extends RunContext {
   stream?: { write(s: string): unknown; isTTY?: boolean };
   /** Stop after this many training steps per epoch (tests). */
   maxStepsPerEpoch?: number;
+  /** Train and keep the checkpoints only (train_vanilla.py / train_ctc.py); `transfer` and `mine` analyse them later. */
+  skipAnalysis?: boolean;
 }
 
 /** Trains, analyses and records one run and seed. */
@@ -323,6 +328,20 @@ export async function trainDtRun(run: DtRun, o: TrainRunOptions): Promise<RunRec
     : undefined;
   const zNorm = c ? tf.tidy(() => tf.variable(tf.tensor1d([-1, -1]), false, `ctc_nce_z_s${o.seed}`)) : undefined;
   const negatives = c ? negativesByClass(d.sourceTrain.labels, nClasses) : [];
+  const parts: CtcParts | undefined = c
+    ? {
+        features: fm,
+        snapshotFeatures: snapFm!,
+        projector: projector!,
+        embedS: embedS!,
+        embedT: embedT!,
+        instanceMemory: instMem!,
+        memoryV1: memV1!,
+        memoryV2: memV2!,
+        z: zNorm!,
+        nData,
+      }
+    : undefined;
   const ctcVars = c ? [...projector!.variables, ...embedS!.variables, ...embedT!.variables] : [];
   const stateVars = c ? [...ctcVars, instMem!, memV1!, memV2!, zNorm!] : [];
   const modelVars = trainableVariables(model);
@@ -389,22 +408,7 @@ export async function trainDtRun(run: DtRun, o: TrainRunOptions): Promise<RunRec
             );
             return { loss };
           }
-          const kept: tf.Tensor2D[] = [];
-          let parts = [0, 0];
-          if (ctx.epoch < c.stageTwoEpoch) {
-            const loss = opt.step(stage1Vars, () => {
-              const [f, logits] = fm.apply(b.x, { training: true }) as tf.Tensor[];
-              const ce = tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y1h, logits);
-              const inst = instanceLogits(f as tf.Tensor2D, projector!, instMem!, c.instanceT);
-              const id = instanceLoss(inst.logits, b.indices);
-              kept.push(tf.keep(inst.x.clone()));
-              parts = [ce.dataSync()[0], id.dataSync()[0]];
-              return tf.add(ce, tf.mul(id, c.a));
-            });
-            momentumUpdate(instMem!, b.indices, kept[0], c.instanceM);
-            tf.dispose(kept);
-            return { loss, ce: parts[0], instance: parts[1] };
-          }
+          if (ctx.epoch < c.stageTwoEpoch) return ctcStage1Step(parts!, c, opt, stage1Vars, b.x, y1h, b.indices);
           const idx = contrastIndices(
             b.indices,
             d.sourceTrain.labels,
@@ -412,23 +416,7 @@ export async function trainDtRun(run: DtRun, o: TrainRunOptions): Promise<RunRec
             c.nceK,
             rng.fork(`contrast-${ctx.globalStep}`),
           );
-          const fT = tf.tidy(() => (snapFm!.predict(b.x) as tf.Tensor[])[0] as tf.Tensor2D);
-          const loss = opt.step(stage2Vars, () => {
-            const [f, logits] = fm.apply(b.x, { training: true }) as tf.Tensor[];
-            const ce = tf.losses.softmaxCrossEntropy<tf.Tensor, tf.Scalar>(y1h, logits);
-            const v1 = l2normalize(embedS!.apply(f as tf.Tensor2D));
-            const v2 = l2normalize(embedT!.apply(fT));
-            const s = contrastScores(v1, v2, memV1!, memV2!, idx, c.nceK, c.nceT, zNorm!, c.renormalizeNce);
-            const nce = tf.add(crdNceLoss(s.out1, nData), crdNceLoss(s.out2, nData));
-            kept.push(tf.keep(v1.clone()), tf.keep(v2.clone()));
-            parts = [ce.dataSync()[0], nce.dataSync()[0]];
-            return tf.add(ce, tf.mul(nce, c.b));
-          });
-          fT.dispose();
-          momentumUpdate(memV1!, b.indices, kept[0], c.nceM);
-          momentumUpdate(memV2!, b.indices, kept[1], c.nceM);
-          tf.dispose(kept);
-          return { loss, ce: parts[0], nce: parts[1] };
+          return ctcStage2Step(parts!, c, opt, stage2Vars, b.x, y1h, b.indices, idx);
         } finally {
           y1h.dispose();
         }
@@ -445,9 +433,12 @@ export async function trainDtRun(run: DtRun, o: TrainRunOptions): Promise<RunRec
     });
 
     // the temporal analysis of every kept checkpoint
-    const analyses = await analyzeRun(r, d, o.seed, ckDir, path.join(dir, 'analysis'), configKey, log);
+    const analyses = o.skipAnalysis
+      ? []
+      : await analyzeRun(r, d, o.seed, ckDir, path.join(dir, 'analysis'), configKey, log);
     await saveModel(model, path.join(dir, 'final'));
-    const last = analyses[analyses.length - 1];
+    const last = analyses[analyses.length - 1] as CheckpointAnalysis | undefined;
+    const finalAcc = result.history[result.history.length - 1]?.sourceTestAccPct ?? NaN;
     record = newRunRecord({
       package: PACKAGE,
       runId: r.id,
@@ -459,9 +450,8 @@ export async function trainDtRun(run: DtRun, o: TrainRunOptions): Promise<RunRec
       overrides: o.maxStepsPerEpoch !== undefined ? { maxStepsPerEpoch: o.maxStepsPerEpoch } : {},
       history: result.history,
       metrics: {
-        sourceTestAccPct: last.sourceAccPct,
-        probeRepoPct: last.probe.repo.reportedPct,
-        probeStrictPct: last.probe.strict.reportedPct,
+        sourceTestAccPct: last?.sourceAccPct ?? finalAcc,
+        ...(last ? { probeRepoPct: last.probe.repo.reportedPct, probeStrictPct: last.probe.strict.reportedPct } : {}),
         sourceTrainImages: d.sourceTrain.size,
         sourceTestImages: d.sourceTest.size,
         probeTrainImages: d.probeTrain.size,

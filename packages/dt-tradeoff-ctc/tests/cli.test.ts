@@ -86,8 +86,10 @@ describe('reproduce --scale smoke', () => {
     const c = rec('cpu-ctc');
     expect(c.tensors!.atEnd).toBe(c.tensors!.atStart);
     expect(c.history).toHaveLength(5);
-    expect(c.history[4].nce).toBeGreaterThan(0);
-    expect(c.history[0].instance).toBeGreaterThan(0);
+    // stage 1 (epochs 1-3): CE + a·instance discrimination; stage 2 (4-5): CE + b·NCE
+    expect(c.history[0].trainInstance).toBeGreaterThan(0);
+    expect(c.history[0].trainNce).toBeUndefined();
+    expect(c.history[4].trainNce).toBeGreaterThan(0);
     for (const f of checkpointSequence(ckpts('cpu-vanilla'), 0, 2))
       expect(fs.existsSync(path.join(f.dir, 'weights.bin'))).toBe(true);
     const plots = path.join(out, 'plots', 'dt-tradeoff-ctc', 'smoke');
@@ -183,6 +185,84 @@ describe('reproduce --scale smoke', () => {
     expect(() => mine(x, z)).toThrow(/y contains NaN at row 0, column 0/);
     tf.dispose([x, y, z]);
   }, 60_000);
+});
+
+describe('train-ctc with the README flags', () => {
+  it('trains both stages, keeps the checkpoints, and transfer reads them', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-dt-script-'));
+    const fixture = path.join(ROOT, 'test', 'fixtures', 'fashion-mnist');
+    const r = cli([
+      'train-ctc',
+      '--epochs',
+      '2',
+      '--dataset',
+      'fashion-mnist',
+      '--model',
+      'plaincnn',
+      '--momentum',
+      '0.9',
+      '--learning_rate',
+      '0.05',
+      '--batch_size',
+      '64',
+      '--weight_decay',
+      '0.0005',
+      '--weight_decay_coef',
+      '2.0',
+      '--stage_two_epoch',
+      '1',
+      '-a',
+      '0.5',
+      '-b',
+      '1.0',
+      '--instance_t',
+      '0.10',
+      '--instance_m',
+      '0.9',
+      '--nce_t',
+      '0.10',
+      '--nce_m',
+      '0.9',
+      '--nce_k',
+      '16',
+      '--update_memory_bank',
+      '--save_freq',
+      '1',
+      '--note',
+      'ctc',
+      '--data-dir',
+      fixture,
+      '--out',
+      dir,
+      '--backend',
+      'wasm',
+    ]);
+    expect(r.stderr).toMatch(/train_ctc: custom-ctc-ctc seed 1: source test accuracy/);
+    expect(r.status).toBe(0);
+    const c = JSON.parse(
+      fs.readFileSync(path.join(dir, 'runs', 'dt-tradeoff-ctc', 'cpu', 'custom-ctc-ctc.seed1.json'), 'utf8'),
+    ) as RunRecord;
+    expect((c.config as { ctc: { stageTwoEpoch: number; updateMemoryBank: boolean } }).ctc).toMatchObject({
+      stageTwoEpoch: 1,
+      updateMemoryBank: true,
+    });
+    expect(c.history[1].trainNce).toBeGreaterThan(0);
+    const folder = path.join(dir, 'runs', 'dt-tradeoff-ctc', 'cpu', 'checkpoints', 'custom-ctc-ctc.seed1', 'ckpt');
+    expect(checkpointSequence(folder, 0, 1).map((x) => x.epoch)).toEqual([0, 1, 2]);
+    const bad = cli([
+      'train-ctc',
+      '--dataset',
+      'fashion-mnist',
+      '--epochs',
+      '2',
+      '--stage_two_epoch',
+      '2',
+      '--out',
+      dir,
+    ]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--stage_two_epoch 2 must be below --epochs 2/);
+  }, 120_000);
 });
 
 describe('resume', () => {

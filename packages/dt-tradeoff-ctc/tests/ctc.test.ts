@@ -98,7 +98,7 @@ it('the NCE normaliser Z is set by the first batch and then frozen (unless renor
   const m1 = memoryBank(6, 4, rng.fork('a'), 'test_m1');
   const m2 = memoryBank(6, 4, rng.fork('b'), 'test_m2');
   const z = tf.tidy(() => tf.variable(tf.tensor1d([-1, -1]), false, 'test_z'));
-  const v = tf.tidy(() => tf.div(tf.ones([2, 4]), 2) as tf.Tensor2D);
+  const v = tf.tidy(() => tf.div<tf.Tensor2D>(tf.ones([2, 4]), 2));
   const idx = Int32Array.from([0, 1, 2, 3, 4, 5]); // b = 2 rows of K + 1 = 3
   const first = tf.tidy(() => {
     const s = contrastScores(v, v, m1, m2, idx, 2, 0.1, z, false);
@@ -111,7 +111,7 @@ it('the NCE normaliser Z is set by the first batch and then frozen (unless renor
   momentumUpdate(
     m2,
     Int32Array.from([0, 1]),
-    tf.tidy(() => tf.ones([2, 4]) as tf.Tensor2D),
+    tf.tidy(() => tf.ones<tf.Rank.R2>([2, 4])),
     0,
   );
   tf.tidy(() => contrastScores(v, v, m1, m2, idx, 2, 0.1, z, false));

@@ -110,6 +110,8 @@ export async function train<B>(task: TrainTask<B>): Promise<TrainResult> {
     let lossSum = 0;
     let n = 0;
     let step = 0;
+    // the epoch means of the step's other metrics, recorded as train<Name> (ce → trainCe)
+    const extraSums = new Map<string, number>();
     for (const batch of task.batches(epoch)) {
       setRandomStep(globalStep);
       let out: { loss: number } & Record<string, number>;
@@ -121,6 +123,7 @@ export async function train<B>(task: TrainTask<B>): Promise<TrainResult> {
       if (!Number.isFinite(out.loss))
         throw new Error(`${task.label}: loss is ${out.loss} at epoch ${epoch + 1} step ${step + 1} (diverged)`);
       lossSum += out.loss;
+      for (const [k, v] of Object.entries(out)) if (k !== 'loss') extraSums.set(k, (extraSums.get(k) ?? 0) + v);
       n++;
       progress.step(epoch, step, out.loss);
       step++;
@@ -131,6 +134,7 @@ export async function train<B>(task: TrainTask<B>): Promise<TrainResult> {
       epoch: epoch + 1,
       lr: lrs[0] ?? 0,
       trainLoss: n ? lossSum / n : NaN,
+      ...Object.fromEntries([...extraSums].map(([k, v]) => [`train${k[0].toUpperCase()}${k.slice(1)}`, v / n])),
       ...evalMetrics,
     };
     history.push(metrics);

@@ -253,10 +253,107 @@ def pgd_rate(batch=128, eps=0.1, step=0.01, steps=40):
     emit(f"W6 pgd{steps} convnet16 b128", "torch-attack", s, batch / s, "images/s")
 
 
+class MineNet(nn.Module):
+    # DTennant/dt-tradeoff mine.py MINE(input_size, hidden_size=1024): three hidden ReLU layers, N(0, 0.02) init
+    def __init__(self, input_size, hidden=1024):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(input_size, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, hidden)
+        self.fc4 = nn.Linear(hidden, 1)
+        for fc in (self.fc1, self.fc2, self.fc3):
+            nn.init.normal_(fc.weight, std=0.02)
+            nn.init.constant_(fc.bias, 0)
+
+    def forward(self, x):
+        return self.fc4(F.relu(self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))))
+
+
+def mine_iteration_rate(hidden=1024, p=3072, q=512, n=1000, batch=500):
+    # mine.py learn_mine: a joint batch and a marginal batch (x and y indexed independently), the DV
+    # bound with the moving-average-corrected gradient (ma_et detached: the leak fixed), Adam
+    x, y = torch.randn(n, p), torch.randn(n, q)
+    net = MineNet(p + q, hidden)
+    opt = torch.optim.Adam(net.parameters(), lr=8e-5)
+    state = {"ma": 1.0}
+
+    def it():
+        j = torch.randperm(n)[:batch]
+        mx, my = torch.randperm(n)[:batch], torch.randperm(n)[:batch]
+        t = net(torch.cat([x[j], y[j]], 1))
+        et = torch.exp(net(torch.cat([x[mx], y[my]], 1)))
+        state["ma"] = 0.99 * state["ma"] + 0.01 * et.mean().item()
+        loss = -(t.mean() - (1 / state["ma"]) * et.mean())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    s = timed(it, 2, 10)
+    emit(f"W8a MINE iteration hidden {hidden} batch 500 in {p}+{q}", "torch-mine-train", s, 1 / s, "iterations/s")
+
+
+def plaincnn6(nf=16, classes=2):
+    # @repro/models plaincnn depth 6: 2 conv-BN-ReLU per stage (nf, 2nf, 4nf), stride-2 stem, max-pool after stages 1-2
+    layers, cin = [], 1
+    for s, w in enumerate((nf, 2 * nf, 4 * nf)):
+        for k in range(2):
+            layers += [nn.Conv2d(cin, w, 3, stride=2 if s == 0 and k == 0 else 1, padding=1), nn.BatchNorm2d(w), nn.ReLU()]
+            cin = w
+        if s < 2:
+            layers.append(nn.MaxPool2d(2, 2))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(4 * nf, classes)
+
+
+def ctc_stage2_rate(n_data=6000, k=1024, batch=128, T=0.1, m=0.9):
+    # train_ctc.py stage 2: CE + NCE (CRD's ContrastMemory + ContrastLoss, both directions) against a
+    # frozen snapshot, SGD momentum 0.9 wd 5e-4 on the network and both embeddings
+    body, head = plaincnn6()
+    snap_body, _ = plaincnn6()
+    snap_body.eval()
+    embed, embed_t = nn.Linear(64, 128), nn.Linear(64, 128)
+    mem1 = F.normalize(torch.rand(n_data, 128), dim=1)
+    mem2 = F.normalize(torch.rand(n_data, 128), dim=1)
+    params = list(body.parameters()) + list(head.parameters()) + list(embed.parameters()) + list(embed_t.parameters())
+    opt = torch.optim.SGD(params, lr=0.005, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.arange(batch) % 2
+    labels = torch.arange(n_data) % 2
+    neg = [torch.nonzero(labels != c).squeeze(1) for c in (0, 1)]
+    Z = [None, None]
+
+    def nce(out):
+        mpn = k / n_data
+        pos, negs = out[:, 0], out[:, 1:]
+        return -(torch.log(pos / (pos + mpn + 1e-7)).sum() + torch.log(mpn / (negs + mpn + 1e-7)).sum()) / out.shape[0]
+
+    def step():
+        index = torch.randperm(n_data)[:batch]
+        idx = torch.cat([index[:, None], torch.stack([neg[int(labels[i])][torch.randperm(len(neg[0]))[:k]] for i in index])], 1)
+        with torch.no_grad():
+            ft = snap_body(x)
+        f = body(x)
+        ce = F.cross_entropy(head(f), y)
+        v1, v2 = F.normalize(embed(f), dim=1), F.normalize(embed_t(ft), dim=1)
+        w1 = mem1[idx.view(-1)].view(batch, k + 1, 128)
+        w2 = mem2[idx.view(-1)].view(batch, k + 1, 128)
+        o2 = torch.exp(torch.bmm(w1, v2.view(batch, 128, 1)).squeeze(2) / T)
+        o1 = torch.exp(torch.bmm(w2, v1.view(batch, 128, 1)).squeeze(2) / T)
+        if Z[0] is None:
+            Z[0], Z[1] = (o1.mean() * n_data).item(), (o2.mean() * n_data).item()
+        loss = ce + nce(o1 / Z[0]) + nce(o2 / Z[1])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            mem1[index] = F.normalize(m * mem1[index] + (1 - m) * v1, dim=1)
+            mem2[index] = F.normalize(m * mem2[index] + (1 - m) * v2, dim=1)
+
+    s = timed(step, 2, 5)
+    emit(f"W8b CTC stage-2 step plaincnn6-nf16 28x28x1 b{batch} K={k} n={n_data}", "torch-ctc-train", s, batch / s, "images/s")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7")
+    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7,W8")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -293,6 +390,9 @@ def main():
         emit("W7a forward passes only (resnet18 + resnet34) n=512 b64", "torch-forward", s, 1 / s, "passes/s")
     if "W6" in only:
         pgd_rate()
+    if "W8" in only:
+        mine_iteration_rate()
+        ctc_stage2_rate()
 
 
 if __name__ == "__main__":
