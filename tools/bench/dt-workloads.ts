@@ -7,7 +7,15 @@ import { Rng } from '@repro/runtime';
 import { mine } from '@repro/core-metrics';
 import { createModel, disposeModel, featureModel } from '@repro/models';
 import { Optimizer, trainableVariables } from '@repro/experiments';
-import { CtcParts, Linear, contrastIndices, ctcStage2Step, memoryBank, negativesByClass } from '@repro/dt-tradeoff-ctc';
+import {
+  CTC_TRANSFERABILITY,
+  CtcParts,
+  Linear,
+  contrastIndices,
+  ctcStage2Step,
+  memoryBank,
+  negativesByClass,
+} from '@repro/dt-tradeoff-ctc';
 import { Measurement, timed } from './workloads';
 
 /**
@@ -62,16 +70,7 @@ export function w8b(reps = 5, nData = 6000, k = 1024, batch = 128): Measurement 
   const negatives = negativesByClass(labels, 2);
   const opt = new Optimizer({ kind: 'sgd', lr: 0.005, momentum: 0.9, weightDecay: 5e-4 });
   const vars = [...trainableVariables(model), ...parts.embedS.variables, ...parts.embedT.variables];
-  const weights = {
-    a: 0.5,
-    b: 1.0,
-    instanceT: 0.1,
-    instanceM: 0.9,
-    nceT: 0.1,
-    nceM: 0.9,
-    nceK: k,
-    renormalizeNce: false,
-  };
+  const weights = { ...CTC_TRANSFERABILITY, nceK: k };
   const x = tf.randomNormal<tf.Rank.R4>([batch, ...shape], 0, 1, 'float32', 4);
   const y1h = tf.tidy(() =>
     tf.oneHot(
