@@ -382,7 +382,7 @@ export function checkpointSequence(
 export interface TransferCliOptions {
   ckptPath: string;
   targetDataset: string;
-  numClasses: string;
+  numClasses?: string;
   protocol?: string;
   startEpoch?: string;
   skip?: string;
@@ -398,7 +398,8 @@ export interface TransferCliOptions {
 /** transfer.py: a linear probe of every checkpoint; all checks before any work, the CSV written once at the end. */
 export async function runTransfer(o: TransferCliOptions): Promise<Array<Record<string, number | string>>> {
   const target = parseDataset('--target-dataset', o.targetDataset);
-  const numClasses = positiveInt('--num-classes', o.numClasses);
+  const numClasses =
+    o.numClasses !== undefined ? positiveInt('--num-classes', o.numClasses) : DATASETS[target].numClasses;
   const protocols: ProbeProtocol[] =
     (o.protocol ?? 'both') === 'both' ? [...PROBE_PROTOCOLS] : [o.protocol as ProbeProtocol];
   for (const p of protocols)
@@ -698,11 +699,11 @@ const transfer = new Command('transfer')
   .description(
     "transfer.py: a linear probe on a target dataset for every ckpt_epoch_<k> in a folder, under the repo's protocol (BN in training mode, best of the probe epochs), the strict one, or both; writes transfer.csv",
   )
-  .requiredOption('--ckpt-path <dir>', "folder with ckpt_epoch_<k>/model.json (a run's ckpt/ folder)")
-  .requiredOption('--target-dataset <name>', `target dataset (${Object.keys(DATASETS).join(', ')})`)
-  .requiredOption('--num-classes <n>', "the target's class count (checked against the dataset)")
+  .option('--ckpt-path <dir>', "folder with ckpt_epoch_<k>/model.json (a run's ckpt/ folder)")
+  .option('--target-dataset <name>', `target dataset (${Object.keys(DATASETS).join(', ')})`)
+  .option('--num-classes <n>', "the target's class count (default: the dataset's; checked against it when given)")
   .addOption(new Option('--protocol <p>', 'probe protocol').choices(['repo', 'strict', 'both']).default('both'))
-  .option('--start-epoch <k>', 'first checkpoint epoch', '2')
+  .option('--start-epoch <k>', 'first checkpoint epoch (default 2)')
   .option('--skip <k>', 'epochs between checkpoints', '2')
   .option('--epochs <n>', 'probe epochs (transfer.py: 30)')
   .option('--lr <x>', 'probe learning rate (transfer.py: 0.4)')
@@ -719,16 +720,16 @@ const mineCmd = new Command('mine')
   .description(
     "mine.py: MINE I(X;T) (--mode xt) or I(T;Y) (--mode ty) for every ckpt_epoch_<k> in a folder on a dataset's test split, with the held-out value and the verdict; writes mine-<mode>.csv",
   )
-  .requiredOption('--ckpt-path <dir>', "folder with ckpt_epoch_<k>/model.json (a run's ckpt/ folder)")
+  .option('--ckpt-path <dir>', "folder with ckpt_epoch_<k>/model.json (a run's ckpt/ folder)")
   .requiredOption('--mode <m>', 'xt or ty')
   .requiredOption('--dataset <name>', `dataset (${Object.keys(DATASETS).join(', ')})`)
   .option('--lr <x>', 'Adam learning rate (mine.py: 1e-4; README xt 8e-5, ty 1e-5)')
-  .option('--iter-num <n>', 'iterations (mine.py: 5e3; README xt 1e4, ty 2e4)', '5000')
+  .option('--iter-num <n>', 'iterations (default 5000 as mine.py; README xt 1e4, ty 2e4)')
   .option('--hidden <n>', 'statistics network width (mine.py: 1024)', '1024')
   .option('--batch-size <n>', 'joint rows per iteration (mine.py: 5000)', '500')
   .option('--examples <n>', 'test images used (default: all)')
   .option('--x-pool <k>', 'average-pool X by k per side before flattening (xt)', '1')
-  .option('--start-epoch <k>', 'first checkpoint epoch', '2')
+  .option('--start-epoch <k>', 'first checkpoint epoch (default 2)')
   .option('--skip <k>', 'epochs between checkpoints', '2')
   .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR)')
   .requiredOption('--out <dir>', 'folder for mine-<mode>.csv')
@@ -736,6 +737,35 @@ const mineCmd = new Command('mine')
   .action(async (o: MineCliOptions) => {
     await runMine(o);
   });
+
+/**
+ * transfer.py's and mine.py's own spellings (--ckpt_path, --start_epoch, --target_dataset, --iter_num;
+ * --source_dataset and --model are accepted and unused: a checkpoint carries its architecture), so
+ * that the README's commands run as written.
+ */
+function scriptSpellings(cmd: Command, names: Record<string, string>, required: string[]): Command {
+  for (const [underscore, dashed] of Object.entries(names))
+    cmd.addOption(new Option(`--${underscore} <value>`, `= --${dashed}`).hideHelp());
+  for (const unused of ['source_dataset', 'model'])
+    if (!cmd.options.some((x) => x.long === `--${unused}`))
+      cmd.addOption(new Option(`--${unused} <value>`, "accepted for the script's command line; unused").hideHelp());
+  return cmd.hook('preAction', (c) => {
+    const opts = c.opts<Record<string, unknown>>();
+    for (const [underscore, dashed] of Object.entries(names)) {
+      const key = dashed.replace(/-([a-z])/g, (_m, ch: string) => ch.toUpperCase());
+      if (opts[underscore] !== undefined && opts[key] === undefined) c.setOptionValue(key, opts[underscore]);
+    }
+    for (const r of required)
+      if (c.opts<Record<string, unknown>>()[r.replace(/-([a-z])/g, (_m, ch: string) => ch.toUpperCase())] === undefined)
+        c.error(`error: required option '--${r} <value>' not specified`);
+  });
+}
+
+scriptSpellings(transfer, { ckpt_path: 'ckpt-path', target_dataset: 'target-dataset', start_epoch: 'start-epoch' }, [
+  'ckpt-path',
+  'target-dataset',
+]);
+scriptSpellings(mineCmd, { ckpt_path: 'ckpt-path', start_epoch: 'start-epoch', iter_num: 'iter-num' }, ['ckpt-path']);
 
 paper.program.addCommand(trainScriptCommand('vanilla'));
 paper.program.addCommand(trainScriptCommand('ctc'));
