@@ -157,14 +157,25 @@ export function contrastScores(
   z: tf.Variable,
   renormalize: boolean,
 ): { out1: tf.Tensor2D; out2: tf.Tensor2D } {
-  const [b, dim] = v1.shape;
+  const b = v1.shape[0];
   const nData = memV1.shape[0];
-  const idx = tf.tensor1d(contrastIdx, 'int32');
-  const w1 = tf.reshape(tf.gather(memV1, idx), [b, k + 1, dim]);
-  const w2 = tf.reshape(tf.gather(memV2, idx), [b, k + 1, dim]);
+  // <mem[idx[i, j]], v_i> as one [b, n] product with the whole memory, then the K + 1 entries of each
+  // row picked out: the same numbers as gathering b·(K + 1) memory rows and a batched product
+  // (memory.py), without materialising a [b, K + 1, dim] tensor (67 MB per view at b 128, K 1024)
+  const flat = new Int32Array(contrastIdx.length);
+  for (let i = 0; i < b; i++)
+    for (let j = 0; j <= k; j++) flat[i * (k + 1) + j] = i * nData + contrastIdx[i * (k + 1) + j];
+  const pick = tf.tensor1d(flat, 'int32');
+  const scores = (v: tf.Tensor2D, mem: tf.Variable) =>
+    tf.exp(
+      tf.div(
+        tf.reshape(tf.gather(tf.reshape(tf.matMul(v, mem, false, true), [b * nData]), pick), [b, k + 1]),
+        temperature,
+      ),
+    ) as tf.Tensor2D;
   // out_v2 scores the teacher view against the student memory, out_v1 the student view against the teacher memory
-  const outV2 = tf.exp(tf.div(tf.reshape(tf.matMul(w1, tf.reshape(v2, [b, dim, 1])), [b, k + 1]), temperature));
-  const outV1 = tf.exp(tf.div(tf.reshape(tf.matMul(w2, tf.reshape(v1, [b, dim, 1])), [b, k + 1]), temperature));
+  const outV2 = scores(v2, memV1);
+  const outV1 = scores(v1, memV2);
   let zs = z.dataSync();
   if (renormalize || zs[0] < 0 || zs[1] < 0) {
     const z1 = tf.mean(outV1).dataSync()[0] * nData;

@@ -192,7 +192,7 @@ const CPU_COMMON = {
   minLrScale: 0.1,
   augment: { horizontalFlip: true },
   saveFreq: 5,
-  probe: { ...REPO_PROBE, epochs: 8 },
+  probe: { ...REPO_PROBE, epochs: 6 },
   mine: {
     everyEpochs: 10,
     examples: 4000,
@@ -235,6 +235,7 @@ export const CPU_RUNS: DtRun[] = [
       "the cpu-vanilla recipe with four super-classes (tops / trouser / footwear / bag) as the source labels; the pilot's evidence for the binary task",
     kind: 'vanilla',
     sourceTask: FOUR_CLASS_SOURCE,
+    saveFreq: 10,
     mine: { ...CPU_COMMON.mine, everyEpochs: 0, spreadSeeds: [] },
     seeds: [1],
   },

@@ -422,9 +422,11 @@ export async function trainDtRun(run: DtRun, o: TrainRunOptions): Promise<RunRec
         }
       },
       disposeBatch: (b) => tf.dispose([b.x, b.y]),
-      evaluate: async (epoch) => {
+      // source accuracy at the kept checkpoints only (the analysis measures them again, with the probes)
+      evaluate: async (epoch): Promise<Record<string, number>> => {
+        if (!keep.has(epoch + 1)) return {};
         const acc = evaluateClassifier(model, d.sourceTest, { batchSize: 500, normalize: d.sourceNorm }).accuracy;
-        if (keep.has(epoch + 1)) await saveModel(model, path.join(ckDir, ckptName(epoch + 1)));
+        await saveModel(model, path.join(ckDir, ckptName(epoch + 1)));
         return { sourceTestAccPct: 100 * acc };
       },
       checkpoint: { dir: path.join(dir, 'train'), everyEpochs: 1, configKey, variables: stateVars },
@@ -438,7 +440,7 @@ export async function trainDtRun(run: DtRun, o: TrainRunOptions): Promise<RunRec
       : await analyzeRun(r, d, o.seed, ckDir, path.join(dir, 'analysis'), configKey, log);
     await saveModel(model, path.join(dir, 'final'));
     const last = analyses[analyses.length - 1] as CheckpointAnalysis | undefined;
-    const finalAcc = result.history[result.history.length - 1]?.sourceTestAccPct ?? NaN;
+    const finalAcc = result.history[result.history.length - 1]?.sourceTestAccPct ?? NaN; // the last epoch is always kept
     record = newRunRecord({
       package: PACKAGE,
       runId: r.id,

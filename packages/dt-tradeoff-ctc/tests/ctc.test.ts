@@ -121,6 +121,38 @@ it('the NCE normaliser Z is set by the first batch and then frozen (unless renor
   tf.dispose([m1, m2, z, v]);
 });
 
+it('the scores are exp(<mem[idx], v>/T)/Z, as gathering the memory rows and a batched product gives them', () => {
+  const rng = new Rng(5);
+  const m1 = memoryBank(7, 3, rng.fork('a'), 'test_s1');
+  const m2 = memoryBank(7, 3, rng.fork('b'), 'test_s2');
+  const z = tf.tidy(() => tf.variable(tf.tensor1d([2, 3]), false, 'test_sz'));
+  const v1 = tf.tensor2d([
+    [0.6, 0.8, 0],
+    [0, 0.6, 0.8],
+  ]);
+  const v2 = tf.tensor2d([
+    [1, 0, 0],
+    [0, 0, 1],
+  ]);
+  const idx = Int32Array.from([0, 3, 5, 2, 6, 1]); // b = 2, K = 2
+  const got = tf.tidy(() => {
+    const s = contrastScores(v1, v2, m1, m2, idx, 2, 0.5, z, false);
+    return [s.out1.arraySync(), s.out2.arraySync()] as number[][][];
+  });
+  const M1 = m1.arraySync() as number[][];
+  const M2 = m2.arraySync() as number[][];
+  const V1 = v1.arraySync() as number[][];
+  const V2 = v2.arraySync() as number[][];
+  const dot = (a: number[], b: number[]) => a.reduce((acc, x, i) => acc + x * b[i], 0);
+  for (let i = 0; i < 2; i++)
+    for (let j = 0; j < 3; j++) {
+      const r = idx[i * 3 + j];
+      expect(got[0][i][j]).toBeCloseTo(Math.exp(dot(M2[r], V1[i]) / 0.5) / 2, 5);
+      expect(got[1][i][j]).toBeCloseTo(Math.exp(dot(M1[r], V2[i]) / 0.5) / 3, 5);
+    }
+  tf.dispose([m1, m2, z, v1, v2]);
+});
+
 it('learning rates follow util.py', () => {
   const paper = PAPER_RUNS[0];
   const lr = vanillaLr(paper);
