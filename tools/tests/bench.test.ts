@@ -17,13 +17,15 @@ it('bench --quick writes a CSV with our timings', () => {
   expect(lines[0]).toBe(
     'workload,impl,seconds,per_second,unit,peer_impl,peer_seconds,peer_per_second,speed_ratio,backend,commit,date,ratio_min,ratio_max,rounds',
   );
-  expect(lines.length).toBe(11); // W1, W2 (train and infer each), W3, W4, W5, W6, W7 and W7a
+  expect(lines.length).toBe(13); // W1, W2 (train and infer each), W3, W4, W5, W6, W7, W7a, W8a and W8b
   expect(lines[1]).toMatch(/^W1 lenet3x3-nf32 28x28x1 b64,repro-train,[0-9.e-]+,[0-9.e-]+,images\/s,/);
   expect(lines[5]).toMatch(/^W3 dcor2 n=200 512x10,repro-dcor2,[0-9.e-]+,/);
   expect(lines[7]).toMatch(/^W5 diverge-step convnet16 b128,repro-train,[0-9.e-]+,/);
   expect(lines[8]).toMatch(/^W6 pgd2 convnet16 b128,repro-attack,[0-9.e-]+,/);
   expect(lines[9]).toMatch(/^W7 compare resnet18-vs-resnet34 8x8 layers n=64 b64,repro-compareModels,[0-9.e-]+,/);
   expect(lines[10]).toMatch(/^W7a forward passes only/);
+  expect(lines[11]).toMatch(/^W8a MINE iteration hidden 16 batch 500 in 8\+8,repro-mine-train,[0-9.e-]+,/);
+  expect(lines[12]).toMatch(/^W8b CTC stage-2 step plaincnn6-nf16 28x28x1 b16 K=8 n=200,repro-ctc-train,[0-9.e-]+,/);
   expect(r.stdout).toMatch(/speed ratio ours\/peer/);
 });
 
@@ -37,5 +39,5 @@ it('bench rejects an unknown workload', () => {
     },
   );
   expect(r.status).toBe(1);
-  expect(r.stderr).toMatch(/unknown workload 'W9'; available: W1, W2, W3, W4, W5, W6, W7/);
+  expect(r.stderr).toMatch(/unknown workload 'W9'; available: W1, W2, W3, W4, W5, W6, W7, W8/);
 });

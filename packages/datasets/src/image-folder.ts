@@ -106,7 +106,8 @@ export function writeSyntheticCinic10(parent: string, opts: { perClass?: number 
       for (let k = 0; k < n; k++) {
         const png = new PNG({ width: 32, height: 32 });
         const salt = (s * 10 + c) * 1000 + k;
-        for (let i = 0; i < 32 * 32 * 4; i++) png.data[i] = i % 4 === 3 ? 255 : Math.imul(i + 1 + salt * 7919, 2654435761) >>> 24;
+        for (let i = 0; i < 32 * 32 * 4; i++)
+          png.data[i] = i % 4 === 3 ? 255 : Math.imul(i + 1 + salt * 7919, 2654435761) >>> 24;
         fs.writeFileSync(path.join(dir, `${cls}_${k}.png`), PNG.sync.write(png));
       }
     }),
