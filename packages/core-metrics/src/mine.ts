@@ -129,7 +129,7 @@ class IndexSampler {
     this.pool = new Int32Array(n);
     for (let i = 0; i < n; i++) this.pool[i] = i;
   }
-  draw(k: number): tf.Tensor1D {
+  drawIndices(k: number): Int32Array {
     const p = this.pool;
     const n = p.length;
     for (let i = 0; i < k; i++) {
@@ -138,8 +138,35 @@ class IndexSampler {
       p[i] = p[j];
       p[j] = t;
     }
-    return tf.tensor1d(p.slice(0, k), 'int32');
+    return p.slice(0, k);
   }
+  draw(k: number): tf.Tensor1D {
+    return tf.tensor1d(this.drawIndices(k), 'int32');
+  }
+}
+
+/**
+ * The statistics network's input for one iteration, [joint rows; marginal rows] of [x, y], assembled
+ * on the JavaScript side by row copies: the same values as gathering and concatenating tensors, and
+ * 6 gathers + 3 concatenations fewer per iteration (the wasm gather of 500 × 3072 floats is ~30 ms).
+ */
+function pairRows(
+  x: Float32Array,
+  y: Float32Array,
+  p: number,
+  q: number,
+  rows: Array<[Int32Array, Int32Array]>,
+): tf.Tensor2D {
+  const width = p + q;
+  const n = rows.reduce((a, [ix]) => a + ix.length, 0);
+  const out = new Float32Array(n * width);
+  let r = 0;
+  for (const [ix, iy] of rows)
+    for (let k = 0; k < ix.length; k++, r++) {
+      out.set(x.subarray(ix[k] * p, ix[k] * p + p), r * width);
+      out.set(y.subarray(iy[k] * q, iy[k] * q + q), r * width + p);
+    }
+  return tf.tensor2d(out, [n, width]);
 }
 
 function finish(history: number[], window: number, heldOut: number, iterations: number): NeuralMiResult {
@@ -223,21 +250,21 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
   const sample = new IndexSampler(rng.fork('batches'), s.nTrain);
   const history: number[] = [];
   let ma = 1.0;
+  const [p, q] = [x.shape[1], y.shape[1]];
+  const xData = s.xTrain.dataSync() as Float32Array;
+  const yData = s.yTrain.dataSync() as Float32Array;
   try {
     for (let it = 0; it < iterations; it++) {
-      const joint = sample.draw(batch);
-      const mx = sample.draw(batch);
-      const my = sample.draw(batch);
+      const joint = sample.drawIndices(batch);
+      const mx = sample.drawIndices(batch);
+      const my = sample.drawIndices(batch);
+      // one forward pass over [joint; marginal] rows
+      const inp = pairRows(xData, yData, p, q, [
+        [joint, joint],
+        [mx, my],
+      ]);
       let stats: Float32Array | undefined;
       const cost = optimizer.minimize(() => {
-        // one forward pass over [joint; marginal] rows
-        const inp = tf.concat(
-          [
-            tf.concat([tf.gather(s.xTrain, joint), tf.gather(s.yTrain, joint)], 1),
-            tf.concat([tf.gather(s.xTrain, mx), tf.gather(s.yTrain, my)], 1),
-          ],
-          0,
-        );
         const t = net.apply(inp) as tf.Tensor2D;
         const tJ = tf.slice(t, [0, 0], [batch, 1]);
         const tM = tf.slice(t, [batch, 0], [batch, 1]);
@@ -250,7 +277,7 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
       const bound = stats![0];
       const meanEt = stats![1];
       cost?.dispose();
-      tf.dispose([joint, mx, my]);
+      inp.dispose();
       if (Number.isFinite(bound) && Number.isFinite(meanEt)) {
         ma = (1 - maRate) * ma + maRate * meanEt;
         history.push(bound);
