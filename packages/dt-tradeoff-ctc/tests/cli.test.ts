@@ -188,7 +188,7 @@ describe('reproduce --scale smoke', () => {
 });
 
 describe('train-ctc with the README flags', () => {
-  it('trains both stages, keeps the checkpoints, and transfer reads them', async () => {
+  it('trains both stages and keeps the checkpoints', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-dt-script-'));
     const fixture = path.join(ROOT, 'test', 'fixtures', 'fashion-mnist');
     const r = cli([

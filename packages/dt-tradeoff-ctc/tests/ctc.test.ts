@@ -141,8 +141,8 @@ it('the scores are exp(<mem[idx], v>/T)/Z, as gathering the memory rows and a ba
   });
   const M1 = m1.arraySync() as number[][];
   const M2 = m2.arraySync() as number[][];
-  const V1 = v1.arraySync() as number[][];
-  const V2 = v2.arraySync() as number[][];
+  const V1 = v1.arraySync();
+  const V2 = v2.arraySync();
   const dot = (a: number[], b: number[]) => a.reduce((acc, x, i) => acc + x * b[i], 0);
   for (let i = 0; i < 2; i++)
     for (let j = 0; j < 3; j++) {
