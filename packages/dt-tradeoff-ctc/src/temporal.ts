@@ -356,7 +356,8 @@ export async function trainDtRun(run: DtRun, o: TrainRunOptions): Promise<RunRec
     });
   const startStageTwo = (e: number) => {
     // end of epoch stage_two_epoch: info_bank.load_state_dict(model.state_dict()); wd back to its value
-    snapshot!.weights.forEach((w, k) => w.write(tf.clone(model.weights[k].read())));
+    // write() makes each variable share the copy's data: the tidy frees the copies' handles, not the data
+    tf.tidy(() => snapshot!.weights.forEach((w, k) => w.write(tf.clone(model.weights[k].read()))));
     if (c!.updateMemoryBank) {
       log(`stage 2 from epoch ${e + 1}: refilling both memories from the snapshot (one pass over the training set)`);
       for (const b of epochBatches('refill', e)) {

@@ -21,7 +21,8 @@ function cli(args: string[]) {
   return spawnSync('npx', ['tsx', CLI, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, CI: 'true', REPRO_JOBS: '2' },
+    // one job at a time: the resume test compares with these records, and OpenBLAS sums differ with its thread count
+    env: { ...process.env, CI: 'true', REPRO_JOBS: '1' },
   });
 }
 
@@ -66,8 +67,15 @@ describe('reproduce --scale smoke', () => {
       expect(p.status).toBe('missing');
       expect(p.note).toMatch(/run with: npx nx run dt-tradeoff-ctc:reproduce -- --scale paper --data-dir/);
     }
+    // smoke runs the first two Gaussian cases; the others are rows without a value
     const gauss = rows.filter((r) => r.table === 'mine-gaussian' && r.scale === 'smoke');
-    expect(gauss.map((r) => r.row).sort()).toEqual(['d1-rho0.5', 'd1-rho0.9']);
+    expect(gauss).toHaveLength(7);
+    expect(
+      gauss
+        .filter((r) => r.reproduced !== '')
+        .map((r) => r.row)
+        .sort(),
+    ).toEqual(['d1-rho0.5', 'd1-rho0.9']);
     // no number is typed from the paper: nothing has a published value
     expect(rows.every((r) => r.published === '')).toBe(true);
   });

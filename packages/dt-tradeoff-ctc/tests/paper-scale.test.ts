@@ -15,17 +15,17 @@ import { PAPER_RUNS, loadRunData, trainDtRun } from '../src';
 it('CIFAR-100 -> CINIC-10 with ResNeXt32-16x4d: data, both CTC stages, probes and MINE', async () => {
   const backend = await initBackend('wasm');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-dt-paper-'));
-  writeSyntheticCifar100(dir, { train: 32, test: 20 });
-  writeSyntheticCinic10(dir, { perClass: 2 });
+  writeSyntheticCifar100(dir, { train: 32, test: 10 });
+  writeSyntheticCinic10(dir, { perClass: 1 });
   const base = PAPER_RUNS.find((r) => r.id === 'paper-ctc-transferability')!;
-  const tiny = { lr: 1e-3, iterations: 5, hidden: 8, batchSize: 10 };
+  const tiny = { lr: 1e-3, iterations: 5, hidden: 8, batchSize: 4 };
   const run = {
     ...base,
     epochs: 2,
     batchSize: 16,
-    saveFreq: 1,
-    probe: { ...base.probe, epochs: 1, batchSize: 20 },
-    mine: { ...base.mine, everyEpochs: 1, examples: 20, xt: tiny, ty: tiny, spreadSeeds: [] },
+    saveFreq: 2,
+    probe: { ...base.probe, epochs: 1, batchSize: 10 },
+    mine: { ...base.mine, everyEpochs: 2, examples: 10, xt: tiny, ty: tiny, spreadSeeds: [] },
     ctc: { ...base.ctc!, stageTwoEpoch: 1, nceK: 8 },
   };
   const d = loadRunData(run, { scale: 'paper', dataDir: dir });
@@ -48,7 +48,7 @@ it('CIFAR-100 -> CINIC-10 with ResNeXt32-16x4d: data, both CTC stages, probes an
   expect(rec.history[0].trainInstance).toBeGreaterThan(0);
   expect(rec.history[1].trainNce).toBeGreaterThan(0);
   const a = rec.extra!.checkpoints as Array<{ epoch: number; mine?: object }>;
-  expect(a.map((x) => x.epoch)).toEqual([0, 1, 2]);
+  expect(a.map((x) => x.epoch)).toEqual([0, 2]);
   // CINIC-10 is a different dataset: MINE has no target labels on the source images, I(T;Y_target) is not estimated
   expect(a.every((x) => x.mine !== undefined)).toBe(true);
 }, 240_000);
