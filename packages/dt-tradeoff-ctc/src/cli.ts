@@ -264,7 +264,7 @@ function mineCheckRun(
     dataset: 'correlated Gaussians',
     model: `MINE statistics network ${r.mine.xt.hidden}x3`,
     // the run's configuration, as reproduce compares it to skip finished jobs; the cases go in extra
-    config: { ...r } as unknown as Record<string, unknown>,
+    config: { ...r },
     overrides: {},
     history: [],
     metrics,
