@@ -23,6 +23,7 @@ import {
   lineChartSpec,
   meanBand,
   epochCurve,
+  parseIntegerFlag,
   runCli,
   writeCkaFiles,
   writePlot,
@@ -252,11 +253,7 @@ const list = (v: string | undefined) =>
         .map((s) => s.trim())
         .filter(Boolean);
 
-const positiveInt = (flag: string, v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got '${v}'`);
-  return n;
-};
+const positiveInt = (flag: string, v: string) => parseIntegerFlag(flag, v, 1);
 
 export interface CompareCliOptions {
   modelA: string;

@@ -22,6 +22,8 @@ import {
   lineChartSpec,
   meanBand,
   newRunRecord,
+  parseIntegerFlag,
+  parsePositiveNumber,
   runCli,
   writeRunRecord,
   writePlot,
@@ -336,16 +338,7 @@ export const paper = definePaper<DtRun>({
 // ---------------------------------------------------------------------------------------------
 // transfer.py and mine.py over a checkpoint folder
 
-const positiveInt = (flag: string, v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag}: expected a non-negative integer, got '${v}'`);
-  return n;
-};
-const positiveNumber = (flag: string, v: string) => {
-  const n = Number(v);
-  if (!(n > 0)) throw new Error(`${flag}: expected a positive number, got '${v}'`);
-  return n;
-};
+const nonNegativeInt = (flag: string, v: string) => parseIntegerFlag(flag, v, 0);
 
 function parseDataset(flag: string, v: string): DatasetName {
   if (!(v in DATASETS)) throw new Error(`${flag} '${v}': unknown dataset; known: ${Object.keys(DATASETS).join(', ')}`);
@@ -403,19 +396,19 @@ export interface TransferCliOptions {
 export async function runTransfer(o: TransferCliOptions): Promise<Array<Record<string, number | string>>> {
   const target = parseDataset('--target-dataset', o.targetDataset);
   const numClasses =
-    o.numClasses !== undefined ? positiveInt('--num-classes', o.numClasses) : DATASETS[target].numClasses;
+    o.numClasses !== undefined ? nonNegativeInt('--num-classes', o.numClasses) : DATASETS[target].numClasses;
   const protocols: ProbeProtocol[] =
     (o.protocol ?? 'both') === 'both' ? [...PROBE_PROTOCOLS] : [o.protocol as ProbeProtocol];
   for (const p of protocols)
     if (!PROBE_PROTOCOLS.includes(p)) throw new Error(`--protocol '${p}': expected repo, strict or both`);
   const seq = checkpointSequence(
     o.ckptPath,
-    positiveInt('--start-epoch', o.startEpoch ?? '2'),
-    positiveInt('--skip', o.skip ?? '2'),
+    nonNegativeInt('--start-epoch', o.startEpoch ?? '2'),
+    nonNegativeInt('--skip', o.skip ?? '2'),
   );
   await initBackend(parseBackendPreference(o.backend));
   const info = DATASETS[target];
-  const limit = o.limit !== undefined ? positiveInt('--limit', o.limit) : undefined;
+  const limit = o.limit !== undefined ? nonNegativeInt('--limit', o.limit) : undefined;
   const load = (split: 'train' | 'test') => {
     const ds = loadDataset(target, split, { dataDir: o.dataDir, requester: 'transfer' }).data;
     return limit !== undefined && limit < ds.size
@@ -431,9 +424,9 @@ export async function runTransfer(o: TransferCliOptions): Promise<Array<Record<s
     throw new Error(`--num-classes ${numClasses}: ${target} has ${train.numClasses} classes`);
   const cfg: ProbeConfig = {
     ...REPO_PROBE,
-    ...(o.epochs !== undefined ? { epochs: positiveInt('--epochs', o.epochs) } : {}),
-    ...(o.lr !== undefined ? { lr: positiveNumber('--lr', o.lr) } : {}),
-    ...(o.batchSize !== undefined ? { batchSize: positiveInt('--batch-size', o.batchSize) } : {}),
+    ...(o.epochs !== undefined ? { epochs: nonNegativeInt('--epochs', o.epochs) } : {}),
+    ...(o.lr !== undefined ? { lr: parsePositiveNumber('--lr', o.lr) } : {}),
+    ...(o.batchSize !== undefined ? { batchSize: nonNegativeInt('--batch-size', o.batchSize) } : {}),
   };
   const rows: Array<Record<string, number | string>> = [];
   for (const { epoch, dir } of seq) {
@@ -489,24 +482,24 @@ export async function runMine(o: MineCliOptions): Promise<Array<Record<string, n
   const name = parseDataset('--dataset', o.dataset);
   const seq = checkpointSequence(
     o.ckptPath,
-    positiveInt('--start-epoch', o.startEpoch ?? '2'),
-    positiveInt('--skip', o.skip ?? '2'),
+    nonNegativeInt('--start-epoch', o.startEpoch ?? '2'),
+    nonNegativeInt('--skip', o.skip ?? '2'),
   );
   const settings = {
-    lr: o.lr !== undefined ? positiveNumber('--lr', o.lr) : 1e-4,
-    iterations: positiveInt('--iter-num', o.iterNum ?? '5000'),
-    hidden: positiveInt('--hidden', o.hidden ?? '1024'),
-    batchSize: positiveInt('--batch-size', o.batchSize ?? '500'),
+    lr: o.lr !== undefined ? parsePositiveNumber('--lr', o.lr) : 1e-4,
+    iterations: nonNegativeInt('--iter-num', o.iterNum ?? '5000'),
+    hidden: nonNegativeInt('--hidden', o.hidden ?? '1024'),
+    batchSize: nonNegativeInt('--batch-size', o.batchSize ?? '500'),
   };
   await initBackend(parseBackendPreference(o.backend));
   const info = DATASETS[name];
   const full = loadDataset(name, 'test', { dataDir: o.dataDir, requester: 'mine' }).data;
-  const n = Math.min(positiveInt('--examples', o.examples ?? String(full.size)), full.size);
+  const n = Math.min(nonNegativeInt('--examples', o.examples ?? String(full.size)), full.size);
   const ds = takeIndices(
     full,
     Int32Array.from({ length: n }, (_, i) => i),
   );
-  const x = o.mode === 'xt' ? pooledInputs(ds, info.normalize, positiveInt('--x-pool', o.xPool ?? '1')) : undefined;
+  const x = o.mode === 'xt' ? pooledInputs(ds, info.normalize, nonNegativeInt('--x-pool', o.xPool ?? '1')) : undefined;
   const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(ds.labels, 'int32'), ds.numClasses), 'float32') as tf.Tensor2D);
   const rows: Array<Record<string, number | string>> = [];
   try {
@@ -588,9 +581,9 @@ export async function runTrainScript(kind: 'vanilla' | 'ctc', o: TrainScriptOpti
     );
   const base = pool.find((r) => r.kind === kind)!;
   const num = (flag: string, v: string | undefined, fallback: number) =>
-    v === undefined ? fallback : positiveNumber(flag, v);
+    v === undefined ? fallback : parsePositiveNumber(flag, v);
   const int = (flag: string, v: string | undefined, fallback: number) =>
-    v === undefined ? fallback : positiveInt(flag, v);
+    v === undefined ? fallback : nonNegativeInt(flag, v);
   const epochs = int('--epochs', o.epochs, base.epochs);
   let ctc = base.ctc;
   if (kind === 'ctc') {

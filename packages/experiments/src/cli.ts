@@ -53,6 +53,26 @@ export interface PaperCliSpec {
   epilog?: string;
 }
 
+/**
+ * A command-line integer of at least `min` (1: "a positive integer", 0: "a non-negative integer");
+ * the error names the flag and the value.
+ */
+export function parseIntegerFlag(flag: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(
+      `${flag}: expected a ${min === 1 ? 'positive' : min === 0 ? 'non-negative' : `>= ${min}`} integer, got '${value}'`,
+    );
+  return n;
+}
+
+/** A command-line number > 0; the error names the flag and the value. */
+export function parsePositiveNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new Error(`${flag}: expected a positive number, got '${value}'`);
+  return n;
+}
+
 export function parseSeeds(value: string): number[] {
   const seeds = value
     .split(',')
