@@ -33,20 +33,30 @@ async function main(): Promise<void> {
           })();
   for (let i = 0; i < 2; i++) w.step();
   console.log(`${w.name}: ${meanMs(w.step, id === 'W6' ? 2 : 5).toFixed(1)} ms per step`);
-  const prof = await tf.profile(() => {
-    w.step();
-  });
-  const agg = new Map<string, number>();
+  // per kernel, the median over 5 profiled steps (single steps move by ±30% on a shared machine)
+  const rounds = 5;
+  const perRound = new Map<string, number[]>();
   const calls = new Map<string, number>();
-  // '__op' entries wrap the kernels they run (e.g. fusedConv2d__op around FusedConv2D): not counted twice
-  for (const k of prof.kernels)
-    if (!k.name.endsWith('__op')) {
-      agg.set(k.name, (agg.get(k.name) ?? 0) + (k.kernelTimeMs as number));
-      calls.set(k.name, (calls.get(k.name) ?? 0) + 1);
-    }
+  for (let r = 0; r < rounds; r++) {
+    const prof = await tf.profile(() => {
+      w.step();
+    });
+    const agg = new Map<string, number>();
+    // '__op' entries wrap the kernels they run (e.g. fusedConv2d__op around FusedConv2D): not counted twice
+    for (const k of prof.kernels)
+      if (!k.name.endsWith('__op')) {
+        agg.set(k.name, (agg.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+        if (r === 0) calls.set(k.name, (calls.get(k.name) ?? 0) + 1);
+      }
+    for (const [k, v] of agg) perRound.set(k, [...(perRound.get(k) ?? []), v]);
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const agg = new Map([...perRound].map(([k, v]) => [k, median(v)] as const));
   const total = [...agg.values()].reduce((a, b) => a + b, 0);
   const nCalls = [...calls.values()].reduce((a, b) => a + b, 0);
-  console.log(`kernel time ${total.toFixed(1)} ms in one profiled step, ${nCalls} kernel calls`);
+  console.log(
+    `kernel time ${total.toFixed(1)} ms per step (median of ${rounds} profiled steps per kernel), ${nCalls} kernel calls`,
+  );
   for (const [k, v] of [...agg.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
     console.log(
       `  ${k.padEnd(28)} ${v.toFixed(1).padStart(8)} ms ${((100 * v) / total).toFixed(1).padStart(5)}%  ${String(calls.get(k)).padStart(4)} calls`,

@@ -12,6 +12,8 @@ export {
   batchNormTrain,
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
+  batchNormRunningUpdate,
+  BATCH_NORM_RUNNING,
   sgdMomentumUpdate,
   sgdMomentumKernelActive,
   SGD_MOMENTUM,

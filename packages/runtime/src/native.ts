@@ -62,6 +62,22 @@ export interface NativeAddon {
     weightDecay: number,
     nesterov: boolean,
   ): void;
+  /** Batch norm's running statistics, PyTorch's update, bit for bit the composite ops' (see batchNormRunningUpdate). */
+  runningStats(
+    runningMean: Float32Array,
+    runningVar: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    newMean: Float32Array,
+    newVar: Float32Array,
+    unbiasedFactor: number,
+    keep: number,
+    momentum: number,
+  ): void;
+  /** y = max(0, x) as tfjs's cpu backend (NaN stays NaN, −0 becomes +0), split over the threads. */
+  relu(x: Float32Array, y: Float32Array): void;
+  /** out = a + b over equal lengths, split over the threads. */
+  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** dx = dy · step(x) in one pass (the ReLU gradient). */
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;

@@ -6,7 +6,15 @@
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { batchNormTrain, initBackend, nativeStatus, Rng, setWasmNativeKernels, wasmNativeKernelsActive } from '../src';
+import {
+  batchNormRunningUpdate,
+  batchNormTrain,
+  initBackend,
+  nativeStatus,
+  Rng,
+  setWasmNativeKernels,
+  wasmNativeKernelsActive,
+} from '../src';
 
 const REL_TOL = 1e-5;
 
@@ -425,6 +433,40 @@ function reluGradCase(seed: number): number[] {
   });
 }
 
+/** Relu and a same-shape Add, below and above the size the native passes split over threads. */
+function elementwiseCase(seed: number): number[][] {
+  const rng = new Rng(seed);
+  return [4 * 9 * 7 * 5, 3 * 64 * 1024 + 7].flatMap((n) => {
+    const a = randn(rng, n);
+    const b = randn(rng, n);
+    a.set([0, -0, NaN, Infinity, -Infinity, -3, 2], 0);
+    b.set([-0, -0, 1, -Infinity, Infinity, NaN, 0.5], 0);
+    return tf.tidy(() => {
+      const ta = tf.tensor1d(a);
+      const tb = tf.tensor1d(b);
+      return [Array.from(tf.relu(ta).dataSync()), Array.from(tf.add(ta, tb).dataSync())];
+    });
+  });
+}
+
+/** Batch norm's running-statistics update (one native kernel, else the composite ops). */
+function runningCase(seed: number): number[][] {
+  const rng = new Rng(seed);
+  const c = 37;
+  const [rm, mean] = [randn(rng, c), randn(rng, c)];
+  const [rv, variance] = [randn(rng, c).map(Math.abs), randn(rng, c).map(Math.abs)];
+  return tf.tidy(() =>
+    batchNormRunningUpdate(
+      tf.tensor1d(rm),
+      tf.tensor1d(rv),
+      tf.tensor1d(mean),
+      tf.tensor1d(variance),
+      64 * 32 * 32,
+      0.1,
+    ).map((t) => Array.from(t.dataSync())),
+  );
+}
+
 /** Gram matrices: the same tensor on both sides (the native path uses ssyrk). */
 function gramCase(i: number): number[] {
   const rng = new Rng(750 + i);
@@ -519,6 +561,8 @@ const reference: {
   cmp: number[][];
   pool: Float32Array[];
   relu: number[];
+  elementwise: number[][];
+  running: number[][];
   bn: Float32Array[][];
   slice: number[][];
   gram: number[];
@@ -534,6 +578,8 @@ const reference: {
   cmp: [],
   pool: [],
   relu: [],
+  elementwise: [],
+  running: [],
   bn: [],
   slice: [],
 };
@@ -552,6 +598,8 @@ beforeAll(async () => {
   reference.cmp = COMPARE_CASES.map((_, i) => compareCase(i));
   reference.pool = POOL_CASES.map((_, i) => poolGrad(i));
   reference.relu = reluGradCase(990);
+  reference.elementwise = elementwiseCase(991);
+  reference.running = runningCase(992);
   const info = await initBackend('wasm');
   expect(info.name).toBe('wasm');
 });
@@ -663,6 +711,14 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     expect(reluGradCase(990)).toEqual(reference.relu);
   });
 
+  maybe('Relu and Add, bit for bit, with NaN, ±∞ and signed zeros, split over threads or not', () => {
+    expect(elementwiseCase(991)).toEqual(reference.elementwise);
+  });
+
+  maybe("batch norm's running statistics, bit for bit", () => {
+    expect(runningCase(992)).toEqual(reference.running);
+  });
+
   maybe('gather gradient (UnsortedSegmentSum)', () => {
     expect(relErr(segmentSumCase(900), reference.seg)).toBeLessThan(REL_TOL);
   });
@@ -689,6 +745,8 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     sliceCase(3);
     gramCase(1);
     bnInferCase(0);
+    elementwiseCase(5);
+    runningCase(6);
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.engine().backend.numDataIds()).toBe(beforeData);
   });

@@ -7,7 +7,7 @@
  * eps 1e-3, biased variance in the running update); the papers' code is PyTorch, so this layer is used.
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain } from '@repro/runtime';
+import { batchNormRunningUpdate, batchNormTrain } from '@repro/runtime';
 
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
 
@@ -57,9 +57,16 @@ export function torchBatchNorm(
     // one fused kernel on wasm with the native addon; moments + batchNorm elsewhere
     const { y, mean, variance } = batchNormTrain(x, gamma, beta, eps); // biased variance
     const count = x.size / x.shape[x.rank - 1];
-    const unbiased = tf.mul(variance, count / Math.max(1, count - 1));
-    v.runningMean.write(tf.add(tf.mul(v.runningMean.read(), 1 - momentum), tf.mul(mean, momentum)));
-    v.runningVar.write(tf.add(tf.mul(v.runningVar.read(), 1 - momentum), tf.mul(unbiased, momentum)));
+    const [runningMean, runningVar] = batchNormRunningUpdate(
+      v.runningMean.read(),
+      v.runningVar.read(),
+      mean,
+      variance,
+      count,
+      momentum,
+    );
+    v.runningMean.write(runningMean);
+    v.runningVar.write(runningVar);
     return y;
   }
   return tf.batchNorm(x, v.runningMean.read(), v.runningVar.read(), beta, gamma, eps);

@@ -631,7 +631,46 @@ static napi_value SgdMomentum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------- batch norm's running statistics ---------- */
+
+/* runningStats(rm, rv, mean, var, outMean, outVar, unbiasedFactor, keep, momentum): PyTorch's update
+ *   mean' = rm·keep + mean·momentum,  var' = rv·keep + (var·unbiasedFactor)·momentum
+ * in float32, in the order of the composite tfjs ops it replaces (no fused multiply-adds), so bit for
+ * bit theirs; the factors arrive as float32 values. */
+static napi_value RunningStats(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  float *rm, *rv, *mu, *var, *om, *ov;
+  size_t l0, l1, l2, l3, l4, l5;
+  double fc, keep, mom;
+  if (!take_args(env, info, 9, argv, "runningStats") || !get_f32(env, argv[0], &rm, &l0, "runningMean") || !get_f32(env, argv[1], &rv, &l1, "runningVar") ||
+      !get_f32(env, argv[2], &mu, &l2, "mean") || !get_f32(env, argv[3], &var, &l3, "variance") || !get_f32(env, argv[4], &om, &l4, "newMean") ||
+      !get_f32(env, argv[5], &ov, &l5, "newVar"))
+    return NULL;
+  if (napi_get_value_double(env, argv[6], &fc) != napi_ok || napi_get_value_double(env, argv[7], &keep) != napi_ok || napi_get_value_double(env, argv[8], &mom) != napi_ok) {
+    napi_throw_type_error(env, NULL, "repro_native.runningStats: unbiasedFactor, keep, momentum must be numbers");
+    return NULL;
+  }
+  if (!need(env, l1, l0, "runningVar") || !need(env, l2, l0, "mean") || !need(env, l3, l0, "variance") || !need(env, l4, l0, "newMean") || !need(env, l5, l0, "newVar")) return NULL;
+  const float f = (float)fc, k = (float)keep, m = (float)mom;
+  for (size_t i = 0; i < l0; i++) {
+    const float a = rm[i] * k, b = mu[i] * m;
+    om[i] = a + b;
+    const float u = var[i] * f;
+    const float c = rv[i] * k, d = u * m;
+    ov[i] = c + d;
+  }
+  return NULL;
+}
+
 /* ---------- ReLU gradient ---------- */
+
+/* threads for an element-wise pass over n floats (as batch norm's rows: split from 64K floats) */
+static int elementwise_threads(size_t n) { return n < ((size_t)1 << 16) || g_conv_threads < 2 ? 1 : g_conv_threads; }
+
+static void span(size_t n, int t, int nt, size_t *i0, size_t *i1) {
+  *i0 = n * (size_t)t / (size_t)nt;
+  *i1 = n * (size_t)(t + 1) / (size_t)nt;
+}
 
 /* reluGrad(x, dy, dx): dx = dy · step(x), one pass (tfjs: Step then Multiply); step(NaN) = NaN as tfjs's */
 static napi_value ReluGrad(napi_env env, napi_callback_info info) {
@@ -641,12 +680,53 @@ static napi_value ReluGrad(napi_env env, napi_callback_info info) {
   if (!take_args(env, info, 3, argv, "reluGrad") || !get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &dy, &ldy, "dy") || !get_f32(env, argv[2], &dx, &ldx, "dx"))
     return NULL;
   if (!need(env, ldy, lx, "dy") || !need(env, ldx, lx, "dx")) return NULL;
+  const int nt = elementwise_threads(lx);
   /* selects between constants, then one multiply: branch-free, so it vectorises (a branch on the
    * sign of x mispredicts half the time: 7 ns per element) */
-  for (size_t i = 0; i < lx; i++) {
-    const float v = x[i];
-    const float step = v > 0.0f ? 1.0f : (v != v ? NAN : 0.0f);
-    dx[i] = dy[i] * step;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    size_t i0, i1;
+    span(lx, omp_get_thread_num(), omp_get_num_threads(), &i0, &i1);
+    for (size_t i = i0; i < i1; i++) {
+      const float v = x[i];
+      const float step = v > 0.0f ? 1.0f : (v != v ? NAN : 0.0f);
+      dx[i] = dy[i] * step;
+    }
+  }
+  return NULL;
+}
+
+/* relu(x, y): y = max(0, x) as tfjs's cpu backend: NaN stays NaN, −0 becomes +0 */
+static napi_value Relu(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  float *x, *y;
+  size_t lx, ly;
+  if (!take_args(env, info, 2, argv, "relu") || !get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &y, &ly, "y")) return NULL;
+  if (!need(env, ly, lx, "y")) return NULL;
+  const int nt = elementwise_threads(lx);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    size_t i0, i1;
+    span(lx, omp_get_thread_num(), omp_get_num_threads(), &i0, &i1);
+    for (size_t i = i0; i < i1; i++) y[i] = x[i] > 0.0f ? x[i] : (x[i] == x[i] ? 0.0f : x[i]);
+  }
+  return NULL;
+}
+
+/* add(a, b, out): out = a + b, same length */
+static napi_value Add(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  float *a, *b, *out;
+  size_t la, lb, lo;
+  if (!take_args(env, info, 3, argv, "add") || !get_f32(env, argv[0], &a, &la, "a") || !get_f32(env, argv[1], &b, &lb, "b") || !get_f32(env, argv[2], &out, &lo, "out"))
+    return NULL;
+  if (!need(env, lb, la, "b") || !need(env, lo, la, "out")) return NULL;
+  const int nt = elementwise_threads(la);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    size_t i0, i1;
+    span(la, omp_get_thread_num(), omp_get_num_threads(), &i0, &i1);
+    for (size_t i = i0; i < i1; i++) out[i] = a[i] + b[i];
   }
   return NULL;
 }
@@ -1041,6 +1121,9 @@ static napi_value ModuleInit(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", NULL, Conv2dBackpropInput, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"gram", NULL, Gram, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"sgdMomentum", NULL, SgdMomentum, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"relu", NULL, Relu, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"add", NULL, Add, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"runningStats", NULL, RunningStats, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"reluGrad", NULL, ReluGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"batchNormTrain", NULL, BatchNormTrain, NULL, NULL, NULL, napi_default_jsproperty, NULL},

@@ -282,6 +282,28 @@ function makeReluGrad(addon: NativeAddon) {
   };
 }
 
+/** Relu of a float32 tensor in one native pass over two threads (wasm's runs on one). */
+function makeRelu(addon: NativeAddon, fallback: tf.KernelFunc) {
+  return function relu(args: KernelArgs): TensorInfo {
+    const { x } = args.inputs;
+    if (x.dtype !== 'float32') return fallback(args as never) as TensorInfo;
+    const y = args.backend.makeOutput(x.shape, 'float32');
+    addon.relu(f32(args.backend, x), f32(args.backend, y));
+    return y;
+  };
+}
+
+/** Add of two float32 tensors of one shape natively (residual sums, gradient accumulation); broadcasts fall back. */
+function makeAdd(addon: NativeAddon, fallback: tf.KernelFunc) {
+  return function add(args: KernelArgs): TensorInfo {
+    const { a, b } = args.inputs;
+    if (!allF32(a, b) || !util.arraysEqual(a.shape, b.shape)) return fallback(args as never) as TensorInfo;
+    const out = args.backend.makeOutput(a.shape, 'float32');
+    addon.add(f32(args.backend, a), f32(args.backend, b), f32(args.backend, out));
+    return out;
+  };
+}
+
 /** One SGD-momentum step of one variable: [value', accum'] (see sgdMomentumUpdate). */
 export const SGD_MOMENTUM = 'ReproSgdMomentum';
 
@@ -427,6 +449,69 @@ export function batchNormTrain(
   });
 }
 
+/** Batch norm's running-statistics update in one kernel ([mean', var']; see batchNormRunningUpdate). */
+export const BATCH_NORM_RUNNING = 'ReproBatchNormRunning';
+
+function makeBatchNormRunning(addon: NativeAddon) {
+  return function running(args: KernelArgs): TensorInfo[] {
+    const { runningMean, runningVar, mean, variance } = args.inputs;
+    const { backend, attrs } = args;
+    const nm = backend.makeOutput(runningMean.shape, 'float32');
+    const nv = backend.makeOutput(runningMean.shape, 'float32');
+    addon.runningStats(
+      f32(backend, runningMean),
+      f32(backend, runningVar),
+      f32(backend, mean),
+      f32(backend, variance),
+      f32(backend, nm),
+      f32(backend, nv),
+      attrs.unbiasedFactor as number,
+      attrs.keep as number,
+      attrs.momentum as number,
+    );
+    return [nm, nv];
+  };
+}
+
+/**
+ * PyTorch's running-statistics update of a training-mode batch norm, from the batch mean and the
+ * biased batch variance of `count` rows: mean' = (1 − momentum)·mean + momentum·μ and
+ * var' = (1 − momentum)·var + momentum·σ²·count/(count − 1). One kernel without a gradient where the
+ * native kernels are active (bit for bit the composite ops, which run everywhere else).
+ */
+export function batchNormRunningUpdate(
+  runningMean: tf.Tensor,
+  runningVar: tf.Tensor,
+  mean: tf.Tensor,
+  variance: tf.Tensor,
+  count: number,
+  momentum: number,
+): [tf.Tensor, tf.Tensor] {
+  const unbiasedFactor = count / Math.max(1, count - 1);
+  const ts = [runningMean, runningVar, mean, variance];
+  const c = runningMean.size;
+  if (
+    tf.getKernel(BATCH_NORM_RUNNING, tf.getBackend()) &&
+    ts.every((t) => t.dtype === 'float32' && t.rank === 1 && t.size === c)
+  ) {
+    const [nm, nv] = tf
+      .engine()
+      .runKernel<tf.Tensor[]>(
+        BATCH_NORM_RUNNING,
+        { runningMean, runningVar, mean, variance },
+        { unbiasedFactor, keep: 1 - momentum, momentum },
+      );
+    return [nm, nv];
+  }
+  return tf.tidy(() => {
+    const unbiased = tf.mul(variance, unbiasedFactor);
+    return [
+      tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)),
+      tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)),
+    ];
+  });
+}
+
 /** FusedBatchNorm (inference-mode batch norm) with per-channel parameters of length C or 1. */
 function makeFusedBatchNorm(addon: NativeAddon, fallback: tf.KernelFunc) {
   return function fusedBatchNorm(args: KernelArgs): TensorInfo {
@@ -471,6 +556,8 @@ export const WASM_NATIVE_KERNELS = [
   '_FusedMatMul',
   'MaxPoolGrad',
   'FusedBatchNorm',
+  'Relu',
+  'Add',
 ] as const;
 
 let fallbacks: Map<string, tf.KernelFunc> | undefined;
@@ -496,7 +583,7 @@ export function setWasmNativeKernels(addon: NativeAddon | undefined): void {
   const fb = (name: string) => fallbacks!.get(name)!;
   if (!addon) {
     for (const name of WASM_NATIVE_KERNELS) replace(name, fb(name));
-    for (const name of [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, RELU_GRAD, SGD_MOMENTUM])
+    for (const name of [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, BATCH_NORM_RUNNING, RELU_GRAD, SGD_MOMENTUM])
       if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
     active = false;
     return;
@@ -507,6 +594,7 @@ export function setWasmNativeKernels(addon: NativeAddon | undefined): void {
   replace(SGD_MOMENTUM, makeSgdMomentum(addon));
   replace(BATCH_NORM_TRAIN, makeBatchNormTrain(addon));
   replace(BATCH_NORM_TRAIN_GRAD, makeBatchNormTrainGrad(addon));
+  replace(BATCH_NORM_RUNNING, makeBatchNormRunning(addon));
   replace('Conv2D', makeConv2D(addon, fb('Conv2D'), false));
   replace('FusedConv2D', makeConv2D(addon, fb('FusedConv2D'), true));
   replace('Conv2DBackpropFilter', makeConv2DBackpropFilter(addon, fb('Conv2DBackpropFilter')));
@@ -515,6 +603,8 @@ export function setWasmNativeKernels(addon: NativeAddon | undefined): void {
   replace('_FusedMatMul', makeMatMul(addon, fb('_FusedMatMul'), true));
   replace('MaxPoolGrad', makeMaxPoolGrad(addon, fb('MaxPoolGrad')));
   replace('FusedBatchNorm', makeFusedBatchNorm(addon, fb('FusedBatchNorm')));
+  replace('Relu', makeRelu(addon, fb('Relu')));
+  replace('Add', makeAdd(addon, fb('Add')));
   active = true;
 }
 
