@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
 import { TorchBatchNorm } from './layers/torch-batch-norm';
 import { TorchMaxPool } from './layers/torch-pool';
+import { TorchConv2D } from './layers/torch-conv';
 import { SeededDropout } from './layers/seeded-dropout';
 
 export type Sym = tf.SymbolicTensor;
@@ -55,10 +56,29 @@ export function conv(x: Sym, seeds: SeedSequence, a: ConvArgs): Sym {
   // stride 1 with pad (k−1)/2 is tf's 'same' exactly; otherwise pad explicitly (tf's 'same' at stride 2
   // pads only bottom/right, PyTorch pads both sides). 'same' saves a Pad forward and a Slice backward.
   const same = stride === 1 && pad > 0 && 2 * pad === a.kernel - 1;
-  const xp = pad > 0 && !same ? (tf.layers.zeroPadding2d({ padding: pad }).apply(x) as Sym) : x;
-  const padding = same ? 'same' : 'valid';
   const groups = a.groups ?? 1;
   const fanInPerGroup = cin / groups;
+  const biasInitializer = () =>
+    tf.initializers.randomUniform({
+      minval: -1 / Math.sqrt(a.kernel * a.kernel * cin),
+      maxval: 1 / Math.sqrt(a.kernel * a.kernel * cin),
+      seed: seeds.next(),
+    });
+  if (groups === 1 && pad > 0 && !same) {
+    // one convolution with explicit padding (no Pad op forward, no Slice backward)
+    return new TorchConv2D({
+      filters: a.filters,
+      kernelSize: a.kernel,
+      strides: stride,
+      padding: pad,
+      useBias: a.bias ?? false,
+      kernelInitializer: convInitializer(a.init ?? 'pnn', a.kernel, cin, a.filters, seeds.next()),
+      biasInitializer: biasInitializer(),
+      name: a.name,
+    }).apply(x) as Sym;
+  }
+  const xp = pad > 0 && !same ? (tf.layers.zeroPadding2d({ padding: pad }).apply(x) as Sym) : x;
+  const padding = same ? 'same' : 'valid';
   if (groups === 1) {
     return tf.layers
       .conv2d({
@@ -68,11 +88,7 @@ export function conv(x: Sym, seeds: SeedSequence, a: ConvArgs): Sym {
         padding,
         useBias: a.bias ?? false,
         kernelInitializer: convInitializer(a.init ?? 'pnn', a.kernel, fanInPerGroup, a.filters, seeds.next()),
-        biasInitializer: tf.initializers.randomUniform({
-          minval: -1 / Math.sqrt(a.kernel * a.kernel * cin),
-          maxval: 1 / Math.sqrt(a.kernel * a.kernel * cin),
-          seed: seeds.next(),
-        }),
+        biasInitializer: biasInitializer(),
         name: a.name,
       })
       .apply(xp) as Sym;

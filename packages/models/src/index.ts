@@ -11,6 +11,8 @@ export { PerturbLayer } from './layers/perturb';
 export type { PerturbLayerArgs } from './layers/perturb';
 export { TorchBatchNorm, torchBatchNorm, addBatchNormWeights } from './layers/torch-batch-norm';
 export { TorchMaxPool } from './layers/torch-pool';
+export { TorchConv2D } from './layers/torch-conv';
+export type { TorchConv2DArgs } from './layers/torch-conv';
 export { NoiseLayer } from './layers/noise-layer';
 export { SeededDropout, setRandomStep, getRandomStep } from './layers/seeded-dropout';
 export { SeedSequence, SliceChannels } from './blocks';
