@@ -81,6 +81,8 @@ export interface NativeAddon {
   /** dx = dy · step(x) in one pass (the ReLU gradient). */
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  /** tfjs's average-pool gradient (cpu backend's sums and 1/(kh·kw)); dims N, H, W, C, kh, kw, sh, sw, pt, pl, Ho, Wo. */
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   batchNormTrain(
     x: Float32Array,
     gamma: Float32Array,

@@ -526,8 +526,9 @@ const POOL_CASES: Array<[number[], number, number, 'valid' | 'same' | number, bo
   [[2, 8, 8, 5], 2, 2, 'valid', true],
   [[2, 9, 9, 3], 3, 2, 'same', true],
 ];
-function poolGrad(i: number): Float32Array {
-  const [shape, k, s, pad, ties] = POOL_CASES[i];
+const AVG_POOL_CASES = [...POOL_CASES.filter((c) => !c[4]), [[2, 4, 4, 8], 4, 4, 'valid'] as (typeof POOL_CASES)[0]];
+function poolGrad(i: number, op: 'max' | 'avg' = 'max'): Float32Array {
+  const [shape, k, s, pad, ties] = (op === 'max' ? POOL_CASES : AVG_POOL_CASES)[i];
   const rng = new Rng(950 + i);
   return tf.tidy(() => {
     const values = randn(
@@ -535,8 +536,8 @@ function poolGrad(i: number): Float32Array {
       shape.reduce((a, b) => a * b, 1),
     );
     const x = tf.tensor4d(ties ? values.map(Math.round) : values, shape as [number, number, number, number]);
-    const f = (xx: tf.Tensor) =>
-      tf.maxPool(xx as tf.Tensor4D, k, s, pad, typeof pad === 'number' ? 'floor' : undefined);
+    const pool = op === 'max' ? tf.maxPool : tf.avgPool;
+    const f = (xx: tf.Tensor) => pool(xx as tf.Tensor4D, k, s, pad, typeof pad === 'number' ? 'floor' : undefined);
     const outShape = tf.tidy(() => f(x).shape);
     const r = tf.tensor(
       randn(
@@ -560,6 +561,7 @@ const reference: {
   mm: Array<{ plain: Float32Array; fused: Float32Array }>;
   cmp: number[][];
   pool: Float32Array[];
+  avgPool: Float32Array[];
   relu: number[];
   elementwise: number[][];
   running: number[][];
@@ -577,6 +579,7 @@ const reference: {
   mm: [],
   cmp: [],
   pool: [],
+  avgPool: [],
   relu: [],
   elementwise: [],
   running: [],
@@ -597,6 +600,7 @@ beforeAll(async () => {
   reference.mm = MATMUL_CASES.map((_, i) => matMulCase(i));
   reference.cmp = COMPARE_CASES.map((_, i) => compareCase(i));
   reference.pool = POOL_CASES.map((_, i) => poolGrad(i));
+  reference.avgPool = AVG_POOL_CASES.map((_, i) => poolGrad(i, 'avg'));
   reference.relu = reluGradCase(990);
   reference.elementwise = elementwiseCase(991);
   reference.running = runningCase(992);
@@ -707,6 +711,10 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     expect(relErr(poolGrad(i), reference.pool[i])).toBeLessThan(REL_TOL);
   });
 
+  maybe.each(AVG_POOL_CASES.map((c, i) => [JSON.stringify(c), i] as const))('average-pool gradient %s', (_n, i) => {
+    expect(relErr(poolGrad(i, 'avg'), reference.avgPool[i])).toBeLessThan(REL_TOL);
+  });
+
   maybe('ReLU gradient, bit for bit, with NaN, ±∞ and signed zeros', () => {
     expect(reluGradCase(990)).toEqual(reference.relu);
   });
@@ -740,6 +748,7 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     matMulCase(2);
     compareCase(3);
     poolGrad(0);
+    poolGrad(1, 'avg');
     convForward(c, 5);
     bnCase(0);
     sliceCase(3);

@@ -731,6 +731,48 @@ static napi_value Add(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------- average pooling gradient ---------- */
+
+/* avgPoolGrad(dy, dx, dims): dims N, H, W, C, kh, kw, sh, sw, pt, pl, Ho, Wo. tfjs's cpu backend
+ * exactly: each dx sums the dy of the windows that contain it (window rows, then columns, in double)
+ * and multiplies by 1/(kh·kw), also at the borders of 'same' padding. */
+static napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  float *dy, *dx;
+  size_t ldy, ldx;
+  int32_t a[12];
+  if (!take_args(env, info, 3, argv, "avgPoolGrad") || !get_f32(env, argv[0], &dy, &ldy, "dy") || !get_f32(env, argv[1], &dx, &ldx, "dx") || !get_dims(env, argv[2], a, 12))
+    return NULL;
+  const int n = a[0], h = a[1], w = a[2], c = a[3], kh = a[4], kw = a[5], sh = a[6], sw = a[7], pt = a[8], pl = a[9], ho = a[10], wo = a[11];
+  if (!need(env, ldy, (size_t)n * ho * wo * c, "dy") || !need(env, ldx, (size_t)n * h * w * c, "dx")) return NULL;
+  const double mult = 1.0 / ((double)kh * kw);
+  const int padTop = kh - 1 - pt, padLeft = kw - 1 - pl;
+  double *acc = malloc(sizeof(double) * (size_t)(c > 0 ? c : 1));
+  if (!acc) {
+    napi_throw_error(env, NULL, "repro_native.avgPoolGrad: out of memory");
+    return NULL;
+  }
+  for (int b = 0; b < n; b++)
+    for (int r = 0; r < h; r++)
+      for (int q = 0; q < w; q++) {
+        for (int d = 0; d < c; d++) acc[d] = 0.0;
+        for (int wr = 0; wr < kh; wr++) {
+          const int rr = r - padTop + wr;
+          if (rr < 0 || rr % sh != 0 || rr / sh >= ho) continue;
+          for (int wc = 0; wc < kw; wc++) {
+            const int cc = q - padLeft + wc;
+            if (cc < 0 || cc % sw != 0 || cc / sw >= wo) continue;
+            const float *g = dy + (((size_t)b * ho + rr / sh) * wo + cc / sw) * c;
+            for (int d = 0; d < c; d++) acc[d] += g[d];
+          }
+        }
+        float *o = dx + (((size_t)b * h + r) * w + q) * c;
+        for (int d = 0; d < c; d++) o[d] = (float)(acc[d] * mult);
+      }
+  free(acc);
+  return NULL;
+}
+
 /* ---------- max pooling gradient ---------- */
 
 /* maxPoolGrad(x, dy, dx, dims): dims N, H, W, C, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo.
@@ -1125,6 +1167,7 @@ static napi_value ModuleInit(napi_env env, napi_value exports) {
       {"add", NULL, Add, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"runningStats", NULL, RunningStats, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"reluGrad", NULL, ReluGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"avgPoolGrad", NULL, AvgPoolGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"maxPoolGrad", NULL, MaxPoolGrad, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"batchNormTrain", NULL, BatchNormTrain, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"batchNormInfer", NULL, BatchNormInfer, NULL, NULL, NULL, napi_default_jsproperty, NULL},

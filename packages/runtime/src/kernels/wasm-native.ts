@@ -282,6 +282,35 @@ function makeReluGrad(addon: NativeAddon) {
   };
 }
 
+function makeAvgPoolGrad(addon: NativeAddon, fallback: tf.KernelFunc) {
+  return function avgPoolGrad(args: KernelArgs): TensorInfo {
+    const {
+      inputs: { dy, input },
+      backend,
+      attrs,
+    } = args as KernelArgs & { inputs: { dy: TensorInfo; input: TensorInfo } };
+    if (!allF32(dy, input) || input.shape.length !== 4) return fallback(args as never) as TensorInfo;
+    const ci = poolInfo(input.shape, attrs);
+    const dx = backend.makeOutput(input.shape, 'float32');
+    const dims = Int32Array.from([
+      ci.batchSize,
+      ci.inHeight,
+      ci.inWidth,
+      ci.inChannels,
+      ci.filterHeight,
+      ci.filterWidth,
+      ci.strideHeight,
+      ci.strideWidth,
+      ci.padInfo.top,
+      ci.padInfo.left,
+      ci.outHeight,
+      ci.outWidth,
+    ]);
+    addon.avgPoolGrad(f32(backend, dy), f32(backend, dx), dims);
+    return dx;
+  };
+}
+
 /** Relu of a float32 tensor in one native pass over two threads (wasm's runs on one). */
 function makeRelu(addon: NativeAddon, fallback: tf.KernelFunc) {
   return function relu(args: KernelArgs): TensorInfo {
@@ -555,6 +584,7 @@ export const WASM_NATIVE_KERNELS = [
   'BatchMatMul',
   '_FusedMatMul',
   'MaxPoolGrad',
+  'AvgPoolGrad',
   'FusedBatchNorm',
   'Relu',
   'Add',
@@ -602,6 +632,7 @@ export function setWasmNativeKernels(addon: NativeAddon | undefined): void {
   replace('BatchMatMul', makeMatMul(addon, fb('BatchMatMul'), false));
   replace('_FusedMatMul', makeMatMul(addon, fb('_FusedMatMul'), true));
   replace('MaxPoolGrad', makeMaxPoolGrad(addon, fb('MaxPoolGrad')));
+  replace('AvgPoolGrad', makeAvgPoolGrad(addon, fb('AvgPoolGrad')));
   replace('FusedBatchNorm', makeFusedBatchNorm(addon, fb('FusedBatchNorm')));
   replace('Relu', makeRelu(addon, fb('Relu')));
   replace('Add', makeAdd(addon, fb('Add')));
