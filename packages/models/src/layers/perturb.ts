@@ -194,16 +194,13 @@ export class PerturbLayer extends tf.layers.Layer {
         const k = this.filterSize;
         const pad = k === 1 ? 0 : k === 7 ? 3 : 1;
         const stride = k === 7 ? 2 : 1;
-        const xp =
-          pad > 0
-            ? tf.pad(x, [
-                [0, 0],
-                [pad, pad],
-                [pad, pad],
-                [0, 0],
-              ])
-            : x;
-        y = tf.conv2d(xp, this.kernel.read() as tf.Tensor4D, stride, 'valid');
+        // explicit symmetric padding inside the convolution (the same numbers as Pad + 'valid', without the Pad op)
+        y = tf.conv2d(x, this.kernel.read() as tf.Tensor4D, stride, [
+          [0, 0],
+          [pad, pad],
+          [pad, pad],
+          [0, 0],
+        ]);
         if (this.bias) y = tf.add(y, this.bias.read());
       }
       const training = Boolean(kwargs.training);

@@ -796,70 +796,69 @@ static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
    * window, so dx is written once per element and needs no clearing */
   const int tiles = kh == sh && kw == sw && dh == 1 && dw == 1 && pt == 0 && pl == 0 && ho * sh == h && wo * sw == w;
   if (!tiles) memset(dx, 0, (size_t)n * h * w * c * sizeof(float));
-  /* per channel: the window position (fy·kw + fx) of the first maximum; branch-free inner loops */
-  int32_t *best = (int32_t *)malloc(sizeof(int32_t) * c);
-  float *bestv = (float *)malloc(sizeof(float) * c);
-  if (!best || !bestv) {
-    free(best);
-    free(bestv);
-    napi_throw_error(env, NULL, "repro_native.maxPoolGrad: out of memory");
-    return NULL;
-  }
-  /* the window's positions inside the input: element offsets and scan-order indices (fy·kw + fx) */
-  int64_t *off = (int64_t *)malloc(sizeof(int64_t) * kh * kw);
-  int32_t *pos = (int32_t *)malloc(sizeof(int32_t) * kh * kw);
-  if (!off || !pos) {
-    free(best), free(bestv), free(off), free(pos);
-    napi_throw_error(env, NULL, "repro_native.maxPoolGrad: out of memory");
-    return NULL;
-  }
-  for (int b = 0; b < n; b++) {
-    const float *xb = x + (int64_t)b * h * w * c;
-    float *dxb = dx + (int64_t)b * h * w * c;
-    for (int oy = 0; oy < ho; oy++) {
-      for (int ox = 0; ox < wo; ox++) {
-        int np = 0;
-        for (int fy = 0; fy < kh; fy++) {
-          const int y = oy * sh - pt + fy * dh;
-          if (y < 0 || y >= h) continue;
-          for (int fx = 0; fx < kw; fx++) {
-            const int xx = ox * sw - pl + fx * dw;
-            if (xx < 0 || xx >= w) continue;
-            off[np] = ((int64_t)y * w + xx) * c;
-            pos[np++] = fy * kw + fx;
+  /* images split over the threads (each writes its own dx slice: the result does not depend on it) */
+  const int nt = n > 1 && (size_t)h * w * c * n >= ((size_t)1 << 16) && g_conv_threads > 1 ? (g_conv_threads < n ? g_conv_threads : n) : 1;
+  int failed = 0;
+#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : failed)
+  {
+    /* per channel: the window position (fy·kw + fx) of the first maximum; branch-free inner loops */
+    int32_t *best = (int32_t *)malloc(sizeof(int32_t) * c);
+    float *bestv = (float *)malloc(sizeof(float) * c);
+    /* the window's positions inside the input: element offsets and scan-order indices (fy·kw + fx) */
+    int64_t *off = (int64_t *)malloc(sizeof(int64_t) * kh * kw);
+    int32_t *pos = (int32_t *)malloc(sizeof(int32_t) * kh * kw);
+    if (!best || !bestv || !off || !pos) failed = 1;
+    const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+    const int b0 = (int)((int64_t)n * t / tn), b1 = (int)((int64_t)n * (t + 1) / tn);
+    for (int b = b0; b < b1 && !failed; b++) {
+      const float *xb = x + (int64_t)b * h * w * c;
+      float *dxb = dx + (int64_t)b * h * w * c;
+      for (int oy = 0; oy < ho; oy++) {
+        for (int ox = 0; ox < wo; ox++) {
+          int np = 0;
+          for (int fy = 0; fy < kh; fy++) {
+            const int y = oy * sh - pt + fy * dh;
+            if (y < 0 || y >= h) continue;
+            for (int fx = 0; fx < kw; fx++) {
+              const int xx = ox * sw - pl + fx * dw;
+              if (xx < 0 || xx >= w) continue;
+              off[np] = ((int64_t)y * w + xx) * c;
+              pos[np++] = fy * kw + fx;
+            }
           }
-        }
-        if (np == 0) continue; /* a window entirely in the padding */
-        for (int k = 0; k < c; k++) {
-          bestv[k] = xb[off[0] + k];
-          best[k] = pos[0];
-        }
-        /* pos[p] in a local: best and pos are both int32 arrays, so the compiler would reload it */
-        for (int p = 1; p < np; p++) {
-          const float *v = xb + off[p];
-          const int32_t q = pos[p];
+          if (np == 0) continue; /* a window entirely in the padding */
           for (int k = 0; k < c; k++) {
-            const int gt = v[k] > bestv[k];
-            bestv[k] = gt ? v[k] : bestv[k];
-            best[k] = gt ? q : best[k];
+            bestv[k] = xb[off[0] + k];
+            best[k] = pos[0];
           }
-        }
-        const float *g = dy + (((int64_t)b * ho + oy) * wo + ox) * c;
-        for (int p = 0; p < np; p++) {
-          float *d = dxb + off[p];
-          const int32_t q = pos[p];
-          if (tiles)
-            for (int k = 0; k < c; k++) d[k] = best[k] == q ? g[k] : 0.0f;
-          else
-            for (int k = 0; k < c; k++) d[k] += best[k] == q ? g[k] : 0.0f;
+          /* pos[p] in a local: best and pos are both int32 arrays, so the compiler would reload it */
+          for (int p = 1; p < np; p++) {
+            const float *v = xb + off[p];
+            const int32_t q = pos[p];
+            for (int k = 0; k < c; k++) {
+              const int gt = v[k] > bestv[k];
+              bestv[k] = gt ? v[k] : bestv[k];
+              best[k] = gt ? q : best[k];
+            }
+          }
+          const float *g = dy + (((int64_t)b * ho + oy) * wo + ox) * c;
+          for (int p = 0; p < np; p++) {
+            float *d = dxb + off[p];
+            const int32_t q = pos[p];
+            if (tiles)
+              for (int k = 0; k < c; k++) d[k] = best[k] == q ? g[k] : 0.0f;
+            else
+              for (int k = 0; k < c; k++) d[k] += best[k] == q ? g[k] : 0.0f;
+          }
         }
       }
     }
+    free(off);
+    free(pos);
+    free(best);
+    free(bestv);
   }
-  free(off);
-  free(pos);
-  free(best);
-  free(bestv);
+  if (failed) napi_throw_error(env, NULL, "repro_native.maxPoolGrad: out of memory");
   return NULL;
 }
 
