@@ -10,6 +10,9 @@
  * machine's two cores: the peer through PyTorch's 2 threads, ours through the native kernels
  * (OpenBLAS threads, convolutions split over two threads; packages/runtime/README.md). Rounds
  * (--rounds, default 3) alternate ours and the peers; medians are reported with the per-round range.
+ * Where the native kernels are active, W1 and W2 also run with them switched off (rows
+ * `repro-wasm-train` / `repro-wasm-infer`): the pure WebAssembly figures of a machine without
+ * OpenBLAS and oneDNN, against the same peer rounds.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -82,11 +85,11 @@ async function main(): Promise<void> {
     const out: Measurement[] = [];
     if (only.has('W1')) {
       process.stderr.write('[bench] W1\n');
-      out.push(...w1(o.quick ? 1 : 5));
+      out.push(...w1(o.quick ? 1 : 5, !o.quick));
     }
     if (only.has('W2')) {
       process.stderr.write('[bench] W2\n');
-      out.push(...w2(o.quick ? 1 : 5));
+      out.push(...w2(o.quick ? 1 : 5, !o.quick));
     }
     if (only.has('W3')) {
       for (const n of o.quick ? [200] : [1000, 2000, 4000]) {
@@ -181,7 +184,7 @@ async function main(): Promise<void> {
         peer_seconds: peer === undefined ? '' : sig(peer),
         peer_per_second: peer === undefined ? '' : sig(peerPerSecond(m, peer)),
         speed_ratio: peer === undefined ? '' : +(peer / ours).toPrecision(3),
-        backend: `${backend.name} (${backend.detail})`,
+        backend: m.backend ?? `${backend.name} (${backend.detail})`,
         commit,
         date,
         ratio_min: ratios.length ? +Math.min(...ratios).toPrecision(3) : '',

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createModel } from '@repro/models';
 import { Optimizer, trainableVariables } from '@repro/experiments';
+import { nativeStatus, setWasmNativeKernels, wasmNativeKernelsActive } from '@repro/runtime';
 import { Measurement, timed } from './workloads';
 
 export type TrainWorkloadId = 'W1' | 'W2';
@@ -77,25 +78,43 @@ export function trainWorkload(id: TrainWorkloadId): TrainWorkload {
   };
 }
 
-function throughput(id: TrainWorkloadId, steps: number): Measurement[] {
+function throughput(id: TrainWorkloadId, steps: number, prefix = 'repro', backend?: string): Measurement[] {
   const w = trainWorkload(id);
   try {
     const batch = 64;
     const train = timed(w.trainStep, 2, steps);
     const infer = timed(w.inferStep, 2, steps);
+    const unit = 'images/s';
     return [
-      { workload: w.name, impl: 'repro-train', seconds: train, perSecond: batch / train, unit: 'images/s' },
-      { workload: w.name, impl: 'repro-infer', seconds: infer, perSecond: batch / infer, unit: 'images/s' },
+      { workload: w.name, impl: `${prefix}-train`, seconds: train, perSecond: batch / train, unit, backend },
+      { workload: w.name, impl: `${prefix}-infer`, seconds: infer, perSecond: batch / infer, unit, backend },
     ];
   } finally {
     w.dispose();
   }
 }
 
-export function w1(steps = 5): Measurement[] {
-  return throughput('W1', steps);
+/**
+ * The same workload with the native kernels switched off for its duration (the pure WebAssembly
+ * kernels of machines without OpenBLAS and oneDNN), as `repro-wasm-train` / `repro-wasm-infer`;
+ * nothing when the native kernels are not active (then the main rows are these figures).
+ */
+function pureWasm(id: TrainWorkloadId, steps: number): Measurement[] {
+  const native = nativeStatus();
+  if (!native.available || !wasmNativeKernelsActive()) return [];
+  setWasmNativeKernels(undefined);
+  try {
+    return throughput(id, steps, 'repro-wasm', 'wasm (wasm simd, 1 thread; native kernels off: pure WebAssembly)');
+  } finally {
+    setWasmNativeKernels(native.addon);
+  }
 }
 
-export function w2(steps = 5): Measurement[] {
-  return throughput('W2', steps);
+/** W1 on the run's kernels, then (native kernels active, `withPureWasm`) on the pure wasm ones. */
+export function w1(steps = 5, withPureWasm = false): Measurement[] {
+  return [...throughput('W1', steps), ...(withPureWasm ? pureWasm('W1', steps) : [])];
+}
+
+export function w2(steps = 5, withPureWasm = false): Measurement[] {
+  return [...throughput('W2', steps), ...(withPureWasm ? pureWasm('W2', Math.min(steps, 3)) : [])];
 }

@@ -12,6 +12,8 @@ export interface Measurement {
   seconds: number;
   perSecond: number;
   unit: string;
+  /** set when the measurement ran on other kernels than the run's backend label says */
+  backend?: string;
 }
 
 export function median(xs: number[]): number {
