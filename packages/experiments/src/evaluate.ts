@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel } from '@repro/models';
+import { foldBatchNorm, loadModel } from '@repro/models';
 import { fgm } from './attacks';
 import { BatchOptions, ImageDataset, batches } from '@repro/datasets';
 import { smoothedAccuracyTrace } from '@repro/core-metrics';
@@ -21,7 +21,7 @@ export interface ClassifierEval {
   correct: Uint8Array;
 }
 
-/** Runs the model in inference mode over the whole dataset (unshuffled). */
+/** Runs the model in inference mode over the whole dataset (unshuffled), batch norms folded (foldBatchNorm). */
 export function evaluateClassifier(
   model: tf.LayersModel,
   ds: ImageDataset,
@@ -29,16 +29,28 @@ export function evaluateClassifier(
 ): ClassifierEval {
   const correct = new Uint8Array(ds.size);
   let lossSum = 0;
-  for (const b of batches(ds, opts)) {
-    const [c, l] = tf.tidy(() => {
-      const logits = model.predict(b.x) as tf.Tensor2D;
-      const ok = tf.equal(tf.argMax(logits, 1), b.y);
-      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(b.y, ds.numClasses), logits, undefined, 0, tf.Reduction.SUM);
-      return [ok.dataSync(), loss.dataSync()[0]] as const;
-    });
-    b.indices.forEach((idx, k) => (correct[idx] = c[k]!));
-    lossSum += l;
-    tf.dispose([b.x, b.y]);
+  // batch norms folded into their convolutions for this pass (the weights do not change during it)
+  const folded = foldBatchNorm(model);
+  try {
+    for (const b of batches(ds, opts)) {
+      const [c, l] = tf.tidy(() => {
+        const logits = folded.predict(b.x) as tf.Tensor2D;
+        const ok = tf.equal(tf.argMax(logits, 1), b.y);
+        const loss = tf.losses.softmaxCrossEntropy(
+          tf.oneHot(b.y, ds.numClasses),
+          logits,
+          undefined,
+          0,
+          tf.Reduction.SUM,
+        );
+        return [ok.dataSync(), loss.dataSync()[0]] as const;
+      });
+      b.indices.forEach((idx, k) => (correct[idx] = c[k]!));
+      lossSum += l;
+      tf.dispose([b.x, b.y]);
+    }
+  } finally {
+    folded.dispose();
   }
   const nCorrect = correct.reduce((a, v) => a + v, 0);
   return { accuracy: nCorrect / ds.size, loss: lossSum / ds.size, correct };

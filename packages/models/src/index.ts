@@ -18,6 +18,8 @@ export { SeededDropout, setRandomStep, getRandomStep } from './layers/seeded-dro
 export { SeedSequence, SliceChannels } from './blocks';
 export { saveModel, loadModel } from './io';
 export { featureModel, layerNames } from './features';
+export { foldBatchNorm } from './fold';
+export type { FoldedInference } from './fold';
 export { plainCnnStages } from './plaincnn';
 export type { PlainCnnOptions } from './plaincnn';
 export { layerWeightMap } from './weights';
