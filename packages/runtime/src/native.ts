@@ -81,7 +81,7 @@ export interface NativeAddon {
   /** dx = dy · step(x) in one pass (the ReLU gradient). */
   reluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
-  /** tfjs's average-pool gradient (cpu backend's sums and 1/(kh·kw)); dims N, H, W, C, kh, kw, sh, sw, pt, pl, Ho, Wo. */
+  /** tfjs's average-pool gradient (cpu backend's sums and 1/(kh·kw)); dims as maxPoolGrad's (dilation 1). */
   avgPoolGrad(dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   batchNormTrain(
     x: Float32Array,

@@ -733,17 +733,22 @@ static napi_value Add(napi_env env, napi_callback_info info) {
 
 /* ---------- average pooling gradient ---------- */
 
-/* avgPoolGrad(dy, dx, dims): dims N, H, W, C, kh, kw, sh, sw, pt, pl, Ho, Wo. tfjs's cpu backend
+/* avgPoolGrad(dy, dx, dims): dims N, H, W, C, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo (as maxPoolGrad;
+ * average pooling has no dilation, dh = dw = 1). tfjs's cpu backend
  * exactly: each dx sums the dy of the windows that contain it (window rows, then columns, in double)
  * and multiplies by 1/(kh·kw), also at the borders of 'same' padding. */
 static napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   float *dy, *dx;
   size_t ldy, ldx;
-  int32_t a[12];
-  if (!take_args(env, info, 3, argv, "avgPoolGrad") || !get_f32(env, argv[0], &dy, &ldy, "dy") || !get_f32(env, argv[1], &dx, &ldx, "dx") || !get_dims(env, argv[2], a, 12))
+  int32_t a[14];
+  if (!take_args(env, info, 3, argv, "avgPoolGrad") || !get_f32(env, argv[0], &dy, &ldy, "dy") || !get_f32(env, argv[1], &dx, &ldx, "dx") || !get_dims(env, argv[2], a, 14))
     return NULL;
-  const int n = a[0], h = a[1], w = a[2], c = a[3], kh = a[4], kw = a[5], sh = a[6], sw = a[7], pt = a[8], pl = a[9], ho = a[10], wo = a[11];
+  const int n = a[0], h = a[1], w = a[2], c = a[3], kh = a[4], kw = a[5], sh = a[6], sw = a[7], pt = a[10], pl = a[11], ho = a[12], wo = a[13];
+  if (n < 0 || h < 0 || w < 0 || c <= 0 || kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0 || ho < 0 || wo < 0 || a[8] != 1 || a[9] != 1) {
+    napi_throw_range_error(env, NULL, "repro_native.avgPoolGrad: invalid dims (average pooling has no dilation)");
+    return NULL;
+  }
   if (!need(env, ldy, (size_t)n * ho * wo * c, "dy") || !need(env, ldx, (size_t)n * h * w * c, "dx")) return NULL;
   const double mult = 1.0 / ((double)kh * kw);
   const int padTop = kh - 1 - pt, padLeft = kw - 1 - pl;

@@ -170,6 +170,27 @@ function makeMatMul(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean)
   };
 }
 
+/** A pooling's geometry for the addon: N, H, W, C, kh, kw, sh, sw, dh, dw, pt, pl, Ho, Wo. */
+function poolDims(input: TensorInfo, attrs: Attrs): Int32Array {
+  const ci = poolInfo(input.shape, attrs);
+  return Int32Array.from([
+    ci.batchSize,
+    ci.inHeight,
+    ci.inWidth,
+    ci.inChannels,
+    ci.filterHeight,
+    ci.filterWidth,
+    ci.strideHeight,
+    ci.strideWidth,
+    ci.dilationHeight,
+    ci.dilationWidth,
+    ci.padInfo.top,
+    ci.padInfo.left,
+    ci.outHeight,
+    ci.outWidth,
+  ]);
+}
+
 function makeMaxPoolGrad(addon: NativeAddon, fallback: tf.KernelFunc) {
   return function maxPoolGrad(args: KernelArgs): TensorInfo {
     const {
@@ -178,25 +199,8 @@ function makeMaxPoolGrad(addon: NativeAddon, fallback: tf.KernelFunc) {
       attrs,
     } = args as KernelArgs & { inputs: { dy: TensorInfo; input: TensorInfo } };
     if (!allF32(dy, input)) return fallback(args as never) as TensorInfo;
-    const ci = poolInfo(input.shape, attrs);
     const dx = backend.makeOutput(input.shape, 'float32');
-    const dims = Int32Array.from([
-      ci.batchSize,
-      ci.inHeight,
-      ci.inWidth,
-      ci.inChannels,
-      ci.filterHeight,
-      ci.filterWidth,
-      ci.strideHeight,
-      ci.strideWidth,
-      ci.dilationHeight,
-      ci.dilationWidth,
-      ci.padInfo.top,
-      ci.padInfo.left,
-      ci.outHeight,
-      ci.outWidth,
-    ]);
-    addon.maxPoolGrad(f32(backend, input), f32(backend, dy), f32(backend, dx), dims);
+    addon.maxPoolGrad(f32(backend, input), f32(backend, dy), f32(backend, dx), poolDims(input, attrs));
     return dx;
   };
 }
@@ -290,23 +294,8 @@ function makeAvgPoolGrad(addon: NativeAddon, fallback: tf.KernelFunc) {
       attrs,
     } = args as KernelArgs & { inputs: { dy: TensorInfo; input: TensorInfo } };
     if (!allF32(dy, input) || input.shape.length !== 4) return fallback(args as never) as TensorInfo;
-    const ci = poolInfo(input.shape, attrs);
     const dx = backend.makeOutput(input.shape, 'float32');
-    const dims = Int32Array.from([
-      ci.batchSize,
-      ci.inHeight,
-      ci.inWidth,
-      ci.inChannels,
-      ci.filterHeight,
-      ci.filterWidth,
-      ci.strideHeight,
-      ci.strideWidth,
-      ci.padInfo.top,
-      ci.padInfo.left,
-      ci.outHeight,
-      ci.outWidth,
-    ]);
-    addon.avgPoolGrad(f32(backend, dy), f32(backend, dx), dims);
+    addon.avgPoolGrad(f32(backend, dy), f32(backend, dx), poolDims(input, attrs));
     return dx;
   };
 }
