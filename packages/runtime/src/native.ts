@@ -83,6 +83,11 @@ export interface NativeAddon {
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   /** tfjs's average-pool gradient (cpu backend's sums and 1/(kh·kw)); dims as maxPoolGrad's (dilation 1). */
   avgPoolGrad(dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  /**
+   * Batch norm over the last axis (training forward, inference forward, training backward); dims are
+   * [rows M, channels C, rows per image S]. oneDNN where it is on and has a jit kernel for the shape,
+   * else C loops with float64 statistics.
+   */
   batchNormTrain(
     x: Float32Array,
     gamma: Float32Array,

@@ -222,13 +222,24 @@ function convForward(c: ConvCase, seed: number): Forward {
   });
 }
 
-/** Training-mode batch norm: outputs and the gradients of a random projection of all three outputs. */
+/**
+ * Training-mode batch norm: outputs and the gradients of a random projection of y alone (a training
+ * step: oneDNN's backward where it is on) and of all three outputs (the gradient reaching the mean
+ * and variance: the C loops). Odd channel counts, where oneDNN has only its reference kernel and the
+ * C loops run, and the models' channel counts.
+ */
 const BN_CASES: number[][] = [
   [4, 3, 5, 6],
   [7, 4],
   [2, 9, 9, 3],
+  [16, 16, 16, 16],
+  [8, 7, 7, 32],
+  [32, 64],
 ];
 function bnCase(i: number): Float32Array[] {
+  return [...bnCaseWith(i, false), ...bnCaseWith(i, true)];
+}
+function bnCaseWith(i: number, statsGrad: boolean): Float32Array[] {
   const shape = BN_CASES[i];
   const c = shape[shape.length - 1];
   const rng = new Rng(1200 + i);
@@ -253,7 +264,8 @@ function bnCase(i: number): Float32Array[] {
     const rv = tf.tensor1d(randn(rng, c));
     const f = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
       const o = batchNormTrain(xx, g, b, 1e-5);
-      return tf.addN([tf.sum(tf.mul(o.y, r)), tf.sum(tf.mul(o.mean, rm)), tf.sum(tf.mul(o.variance, rv))]);
+      const loss = tf.sum(tf.mul(o.y, r));
+      return statsGrad ? tf.addN([loss, tf.sum(tf.mul(o.mean, rm)), tf.sum(tf.mul(o.variance, rv))]) : loss;
     };
     const o = batchNormTrain(x, gamma, beta, 1e-5);
     const [dx, dg, db] = tf.grads(f)([x, gamma, beta]);
@@ -316,9 +328,15 @@ function sliceCase(i: number): number[] {
 }
 
 /** Inference-mode batch norm (FusedBatchNorm) with and without offset/scale, rank 2 and 4. */
+const BN_INFER_CASES: number[][] = [
+  [3, 4, 5, 6],
+  [7, 6],
+  [4, 5, 5, 16],
+];
 function bnInferCase(i: number): number[] {
   const rng = new Rng(1400 + i);
-  const shape = i === 0 ? [3, 4, 5, 6] : [7, 6];
+  const shape = BN_INFER_CASES[i];
+  const c = shape[shape.length - 1];
   return tf.tidy(() => {
     const x = tf.tensor(
       randn(
@@ -327,7 +345,7 @@ function bnInferCase(i: number): number[] {
       ),
       shape,
     );
-    const p = () => tf.tensor1d(randn(rng, 6));
+    const p = () => tf.tensor1d(randn(rng, c));
     const v = tf.abs(p());
     return [
       ...tf.batchNorm(x, p(), v, p(), p(), 1e-3).dataSync(),
@@ -594,7 +612,7 @@ beforeAll(async () => {
   reference.bn = BN_CASES.map((_, i) => bnCase(i));
   reference.slice = SLICE_CASES.map((_, i) => sliceCase(i));
   reference.gram = gramCase(0);
-  reference.bnInfer = [0, 1].map((i) => bnInferCase(i));
+  reference.bnInfer = BN_INFER_CASES.map((_, i) => bnInferCase(i));
   reference.tile = TILE_CASES.map(([s, r], i) => tileCase(s, r, 500 + i));
   reference.seg = segmentSumCase(900);
   reference.mm = MATMUL_CASES.map((_, i) => matMulCase(i));
@@ -620,7 +638,7 @@ const MODES: Array<[Mode, boolean]> = [
 ];
 
 describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled) => {
-  // oneDNN replaces only the convolutions: the other kernels are the OpenBLAS mode's, tested there
+  // oneDNN replaces the convolutions and batch norm: the other kernels are the OpenBLAS mode's, tested there
   const maybeConv = enabled ? it : it.skip;
   const maybe = enabled && mode !== 'oneDNN' ? it : it.skip;
   beforeAll(() => {
@@ -654,7 +672,7 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     },
   );
 
-  maybe.each(BN_CASES.map((c, i) => [JSON.stringify(c), i] as const))(
+  maybeConv.each(BN_CASES.map((c, i) => [JSON.stringify(c), i] as const))(
     'training batch norm and its gradient %s',
     (_n, i) => {
       const got = bnCase(i);
@@ -677,8 +695,18 @@ describe.each(MODES)('%s training kernels match the cpu backend', (mode, enabled
     expect(relErr(got.fused, reference.mm[i].fused)).toBeLessThan(REL_TOL);
   });
 
-  maybe.each([0, 1])('inference batch norm %i', (i) => {
+  maybeConv.each(BN_INFER_CASES.map((c, i) => [JSON.stringify(c), i] as const))('inference batch norm %s', (_n, i) => {
     expect(relErr(bnInferCase(i), reference.bnInfer[i])).toBeLessThan(REL_TOL);
+  });
+
+  (mode === 'oneDNN' && enabled ? it : it.skip)("batch norm ran on oneDNN at the models' channel counts", () => {
+    bnCase(3);
+    bnInferCase(2);
+    const lines = native.available ? native.addon.dnnlPrimitives().split('\n') : [];
+    for (const kind of ['batchnorm-train', 'batchnorm-grad', 'batchnorm-infer'])
+      expect(
+        lines.filter((l) => l.startsWith(kind) && / c(16|32|64): /.test(l) && !l.includes('declined')),
+      ).not.toEqual([]);
   });
 
   maybe('clone and same-dtype cast share the buffer safely', () => {

@@ -39,6 +39,10 @@ int rd_dnnl_conv(int op, const ConvDims *d, const float *a, const float *b, cons
   (void)op, (void)d, (void)a, (void)b, (void)bias, (void)relu, (void)out;
   return 0;
 }
+int rd_dnnl_bnorm(int kind, int n, int s, int ch, float eps, const BnArgs *a) {
+  (void)kind, (void)n, (void)s, (void)ch, (void)eps, (void)a;
+  return 0;
+}
 size_t rd_dnnl_primitives(char *buf, size_t len) {
   if (len) buf[0] = '\0';
   return 0;
@@ -61,6 +65,8 @@ size_t rd_dnnl_primitives(char *buf, size_t len) {
   X(dnnl_dilated_convolution_forward_desc_init)         \
   X(dnnl_dilated_convolution_backward_data_desc_init)   \
   X(dnnl_dilated_convolution_backward_weights_desc_init) \
+  X(dnnl_batch_normalization_forward_desc_init)         \
+  X(dnnl_batch_normalization_backward_desc_init)        \
   X(dnnl_primitive_desc_create)                         \
   X(dnnl_primitive_desc_destroy)                        \
   X(dnnl_primitive_desc_query)                          \
@@ -335,6 +341,123 @@ int rd_dnnl_conv(int op, const ConvDims *d, const float *a, const float *b, cons
   return ok;
 }
 
+/* ---------- batch normalisation ---------- */
+
+/* PyTorch's CPU batch norm is its own code, not oneDNN's; here oneDNN's bnorm_tbb_jit ran 2-3× faster
+ * than this addon's C loops at ResNet shapes (64×32×32×16 forward 0.34 vs 0.60 ms, backward 0.52 vs
+ * 1.45 ms on 2 threads). Its statistics are float32 (the loops' are double). Shapes oneDNN serves
+ * without a jit kernel (a channel count its jit does not take: nspc_bnorm, ref) are declined. */
+typedef struct {
+  int state, kind, n, s, c, scale, shift;
+  float eps;
+  unsigned long stamp;
+  dnnl_primitive_desc_t hint;
+  dnnl_primitive_t prim;
+  dnnl_memory_t m_x, m_dy, m_out, m_scale, m_shift, m_mean, m_var, m_dscale, m_dshift;
+  char impl[96];
+} BnEntry;
+
+#define BN_CACHE_SIZE 64
+static BnEntry g_bn_cache[BN_CACHE_SIZE];
+
+static void bn_entry_free(BnEntry *e) {
+  if (e->prim) p_dnnl_primitive_destroy(e->prim);
+  if (e->hint) p_dnnl_primitive_desc_destroy(e->hint);
+  dnnl_memory_t *ms[] = {&e->m_x, &e->m_dy, &e->m_out, &e->m_scale, &e->m_shift, &e->m_mean, &e->m_var, &e->m_dscale, &e->m_dshift};
+  for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+    if (*ms[i]) p_dnnl_memory_destroy(*ms[i]);
+  memset(e, 0, sizeof *e);
+}
+
+static void bn_entry_build(BnEntry *e, int kind, int n, int s, int c, float eps, int scale, int shift) {
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_memory_desc_t md, cmd;
+  const dnnl_dims_t cdims = {c};
+  unsigned flags = (scale ? dnnl_use_scale : 0) | (shift ? dnnl_use_shift : 0) | (kind == BN_INFER ? dnnl_use_global_stats : 0);
+  if (!md_nhwc(&md, n, c, s, 1)) goto fail;
+  TRY(p_dnnl_memory_desc_init_by_tag(&cmd, 1, cdims, dnnl_f32, dnnl_x));
+  dnnl_batch_normalization_desc_t fwd;
+  TRY(p_dnnl_batch_normalization_forward_desc_init(&fwd, kind == BN_INFER ? dnnl_forward_inference : dnnl_forward_training, &md, eps, flags));
+  if (kind == BN_BACKWARD) {
+    TRY(p_dnnl_primitive_desc_create(&e->hint, &fwd, NULL, g_engine, NULL));
+    dnnl_batch_normalization_desc_t bwd;
+    TRY(p_dnnl_batch_normalization_backward_desc_init(&bwd, dnnl_backward, &md, &md, eps, flags));
+    TRY(p_dnnl_primitive_desc_create(&pd, &bwd, NULL, g_engine, e->hint));
+  } else {
+    TRY(p_dnnl_primitive_desc_create(&pd, &fwd, NULL, g_engine, NULL));
+  }
+  const char *impl = NULL;
+  if (p_dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl) snprintf(e->impl, sizeof e->impl, "%s", impl);
+  if (!strstr(e->impl, "jit")) goto fail;
+  TRY(p_dnnl_primitive_create(&e->prim, pd));
+  dnnl_memory_t *big[] = {&e->m_x, &e->m_out, kind == BN_BACKWARD ? &e->m_dy : NULL};
+  for (int i = 0; i < 3; i++)
+    if (big[i]) TRY(p_dnnl_memory_create(big[i], &md, g_engine, DNNL_MEMORY_NONE));
+  dnnl_memory_t *small[] = {&e->m_mean, &e->m_var, scale ? &e->m_scale : NULL, shift ? &e->m_shift : NULL, kind == BN_BACKWARD ? &e->m_dscale : NULL,
+                            kind == BN_BACKWARD ? &e->m_dshift : NULL};
+  for (int i = 0; i < 6; i++)
+    if (small[i]) TRY(p_dnnl_memory_create(small[i], &cmd, g_engine, DNNL_MEMORY_NONE));
+  p_dnnl_primitive_desc_destroy(pd);
+  e->state = 1;
+  return;
+fail:
+  if (pd) p_dnnl_primitive_desc_destroy(pd);
+  char impl_kept[96];
+  memcpy(impl_kept, e->impl, sizeof impl_kept);
+  bn_entry_free(e);
+  memcpy(e->impl, impl_kept, sizeof impl_kept);
+  e->state = -1;
+}
+
+int rd_dnnl_bnorm(int kind, int n, int s, int c, float eps, const BnArgs *a) {
+  if (!g_enabled) return 0;
+  /* the backward takes the scale (not the shift) and gives both their gradients */
+  const int scale = a->scale != NULL, shift = kind == BN_BACKWARD || a->shift != NULL;
+  if (kind == BN_BACKWARD && (!scale || !a->dy || !a->dscale || !a->dshift)) return 0;
+  BnEntry *e = NULL, *lru = &g_bn_cache[0];
+  for (int i = 0; i < BN_CACHE_SIZE && !e; i++) {
+    BnEntry *t = &g_bn_cache[i];
+    if (t->state != 0 && t->kind == kind && t->n == n && t->s == s && t->c == c && t->eps == eps && t->scale == scale && t->shift == shift) e = t;
+    else if (t->state == 0 || (lru->state != 0 && t->stamp < lru->stamp)) lru = t;
+  }
+  if (!e) {
+    e = lru;
+    bn_entry_free(e);
+    bn_entry_build(e, kind, n, s, c, eps, scale, shift);
+    e->kind = kind, e->n = n, e->s = s, e->c = c, e->eps = eps, e->scale = scale, e->shift = shift;
+  }
+  e->stamp = ++g_clock;
+  if (e->state != 1) return 0;
+  dnnl_exec_arg_t args[9];
+  int na = 0;
+#define ARG(id, mem, ptr)                                     \
+  do {                                                        \
+    p_dnnl_memory_set_data_handle(mem, (void *)(ptr));        \
+    args[na].arg = id;                                        \
+    args[na++].memory = mem;                                  \
+  } while (0)
+  ARG(DNNL_ARG_SRC, e->m_x, a->x);
+  ARG(DNNL_ARG_MEAN, e->m_mean, a->mean);
+  ARG(DNNL_ARG_VARIANCE, e->m_var, a->var);
+  if (scale) ARG(DNNL_ARG_SCALE, e->m_scale, a->scale);
+  /* the backward's execution asks for a shift too (use_shift) though no gradient depends on β:
+   * it is given the scale's buffer, never read */
+  if (shift) ARG(DNNL_ARG_SHIFT, e->m_shift, kind == BN_BACKWARD ? a->scale : a->shift);
+  if (kind == BN_BACKWARD) {
+    ARG(DNNL_ARG_DIFF_DST, e->m_dy, a->dy);
+    ARG(DNNL_ARG_DIFF_SRC, e->m_out, a->out);
+    ARG(DNNL_ARG_DIFF_SCALE, e->m_dscale, a->dscale);
+    ARG(DNNL_ARG_DIFF_SHIFT, e->m_dshift, a->dshift);
+  } else {
+    ARG(DNNL_ARG_DST, e->m_out, a->out);
+  }
+#undef ARG
+  if (p_dnnl_primitive_execute(e->prim, g_stream, na, args) == dnnl_success && p_dnnl_stream_wait(g_stream) == dnnl_success) return 1;
+  /* a primitive that does not run is declined from now on (and listed so) */
+  e->state = -1;
+  return 0;
+}
+
 size_t rd_dnnl_primitives(char *buf, size_t len) {
   static const char *ops[3] = {"forward", "filter-grad", "input-grad"};
   size_t used = 0;
@@ -345,6 +468,16 @@ size_t rd_dnnl_primitives(char *buf, size_t len) {
     const ConvDims *d = &e->d;
     int k = snprintf(buf + used, len - used, "%s%s%s n%d %dx%dx%d k%dx%d s%d/%d -> %dx%dx%d: %s\n", ops[e->op], e->bias ? "+bias" : "", e->relu ? "+relu" : "", d->n, d->h, d->w,
                      d->cin, d->kh, d->kw, d->sh, d->sw, d->ho, d->wo, d->cout, e->state == 1 ? e->impl : "declined (im2col + sgemm)");
+    if (k < 0) break;
+    used += (size_t)k < len - used ? (size_t)k : len - used - 1;
+  }
+  static const char *bn_kinds[3] = {"batchnorm-train", "batchnorm-infer", "batchnorm-grad"};
+  for (int i = 0; i < BN_CACHE_SIZE; i++) {
+    const BnEntry *e = &g_bn_cache[i];
+    if (e->state == 0 || used + 1 >= len) continue;
+    char why[128] = "";
+    if (e->state != 1) snprintf(why, sizeof why, "declined (C loops; oneDNN offers %s)", e->impl[0] ? e->impl : "nothing");
+    int k = snprintf(buf + used, len - used, "%s n%d s%d c%d: %s\n", bn_kinds[e->kind], e->n, e->s, e->c, e->state == 1 ? e->impl : why);
     if (k < 0) break;
     used += (size_t)k < len - used ? (size_t)k : len - used - 1;
   }

@@ -29,6 +29,20 @@ void rd_dnnl_set_threads(int n);
  */
 int rd_dnnl_conv(int op, const ConvDims *d, const float *a, const float *b, const float *bias, int relu, float *out);
 
+/* Batch normalisation over C channels of an NHWC tensor viewed as n × s × C (s: spatial size):
+ * training forward (batch mean, biased variance written to mean/var), inference forward (the given
+ * mean/var; scale/shift optional) and the training backward (dx, dscale, dshift from x, dy and the
+ * forward's mean/var). Statistics are oneDNN's float32 ones. Returns 1 when oneDNN ran it, 0 when it
+ * is off or has only its reference implementation for this shape (the caller falls back). */
+enum { BN_TRAIN, BN_INFER, BN_BACKWARD };
+typedef struct {
+  const float *x, *dy, *scale, *shift;
+  float *mean, *var; /* outputs of BN_TRAIN, inputs otherwise */
+  float *out;        /* y, or dx for BN_BACKWARD */
+  float *dscale, *dshift;
+} BnArgs;
+int rd_dnnl_bnorm(int kind, int n, int s, int c, float eps, const BnArgs *a);
+
 /* the implementations of the cached primitives, one line each: "<op> <dims>: <impl>" */
 size_t rd_dnnl_primitives(char *buf, size_t len);
 

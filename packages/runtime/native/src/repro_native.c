@@ -871,14 +871,16 @@ static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
 /* ---------- batch normalisation over the last axis, training mode ---------- */
 
 /* rows × channels view of an [..., C] tensor; statistics accumulate in double */
-static int bn_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, int32_t *m, int32_t *c, double *eps) {
+/* dims [M, C, S]: M rows of C channels, S rows per image (the spatial size; 1 for rank 2) */
+static int bn_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, int32_t *m, int32_t *c, int32_t *s, double *eps) {
   if (!take_args(env, info, want, argv, "batchNorm")) return 0;
-  int32_t dims[2];
-  if (!get_dims(env, argv[want - 2], dims, 2)) return 0;
+  int32_t dims[3];
+  if (!get_dims(env, argv[want - 2], dims, 3)) return 0;
   *m = dims[0];
   *c = dims[1];
-  if (*m < 1 || *c < 1) {
-    napi_throw_range_error(env, NULL, "repro_native: batch norm needs at least one row and one channel");
+  *s = dims[2];
+  if (*m < 1 || *c < 1 || *s < 1 || *m % *s != 0) {
+    napi_throw_range_error(env, NULL, "repro_native: batch norm needs at least one row and one channel, and rows that are whole images");
     return 0;
   }
   if (napi_get_value_double(env, argv[want - 1], eps) != napi_ok) {
@@ -995,11 +997,11 @@ static int bn_stats(const float *x, int32_t m, int32_t c, double *mean, double *
  * batch mean μ and biased variance σ² (written to mean, variance) */
 static napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   napi_value argv[8];
-  int32_t m, c;
+  int32_t m, c, s;
   double eps;
   float *x, *g, *b, *y, *mo, *vo;
   size_t lx, lg, lb, ly, lm, lv;
-  if (!bn_args(env, info, 8, argv, &m, &c, &eps)) return NULL;
+  if (!bn_args(env, info, 8, argv, &m, &c, &s, &eps)) return NULL;
   if (!get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &g, &lg, "gamma") || !get_f32(env, argv[2], &b, &lb, "beta") ||
       !get_f32(env, argv[3], &y, &ly, "y") || !get_f32(env, argv[4], &mo, &lm, "mean") || !get_f32(env, argv[5], &vo, &lv, "variance"))
     return NULL;
@@ -1007,6 +1009,8 @@ static napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   if (!need(env, lx, total, "x") || !need(env, ly, total, "y") || !need(env, lg, c, "gamma") || !need(env, lb, c, "beta") ||
       !need(env, lm, c, "mean") || !need(env, lv, c, "variance"))
     return NULL;
+  const BnArgs da = {x, NULL, g, b, mo, vo, y, NULL, NULL};
+  if (rd_dnnl_bnorm(BN_TRAIN, m / s, s, c, (float)eps, &da)) return NULL;
   double *mean = (double *)malloc(sizeof(double) * c * 2);
   float *scale = (float *)malloc(sizeof(float) * c * 2);
   if (!mean || !scale) {
@@ -1045,7 +1049,8 @@ static napi_value BatchNormInfer(napi_env env, napi_callback_info info) {
   float *x, *y, *p[4] = {NULL, NULL, NULL, NULL};
   size_t lx, ly, lp[4] = {0, 0, 0, 0};
   const char *names[4] = {"mean", "variance", "offset", "scale"};
-  if (!bn_args(env, info, 8, argv, &m, &c, &eps)) return NULL;
+  int32_t s;
+  if (!bn_args(env, info, 8, argv, &m, &c, &s, &eps)) return NULL;
   if (!get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[5], &y, &ly, "y")) return NULL;
   for (int i = 0; i < 4; i++) {
     napi_valuetype t;
@@ -1059,6 +1064,10 @@ static napi_value BatchNormInfer(napi_env env, napi_callback_info info) {
   }
   const size_t total = (size_t)m * c;
   if (!need(env, lx, total, "x") || !need(env, ly, total, "y")) return NULL;
+  int per_channel = 1;
+  for (int i = 0; i < 4; i++) per_channel = per_channel && (!p[i] || lp[i] == (size_t)c);
+  const BnArgs da = {x, NULL, p[3], p[2], p[0], p[1], y, NULL, NULL};
+  if (per_channel && rd_dnnl_bnorm(BN_INFER, m / s, s, c, (float)eps, &da)) return NULL;
   float *scale = (float *)malloc(sizeof(float) * c * 2);
   if (!scale) {
     napi_throw_error(env, NULL, "repro_native.batchNormInfer: out of memory");
@@ -1077,16 +1086,24 @@ static napi_value BatchNormInfer(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* NULL or every element +0/−0 */
+static int all_zero(const float *a, int32_t n) {
+  if (!a) return 1;
+  for (int32_t i = 0; i < n; i++)
+    if (a[i] != 0.0f) return 0;
+  return 1;
+}
+
 /* batchNormTrainGrad(x, dy, gamma, mean, variance, dmean|null, dvar|null, dx|null, dgamma|null, dbeta|null, dims, eps):
  * with x̂ = (x − μ)·r, r = 1/√(σ²+eps):  dβ = Σ dy,  dγ = Σ dy·x̂,
  * dx = γ·r/M · (M·dy − dβ − x̂·dγ) + dμ/M + dσ²·2(x − μ)/M  (dμ, dσ²: gradients reaching the mean/variance outputs) */
 static napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
   napi_value argv[12];
-  int32_t m, c;
+  int32_t m, c, s;
   double eps;
   float *x, *dy, *g, *mu, *vr, *dmu = NULL, *dvr = NULL, *dx = NULL, *dg = NULL, *db = NULL;
   size_t lx, ldy, lg, lmu, lvr, l;
-  if (!bn_args(env, info, 12, argv, &m, &c, &eps)) return NULL;
+  if (!bn_args(env, info, 12, argv, &m, &c, &s, &eps)) return NULL;
   if (!get_f32(env, argv[0], &x, &lx, "x") || !get_f32(env, argv[1], &dy, &ldy, "dy") || !get_f32(env, argv[2], &g, &lg, "gamma") ||
       !get_f32(env, argv[3], &mu, &lmu, "mean") || !get_f32(env, argv[4], &vr, &lvr, "variance"))
     return NULL;
@@ -1100,6 +1117,12 @@ static napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
     if (napi_typeof(env, argv[5 + i], &t) != napi_ok) return NULL;
     if (t == napi_null || t == napi_undefined) continue;
     if (!get_f32(env, argv[5 + i], opt[i], &l, names[i]) || !need(env, l, i == 2 ? total : (size_t)c, names[i])) return NULL;
+  }
+  /* oneDNN's backward has no gradient reaching the mean/variance outputs; the C loops take those
+   * (tfjs passes zeros for an output the loss does not use: a training step's mean and variance) */
+  if (all_zero(dmu, c) && all_zero(dvr, c) && dx && dg && db) {
+    const BnArgs da = {x, dy, g, NULL, mu, vr, dx, dg, db};
+    if (rd_dnnl_bnorm(BN_BACKWARD, m / s, s, c, (float)eps, &da)) return NULL;
   }
   double *sdy = (double *)malloc(sizeof(double) * c * 2);
   float *coef = (float *)malloc(sizeof(float) * c * 4);

@@ -207,7 +207,8 @@ function makeMaxPoolGrad(addon: NativeAddon, fallback: tf.KernelFunc) {
 
 /**
  * Training-mode batch normalisation over the last axis as one kernel (PyTorch semantics: batch mean,
- * biased batch variance, statistics accumulated in float64) and its gradient as another. The
+ * biased batch variance) and its gradient as another: on oneDNN where it is loaded (float32
+ * statistics), else the addon's C loops (statistics accumulated in float64). The
  * composite version (moments + batchNorm and their gradients) is ~10 kernels with broadcasts, the
  * largest non-convolution cost of a ResNet step. Registered on wasm only, with the addon; callers
  * use `batchNormTrain` (below), which falls back to the composite ops everywhere else.
@@ -215,9 +216,11 @@ function makeMaxPoolGrad(addon: NativeAddon, fallback: tf.KernelFunc) {
 export const BATCH_NORM_TRAIN = 'ReproBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'ReproBatchNormTrainGrad';
 
+/** [rows M, channels C, rows per image S] of an [..., C] tensor: S = H·W for NHWC, else 1. */
 function bnDims(x: TensorInfo): Int32Array {
   const c = x.shape[x.shape.length - 1];
-  return Int32Array.from([util.sizeFromShape(x.shape) / c, c]);
+  const s = x.shape.length === 4 ? x.shape[1] * x.shape[2] : 1;
+  return Int32Array.from([util.sizeFromShape(x.shape) / c, c, s]);
 }
 
 function makeBatchNormTrain(addon: NativeAddon) {
