@@ -7,7 +7,7 @@
  *   REPRO_NATIVE=0             do not use it
  *   REPRO_BLAS_THREADS=<n>     OpenBLAS threads (default: OpenBLAS's own, i.e. every core)
  *   REPRO_BLAS_LIB=<path>      the OpenBLAS shared library to try first
- *   REPRO_DNNL=0               convolutions on im2col + OpenBLAS even where oneDNN loads
+ *   REPRO_DNNL=0               convolutions on im2col + OpenBLAS, batch norm on C loops, even where oneDNN loads
  *   REPRO_DNNL_LIB=<path>      the oneDNN shared library to try first
  */
 import * as fs from 'fs';
@@ -18,7 +18,7 @@ export interface NativeAddon {
   config(): { library: string; threads: number; config: string; dnnl: string; dnnlEnabled: boolean };
   /** Loads oneDNN (the first path that opens); returns "<library> <version> (<isa>)" or throws with what was tried. */
   dnnlInit(paths: string[]): string;
-  /** oneDNN convolutions on (when loaded) or off (im2col + OpenBLAS). */
+  /** oneDNN convolutions and batch norm on (when loaded) or off (im2col + OpenBLAS, C loops). */
   dnnlEnable(on: boolean): void;
   /** One line per cached oneDNN convolution primitive: op, shape and oneDNN's implementation name. */
   dnnlPrimitives(): string;
@@ -219,7 +219,7 @@ function load(): NativeStatus {
     dnnl,
     dnnlReason,
     detail: dnnl
-      ? `${blas}; convolutions on oneDNN ${dnnl.replace(/^\S*\//, '')}`
-      : `${blas}; convolutions im2col + sgemm (oneDNN off: ${dnnlReason})`,
+      ? `${blas}; convolutions and batch norm on oneDNN ${dnnl.replace(/^\S*\//, '')}`
+      : `${blas}; convolutions im2col + sgemm, batch norm C loops (oneDNN off: ${dnnlReason})`,
   };
 }

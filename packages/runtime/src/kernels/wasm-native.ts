@@ -1,8 +1,10 @@
 /**
  * Native-backed kernels for the WebAssembly backend: convolutions (forward, fused, both gradients),
- * matrix products and the max-pool gradient run in the optional addon (../../native), in place on the
- * wasm heap: convolutions on oneDNN where it loaded (else im2col + OpenBLAS), products on OpenBLAS. Installed over the pure wasm kernels of ./wasm-training.ts, which stay the
- * fallback for every case the addon does not take (NCHW, non-float32, broadcast batch shapes).
+ * batch norm, matrix products and the pool gradients run in the optional addon (../../native), in
+ * place on the wasm heap: convolutions and batch norm on oneDNN where it loaded (else im2col +
+ * OpenBLAS, C loops), products on OpenBLAS. Installed over the pure wasm kernels of
+ * ./wasm-training.ts, which stay the fallback for every case the addon does not take (NCHW,
+ * non-float32, broadcast batch shapes).
  *
  * Measured on this machine (2 cores, bench W1/W2 kernel profiles): see packages/runtime/README.md.
  */
