@@ -14,6 +14,8 @@ module.exports = {
   },
   testMatch: ['**/tests/**/*.test.ts'],
   testTimeout: 120000,
+  // one native thread per test process (see the file)
+  setupFiles: [path.join(root, 'tools/jest-setup-env.js')],
   // Jest runs each file in a vm context whose global object is a Proxy: every read of a global
   // (Math.imul in a random-number loop, Float32Array, Number.isFinite) goes through an interceptor,
   // about 350 ns each against 2 ns outside Jest (nodejs/node#31658, jestjs/jest#5163). Passing these
