@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     );
   if (native.available)
     line(
-      'oneDNN convolutions',
+      'oneDNN conv + BN',
       native.dnnl
         ? `on: ${native.dnnl}`
         : `off: ${native.dnnlReason}; fix: bash tools/install-deps.sh then node tools/build-native.js`,

@@ -3,8 +3,9 @@
 #  - Fashion-MNIST (tools/install-fashion-mnist.sh), the data of the cpu-scale reproductions;
 #  - OpenBLAS (libopenblas0-pthread) and oneDNN (libdnnl2), which the optional native kernels load
 #    at run time (packages/runtime/native; built by `npm install`, which needs oneDNN's headers from
-#    libdnnl-dev to compile its oneDNN convolutions). Without OpenBLAS training runs on the pure
-#    WebAssembly kernels, about 3x slower; without oneDNN the convolutions are im2col + OpenBLAS.
+#    libdnnl-dev to compile its oneDNN convolutions and batch norm). Without OpenBLAS training runs on the pure
+#    WebAssembly kernels, about 3x slower; without oneDNN the convolutions are im2col + OpenBLAS
+#    and batch norm the C loops.
 #    Run this before `npm ci` (or rebuild with `node tools/build-native.js` afterwards).
 # Optional, for `npx nx run tools:bench`: --peers also installs the benchmark peers
 # (python3-torch and r-cran-energy, see tools/bench/WORKLOADS.md).

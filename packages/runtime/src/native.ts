@@ -20,7 +20,7 @@ export interface NativeAddon {
   dnnlInit(paths: string[]): string;
   /** oneDNN convolutions and batch norm on (when loaded) or off (im2col + OpenBLAS, C loops). */
   dnnlEnable(on: boolean): void;
-  /** One line per cached oneDNN convolution primitive: op, shape and oneDNN's implementation name. */
+  /** One line per cached oneDNN primitive (convolutions, batch norm): op, shape and oneDNN's implementation name, or why it was declined. */
   dnnlPrimitives(): string;
   setThreads(n: number): void;
   sgemm(

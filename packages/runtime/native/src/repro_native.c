@@ -870,8 +870,9 @@ static napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
 
 /* ---------- batch normalisation over the last axis, training mode ---------- */
 
-/* rows × channels view of an [..., C] tensor; statistics accumulate in double */
-/* dims [M, C, S]: M rows of C channels, S rows per image (the spatial size; 1 for rank 2) */
+/* rows × channels view of an [..., C] tensor, dims [M, C, S]: M rows of C channels, S rows per image
+ * (the spatial size; 1 for rank 2: oneDNN takes it as N × S × C); the C loops' statistics accumulate
+ * in double */
 static int bn_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, int32_t *m, int32_t *c, int32_t *s, double *eps) {
   if (!take_args(env, info, want, argv, "batchNorm")) return 0;
   int32_t dims[3];
