@@ -409,6 +409,12 @@ const MATMUL_CASES: Array<[number[], number[], boolean, boolean]> = [
   [[5, 7], [3, 5], true, true],
   [[2, 7, 5], [2, 7, 3], true, false], // batched
   [[2, 4, 6], [2, 5, 6], false, true],
+  // above the size the native sgemm splits over threads: by rows, by columns, edges off the 16-row tiles
+  [[200, 96], [96, 150], false, false],
+  [[96, 70], [96, 400], true, false],
+  [[2, 160, 128], [2, 150, 128], false, true],
+  [[130, 200], [90, 130], true, true],
+  [[70, 96], [400, 96], false, true],
 ];
 function matMulCase(i: number): { plain: Float32Array; fused: Float32Array } {
   const [sa, sb, ta, tb] = MATMUL_CASES[i];

@@ -39,7 +39,11 @@ static get_config_fn g_get_config = NULL;
 static char g_lib[512] = "";
 
 
-/* threads for the convolutions (conv_run): OpenBLAS's thread count when loaded, or setThreads */
+/* The native threads (setThreads; at load, OpenBLAS's own count, i.e. every core or OPENBLAS_NUM_THREADS).
+ * OpenBLAS itself runs single-threaded: large products are split over OpenMP threads here (sgemm_threads),
+ * the pool oneDNN's primitives and the C loops use, so that two thread pools never compete for the same
+ * cores. OpenBLAS's own workers busy-wait after each call and took a core from the next oneDNN
+ * primitive: W1's step measured 31-41 ms with them, 24-26 ms without. */
 static int g_conv_threads = 1;
 
 /* The scratch buffers, oneDNN's primitive cache and the thread settings are process-wide: convolutions
@@ -173,6 +177,7 @@ static napi_value Init(napi_env env, napi_callback_info info) {
     g_get_threads = (get_threads_fn)dlsym(h, "openblas_get_num_threads");
     snprintf(g_lib, sizeof g_lib, "%s", path);
     g_conv_threads = g_get_threads ? g_get_threads() : 1;
+    if (g_set_threads) g_set_threads(1);
     napi_value s;
     CHECK(napi_create_string_utf8(env, g_lib, NAPI_AUTO_LENGTH, &s));
     return s;
@@ -192,7 +197,7 @@ static napi_value Config(napi_env env, napi_callback_info info) {
   CHECK(napi_create_object(env, &o));
   CHECK(napi_create_string_utf8(env, g_lib, NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, o, "library", v));
-  CHECK(napi_create_int32(env, g_get_threads ? g_get_threads() : 0, &v));
+  CHECK(napi_create_int32(env, g_conv_threads, &v));
   CHECK(napi_set_named_property(env, o, "threads", v));
   CHECK(napi_create_string_utf8(env, g_get_config ? g_get_config() : "", NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, o, "config", v));
@@ -213,7 +218,6 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "repro_native.setThreads: n must be >= 1");
     return NULL;
   }
-  if (g_set_threads) g_set_threads(n);
   g_conv_threads = n;
   rd_dnnl_set_threads(n);
   return NULL;
@@ -280,6 +284,37 @@ static napi_value DnnlPrimitives(napi_env env, napi_callback_info info) {
 
 /* ---------- sgemm ---------- */
 
+/* below this many multiply-adds one thread is as fast (an OpenMP fork costs a few µs) */
+#define SGEMM_PARALLEL_MIN_FLOPS ((double)(1 << 21))
+
+/* C = alpha·op(A)·op(B) + beta·C, row-major, on g_conv_threads: C split into blocks of rows (or of
+ * columns, when it is wider than tall), one single-threaded OpenBLAS call per OpenMP thread. Each
+ * element is the same K-ordered sum as in one call. */
+static void sgemm_threads(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                          int ldc) {
+  const int by_rows = m >= n;
+  const int len = by_rows ? m : n;
+  int nt = g_conv_threads < len / 16 ? g_conv_threads : len / 16; /* blocks of at least 16 */
+  if (nt < 2 || (double)m * n * k < SGEMM_PARALLEL_MIN_FLOPS) {
+    g_sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+    /* block edges on multiples of 16 (whole register tiles) */
+    const int i0 = t == 0 ? 0 : (int)((int64_t)len * t / tn) & ~15, i1 = t == tn - 1 ? len : (int)((int64_t)len * (t + 1) / tn) & ~15;
+    if (i1 > i0) {
+      if (by_rows)
+        g_sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, i1 - i0, n, k, alpha, ta ? a + i0 : a + (size_t)i0 * lda, lda, b, ldb, beta,
+                c + (size_t)i0 * ldc, ldc);
+      else
+        g_sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, i1 - i0, k, alpha, a, lda, tb ? b + (size_t)i0 * ldb : b + i0, ldb, beta,
+                c + i0, ldc);
+    }
+  }
+}
+
 /* sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): C = alpha·op(A)·op(B) + beta·C, row-major */
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
   napi_value argv[13];
@@ -306,7 +341,7 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
       for (int32_t j = 0; j < n; j++) c[(size_t)i * ldc + j] = beta == 0 ? 0.0f : (float)beta * c[(size_t)i * ldc + j];
     return NULL;
   }
-  g_sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, ldc);
+  sgemm_threads(ta, tb, m, n, k, (float)alpha, a, lda, b, ldb, (float)beta, c, ldc);
   return NULL;
 }
 
@@ -331,11 +366,15 @@ static napi_value Gram(napi_env env, napi_callback_info info) {
   }
   if (!need(env, la, trans ? ((size_t)k - 1) * lda + n : ((size_t)n - 1) * lda + k, "A")) return NULL;
   if (g_ssyrk) {
+    /* ssyrk on OpenBLAS's own threads, for this call only (statistics, not training steps; its
+     * triangle does not split into equal sgemm blocks) */
+    if (g_set_threads && g_conv_threads > 1) g_set_threads(g_conv_threads);
     g_ssyrk(RowMajor, Upper, trans ? Trans : NoTrans, n, k, 1.0f, a, lda, 0.0f, c, n);
+    if (g_set_threads && g_conv_threads > 1) g_set_threads(1);
     for (int32_t i = 1; i < n; i++)
       for (int32_t j = 0; j < i; j++) c[(size_t)i * n + j] = c[(size_t)j * n + i];
   } else {
-    g_sgemm(RowMajor, trans ? Trans : NoTrans, trans ? NoTrans : Trans, n, n, k, 1.0f, a, lda, a, lda, 0.0f, c, n);
+    sgemm_threads(trans, !trans, n, n, k, 1.0f, a, lda, a, lda, 0.0f, c, n);
   }
   return NULL;
 }
@@ -513,13 +552,11 @@ static int conv_run_locked(int op, const ConvDims *d, const float *a, const floa
   }
   ConvPart p1 = {op, d, a, b, op == CONV_FILTER ? private_dw : out, split, M, 1, 0};
   p0.r1 = split;
-  if (g_set_threads) g_set_threads(1);
   pthread_t t;
   const int threaded = pthread_create(&t, NULL, conv_part_thread, &p1) == 0;
   conv_part(&p0);
   if (threaded) pthread_join(t, NULL);
   else conv_part(&p1);
-  if (g_set_threads) g_set_threads(g_conv_threads);
   if (op == CONV_FILTER) {
     for (size_t i = 0; i < K * d->cout; i++) out[i] += private_dw[i];
     free(private_dw);
