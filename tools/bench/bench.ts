@@ -23,7 +23,7 @@ import { parse } from 'csv-parse/sync';
 import { initBackend, nativeStatus, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
 import { gitCommit } from '@repro/experiments';
 import { Measurement, median, w3, w4, w7 } from './workloads';
-import { w1, w2 } from './train-workloads';
+import { W1_STEPS, W2_STEPS, w1, w2 } from './train-workloads';
 import { w5, w6 } from './pdc-workloads';
 import { w8a, w8b } from './dt-workloads';
 
@@ -85,11 +85,11 @@ async function main(): Promise<void> {
     const out: Measurement[] = [];
     if (only.has('W1')) {
       process.stderr.write('[bench] W1\n');
-      out.push(...w1(o.quick ? 1 : 5, !o.quick));
+      out.push(...w1(o.quick ? 1 : W1_STEPS, !o.quick));
     }
     if (only.has('W2')) {
       process.stderr.write('[bench] W2\n');
-      out.push(...w2(o.quick ? 1 : 5, !o.quick));
+      out.push(...w2(o.quick ? 1 : W2_STEPS, !o.quick));
     }
     if (only.has('W3')) {
       for (const n of o.quick ? [200] : [1000, 2000, 4000]) {

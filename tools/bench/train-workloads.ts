@@ -124,10 +124,17 @@ function pureWasm(id: TrainWorkloadId, steps: number): Measurement[] {
 }
 
 /** W1 on the run's kernels, then (native kernels active, `withPureWasm`) on the pure wasm ones. */
-export function w1(steps = 5, withPureWasm = false): Measurement[] {
+/**
+ * Timed steps per round (after 2 warm-up steps), the same in peer_torch.py: a round of W1 lasts about
+ * a second, so that a slow spell of this shared machine is averaged over rather than taken whole.
+ */
+export const W1_STEPS = 20;
+export const W2_STEPS = 10;
+
+export function w1(steps = W1_STEPS, withPureWasm = false): Measurement[] {
   return [...throughput('W1', steps), ...(withPureWasm ? pureWasm('W1', steps) : [])];
 }
 
-export function w2(steps = 5, withPureWasm = false): Measurement[] {
+export function w2(steps = W2_STEPS, withPureWasm = false): Measurement[] {
   return [...throughput('W2', steps), ...(withPureWasm ? pureWasm('W2', Math.min(steps, 3)) : [])];
 }

@@ -62,7 +62,8 @@ def resnet18(nf=16, classes=10):
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes))
 
 
-def train_rate(name, model, shape, batch=64):
+def train_rate(name, model, shape, reps, batch=64):
+    # reps: timed steps (and inference passes) after 2 warm-up ones, as train-workloads.ts's W1_STEPS / W2_STEPS
     g = torch.Generator().manual_seed(0)
     x = torch.randn(batch, *shape, generator=g)
     y = torch.randint(0, 10, (batch,), generator=g)
@@ -73,11 +74,11 @@ def train_rate(name, model, shape, batch=64):
         opt.zero_grad()
         F.cross_entropy(model(x), y).backward()
         opt.step()
-    s = timed(step)
+    s = timed(step, 2, reps)
     emit(name, "torch-train", s, batch / s, "images/s")
     model.eval()
     with torch.no_grad():
-        s = timed(lambda: model(x))
+        s = timed(lambda: model(x), 2, reps)
     emit(name, "torch-infer", s, batch / s, "images/s")
 
 
@@ -359,9 +360,9 @@ def main():
     torch.manual_seed(0)
     only = set(a.only.split(","))
     if "W1" in only:
-        train_rate("W1 lenet3x3-nf32 28x28x1 b64", lenet3x3(), (1, 28, 28))
+        train_rate("W1 lenet3x3-nf32 28x28x1 b64", lenet3x3(), (1, 28, 28), 20)
     if "W2" in only:
-        train_rate("W2 resnet18-nf16 32x32x3 b64", resnet18(), (3, 32, 32))
+        train_rate("W2 resnet18-nf16 32x32x3 b64", resnet18(), (3, 32, 32), 10)
     if "W3" in only:
         for n in (1000, 2000, 4000):
             x = torch.randn(n, 512, dtype=torch.float64); y = torch.randn(n, 10, dtype=torch.float64)
