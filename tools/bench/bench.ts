@@ -8,7 +8,7 @@
  *
  * speed ratio = our throughput / the peer's throughput: > 1 means ours is faster. Both sides use the
  * machine's two cores: the peer through PyTorch's 2 threads, ours through the native kernels
- * (OpenBLAS threads, convolutions split over two threads; packages/runtime/README.md). Rounds
+ * (oneDNN, the C loops and split OpenBLAS products on OpenMP threads; packages/runtime/README.md). Rounds
  * (--rounds, default 3) alternate ours and the peers; medians are reported with the per-round range.
  * Where the native kernels are active, W1 and W2 also run with them switched off (rows
  * `repro-wasm-train` / `repro-wasm-infer`): the pure WebAssembly figures of a machine without

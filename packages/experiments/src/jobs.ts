@@ -1,7 +1,7 @@
 /**
  * Runs training jobs in child processes, `parallel` at a time (one per core by default: the
  * WebAssembly backend computes on one thread per process). Each child gets an equal share of
- * OpenBLAS threads for the native kernels (REPRO_BLAS_THREADS, unless set by the caller), so that
+ * the native kernels' threads (REPRO_BLAS_THREADS, unless set by the caller), so that
  * two children on two cores do not oversubscribe them. Progress lines of the children are forwarded.
  */
 import * as os from 'os';

@@ -28,7 +28,7 @@ function withEnv<T>(env: Record<string, string | undefined>, fn: () => T): T {
   }
 }
 
-it('runs every job and gives each child its share of the cores as OpenBLAS threads', async () => {
+it('runs every job and gives each child its share of the cores as native threads', async () => {
   const dir = tmp();
   await withEnv({ REPRO_BLAS_THREADS: undefined }, () =>
     runChildJobs(

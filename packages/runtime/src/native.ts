@@ -5,7 +5,8 @@
  * the pure wasm path; `nativeStatus()` says why.
  *
  *   REPRO_NATIVE=0             do not use it
- *   REPRO_BLAS_THREADS=<n>     OpenBLAS threads (default: OpenBLAS's own, i.e. every core)
+ *   REPRO_BLAS_THREADS=<n>     native threads: oneDNN, the C loops and split OpenBLAS products, on OpenMP
+ *                              (default: OpenBLAS's count, i.e. every core; OpenBLAS itself runs single-threaded)
  *   REPRO_BLAS_LIB=<path>      the OpenBLAS shared library to try first
  *   REPRO_DNNL=0               convolutions on im2col + OpenBLAS, batch norm on C loops, even where oneDNN loads
  *   REPRO_DNNL_LIB=<path>      the oneDNN shared library to try first
