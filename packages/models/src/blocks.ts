@@ -53,19 +53,16 @@ export function conv(x: Sym, seeds: SeedSequence, a: ConvArgs): Sym {
   const cin = x.shape[3]!;
   const pad = a.pad ?? 0;
   const stride = a.stride ?? 1;
-  // stride 1 with pad (k−1)/2 is tf's 'same' exactly; otherwise pad explicitly (tf's 'same' at stride 2
-  // pads only bottom/right, PyTorch pads both sides). 'same' saves a Pad forward and a Slice backward.
-  const same = stride === 1 && pad > 0 && 2 * pad === a.kernel - 1;
   const groups = a.groups ?? 1;
-  const fanInPerGroup = cin / groups;
   const biasInitializer = () =>
     tf.initializers.randomUniform({
       minval: -1 / Math.sqrt(a.kernel * a.kernel * cin),
       maxval: 1 / Math.sqrt(a.kernel * a.kernel * cin),
       seed: seeds.next(),
     });
-  if (groups === 1 && pad > 0 && !same) {
-    // one convolution with explicit padding (no Pad op forward, no Slice backward)
+  if (groups === 1) {
+    // one convolution with explicit padding (no Pad op forward, no Slice backward; gradients per
+    // input only where asked for: see TorchConv2D)
     return new TorchConv2D({
       filters: a.filters,
       kernelSize: a.kernel,
@@ -77,22 +74,11 @@ export function conv(x: Sym, seeds: SeedSequence, a: ConvArgs): Sym {
       name: a.name,
     }).apply(x) as Sym;
   }
+  // grouped and depthwise convolutions are tfjs-layers': stride 1 with pad (k−1)/2 is tf's 'same'
+  // exactly; otherwise a ZeroPadding2D (tf's 'same' at stride 2 pads only bottom/right, PyTorch both sides)
+  const same = stride === 1 && pad > 0 && 2 * pad === a.kernel - 1;
   const xp = pad > 0 && !same ? (tf.layers.zeroPadding2d({ padding: pad }).apply(x) as Sym) : x;
   const padding = same ? 'same' : 'valid';
-  if (groups === 1) {
-    return tf.layers
-      .conv2d({
-        filters: a.filters,
-        kernelSize: a.kernel,
-        strides: stride,
-        padding,
-        useBias: a.bias ?? false,
-        kernelInitializer: convInitializer(a.init ?? 'pnn', a.kernel, fanInPerGroup, a.filters, seeds.next()),
-        biasInitializer: biasInitializer(),
-        name: a.name,
-      })
-      .apply(xp) as Sym;
-  }
   if (groups === cin && a.filters % cin === 0) {
     return tf.layers
       .depthwiseConv2d({

@@ -44,7 +44,7 @@ it('names unknown layers, non-chain layers and bad class indices', () => {
   const x = tf.zeros<tf.Rank.R4>([1, 32, 32, 3]);
   expect(() => gradCam(model, x, { layer: 'nope' })).toThrow(/unknown layer 'nope'; valid names: /);
   // a layer inside a residual stage: the rest of the network branches
-  const inner = model.layers.find((l) => l.getClassName() === 'Conv2D')!.name;
+  const inner = model.layers.find((l) => l.getClassName() === 'TorchConv2D')!.name;
   expect(() => gradCam(model, x, { layer: inner })).toThrow(/is not a chain/);
   expect(() => gradCam(model, x, { layer: 'features_conv', classIndex: 10 })).toThrow(
     /classIndex must be an integer in \[0, 9\]/,

@@ -95,3 +95,34 @@ it('rejects a negative or fractional padding', () => {
     /padding must be a non-negative integer/,
   );
 });
+
+it('computes only the gradients asked for (no filter gradient for the input alone, no input gradient for the weights alone)', async () => {
+  const layer = new TorchConv2D({
+    filters: 4,
+    kernelSize: 3,
+    padding: 1,
+    kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.3, seed: 7 }),
+  });
+  const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 9);
+  tf.tidy(() => {
+    layer.apply(x); // builds the kernel
+  });
+  const kernelsOf = async (f: () => tf.Tensor) => {
+    const prof = await tf.profile(() => {
+      f().dispose();
+    });
+    return prof.kernels.map((k) => k.name);
+  };
+  const toInput = await kernelsOf(() => tf.grad((t: tf.Tensor) => tf.sum(layer.apply(t) as tf.Tensor))(x));
+  expect(toInput).toContain('Conv2DBackpropInput');
+  expect(toInput).not.toContain('Conv2DBackpropFilter');
+  const toWeights = await kernelsOf(() => {
+    const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x) as tf.Tensor));
+    tf.dispose(Object.values(grads));
+    return value;
+  });
+  expect(toWeights).toContain('Conv2DBackpropFilter');
+  expect(toWeights).not.toContain('Conv2DBackpropInput');
+  x.dispose();
+  layer.dispose();
+});

@@ -3,7 +3,14 @@
  * convolution with explicit padding: output size floor((H + 2p − k)/s) + 1. The same numbers as a
  * ZeroPadding2D layer followed by a 'valid' Conv2D, without the Pad op forward and the Slice of its
  * gradient backward. Its weights are Conv2D's: `<name>/kernel` [k, k, Cin, Cout] (HWIO), `<name>/bias`.
- * Used where tf's 'same' differs from PyTorch (stride > 1: tf pads only bottom/right).
+ * Every plain (ungrouped) convolution of the model zoo is one (`conv` in ../blocks.ts): at stride > 1
+ * tf's 'same' differs from PyTorch's padding (tf pads only bottom/right), and at stride 1 it is the
+ * same convolution as a Conv2D layer's, bit for bit.
+ *
+ * Without a bias it runs `tf.conv2d`, whose gradient is computed per input only where it is asked
+ * for: a gradient with respect to the input alone (attacks, Grad-CAM) computes no filter gradient,
+ * and training computes no input gradient for the first layer. `tf.fused.conv2d` (Conv2D layers,
+ * and here with a bias) computes the input, filter and bias gradients whenever any is needed.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -72,18 +79,15 @@ export class TorchConv2D extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       const p = this.padding;
-      return tf.fused.conv2d({
-        x,
-        filter: this.kernel!.read() as tf.Tensor4D,
-        strides: this.strides,
-        pad: [
-          [0, 0],
-          [p, p],
-          [p, p],
-          [0, 0],
-        ],
-        bias: this.bias?.read(),
-      });
+      const filter = this.kernel!.read() as tf.Tensor4D;
+      const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ];
+      if (!this.bias) return tf.conv2d(x, filter, this.strides, pad);
+      return tf.fused.conv2d({ x, filter, strides: this.strides, pad, bias: this.bias.read() });
     });
   }
 
