@@ -128,7 +128,17 @@ async function main(): Promise<void> {
     process.stderr.write('[bench] running peers (PyTorch, R energy)\n');
     const t = runPeer(
       '/usr/bin/python3',
-      [torchScript, '--threads', o.threads, '--only', [...only].join(',')],
+      [
+        torchScript,
+        '--threads',
+        o.threads,
+        '--only',
+        [...only].join(','),
+        '--w1-steps',
+        String(W1_STEPS),
+        '--w2-steps',
+        String(W2_STEPS),
+      ],
       'PyTorch',
     );
     if (typeof t === 'string') notes.add(`${t} (apt-get install -y python3-torch libopenblas0-pthread)`);

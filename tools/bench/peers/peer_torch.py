@@ -63,7 +63,7 @@ def resnet18(nf=16, classes=10):
 
 
 def train_rate(name, model, shape, reps, batch=64):
-    # reps: timed steps (and inference passes) after 2 warm-up ones, as train-workloads.ts's W1_STEPS / W2_STEPS
+    # reps: timed steps (and inference passes) after 2 warm-up ones (--w1-steps / --w2-steps)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(batch, *shape, generator=g)
     y = torch.randint(0, 10, (batch,), generator=g)
@@ -355,14 +355,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7,W8")
+    # timed W1 / W2 steps per call; bench.ts passes its W1_STEPS / W2_STEPS so both sides time the same
+    ap.add_argument("--w1-steps", type=int, default=20)
+    ap.add_argument("--w2-steps", type=int, default=10)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     only = set(a.only.split(","))
     if "W1" in only:
-        train_rate("W1 lenet3x3-nf32 28x28x1 b64", lenet3x3(), (1, 28, 28), 20)
+        train_rate("W1 lenet3x3-nf32 28x28x1 b64", lenet3x3(), (1, 28, 28), a.w1_steps)
     if "W2" in only:
-        train_rate("W2 resnet18-nf16 32x32x3 b64", resnet18(), (3, 32, 32), 10)
+        train_rate("W2 resnet18-nf16 32x32x3 b64", resnet18(), (3, 32, 32), a.w2_steps)
     if "W3" in only:
         for n in (1000, 2000, 4000):
             x = torch.randn(n, 512, dtype=torch.float64); y = torch.randn(n, 10, dtype=torch.float64)

@@ -43,7 +43,7 @@ static char g_lib[512] = "";
  * OpenBLAS itself runs single-threaded: large products are split over OpenMP threads here (sgemm_threads),
  * the pool oneDNN's primitives and the C loops use, so that two thread pools never compete for the same
  * cores. OpenBLAS's own workers busy-wait after each call and took a core from the next oneDNN
- * primitive: W1's step measured 31-41 ms with them, 24-26 ms without. */
+ * primitive (measured in packages/runtime/README.md, "one thread pool"). */
 static int g_conv_threads = 1;
 
 /* The scratch buffers, oneDNN's primitive cache and the thread settings are process-wide: convolutions
