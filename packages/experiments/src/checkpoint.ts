@@ -1,9 +1,16 @@
 /**
  * Training checkpoints: every weight of every model (trainable or not: BN running statistics,
  * noise masks), every optimizer's state, and the loop's own state (epoch, step, history), in one
- * binary file plus a JSON index. The binary is written first and the JSON last, each atomically, so
- * a checkpoint.json on disk always describes a complete checkpoint; a killed run resumes from it.
+ * binary file plus a JSON index, written as one unit:
+ *   1. the binary goes, atomically, to a new file named by its content (`checkpoint.<sha256>.bin`),
+ *      so it never replaces the binary the current index names;
+ *   2. the index (checkpoint.json, naming that file and its SHA-256) replaces the old one atomically:
+ *      this rename is the commit;
+ *   3. binaries no index names are removed.
+ * A run killed at any instant leaves the old checkpoint (index and its binary) or the new one, never
+ * a mix; the loader checks the binary's length and SHA-256 against the index before using a byte.
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -32,12 +39,36 @@ interface TensorEntry {
 }
 interface CheckpointIndex extends CheckpointState {
   version: 1;
+  /** The binary, a file name inside the checkpoint folder. */
   file: string;
+  /** Its length and SHA-256 (hex); absent in checkpoints written before they were content-named. */
+  bytes?: number;
+  sha256?: string;
   tensors: TensorEntry[];
 }
 
 const INDEX = 'checkpoint.json';
-const DATA = 'checkpoint.bin';
+/** What an index may name as its binary: a plain file name in the folder, nothing that climbs out. */
+const DATA_NAME = /^checkpoint(\.[0-9a-f]{64})?\.bin$/;
+
+/** The file operations that write a checkpoint of `data` described by `index`, in order. */
+function writeSteps(
+  dir: string,
+  data: Buffer,
+  index: Omit<CheckpointIndex, 'file' | 'bytes' | 'sha256'>,
+): Array<() => void> {
+  const sha256 = crypto.createHash('sha256').update(data).digest('hex');
+  const file = `checkpoint.${sha256}.bin`;
+  return [
+    () => fs.mkdirSync(dir, { recursive: true }),
+    () => writeFileAtomic(path.join(dir, file), data),
+    () => writeJsonAtomic(path.join(dir, INDEX), { ...index, file, bytes: data.length, sha256 }),
+    () => {
+      for (const name of fs.readdirSync(dir))
+        if (name !== file && DATA_NAME.test(name)) fs.rmSync(path.join(dir, name), { force: true });
+    },
+  ];
+}
 
 export async function saveCheckpoint(
   dir: string,
@@ -47,6 +78,20 @@ export async function saveCheckpoint(
   /** Variables outside any model that the run needs to resume exactly (memory banks, running constants). */
   variables: tf.Variable[] = [],
 ): Promise<void> {
+  for (const step of await checkpointSteps(dir, models, optimizers, state, variables)) step();
+}
+
+/**
+ * saveCheckpoint as its steps, in order, each one whole file operation (saveCheckpoint runs them all);
+ * for tests that stop after any step, as a SIGKILL would, and check what is left. Not exported by the package.
+ */
+export async function checkpointSteps(
+  dir: string,
+  models: tf.LayersModel[],
+  optimizers: Optimizer[],
+  state: CheckpointState,
+  variables: tf.Variable[] = [],
+): Promise<Array<() => void>> {
   const groups: Array<[string, NamedTensor[]]> = [];
   models.forEach((m, i) =>
     groups.push([`model${i}`, m.weights.map((w, k) => ({ name: `${k}:${w.name}`, tensor: w.read() }))]),
@@ -67,10 +112,7 @@ export async function saveCheckpoint(
     }
   }
   for (const [group, tensors] of groups) if (group.startsWith('optimizer')) tf.dispose(tensors.map((t) => t.tensor));
-  fs.mkdirSync(dir, { recursive: true });
-  writeFileAtomic(path.join(dir, DATA), Buffer.concat(chunks));
-  const index: CheckpointIndex = { version: 1, file: DATA, tensors: entries, ...state };
-  writeJsonAtomic(path.join(dir, INDEX), index);
+  return writeSteps(dir, Buffer.concat(chunks), { version: 1, tensors: entries, ...state });
 }
 
 export function hasCheckpoint(dir: string): boolean {
@@ -107,9 +149,39 @@ export async function loadCheckpoint(
       `${indexPath}: written by a different configuration (${index.configKey} vs ${configKey}); remove it or drop --resume`,
     );
   }
+  // the index may come from elsewhere (a copied run folder): it names a file of this folder or nothing
+  if (typeof index.file !== 'string' || !DATA_NAME.test(index.file))
+    throw new Error(
+      `${indexPath}: corrupt checkpoint index (its binary 'file' must be checkpoint[.<sha256>].bin in the same folder)`,
+    );
+  if (!Array.isArray(index.tensors)) throw new Error(`${indexPath}: corrupt checkpoint index (no tensor list)`);
+  for (const t of index.tensors) {
+    const dimsOk = Array.isArray(t.shape) && t.shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+    const count = dimsOk ? t.shape.reduce((a, b) => a * b, 1) : NaN;
+    if (
+      !Number.isSafeInteger(t.offset) ||
+      t.offset < 0 ||
+      !Number.isSafeInteger(count) ||
+      count < 0 ||
+      t.length !== 4 * count ||
+      (t.dtype !== 'float32' && t.dtype !== 'int32')
+    )
+      throw new Error(
+        `${indexPath}: corrupt checkpoint index (tensor ${String(t.name)}: shape, dtype, offset or length invalid)`,
+      );
+  }
   const dataPath = path.join(dir, index.file);
-  const data = fs.readFileSync(dataPath);
+  const stat = fs.existsSync(dataPath) ? fs.lstatSync(dataPath) : undefined;
+  if (!stat?.isFile()) throw new Error(`${dataPath}: the checkpoint's binary is missing (or not a regular file)`);
   const total = index.tensors.reduce((a, t) => Math.max(a, t.offset + t.length), 0);
+  const expected = index.bytes ?? total;
+  if (stat.size !== expected && !(index.bytes === undefined && stat.size >= total))
+    throw new Error(`${dataPath}: checkpoint data has ${stat.size} bytes, its index says ${expected}`);
+  const data = fs.readFileSync(dataPath);
+  if (index.sha256 !== undefined && crypto.createHash('sha256').update(data).digest('hex') !== index.sha256)
+    throw new Error(
+      `${dataPath}: checkpoint data does not match its index (SHA-256 differs); remove the folder or drop --resume`,
+    );
   if (data.length < total) throw new Error(`${dataPath}: truncated checkpoint data (${data.length} of ${total} bytes)`);
   const read = (t: TensorEntry) => {
     const bytes = new Uint8Array(data.buffer, data.byteOffset + t.offset, t.length).slice();

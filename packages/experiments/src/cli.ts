@@ -5,11 +5,13 @@
  * train, eval, reproduce, table. Unknown run ids fail with the list of valid ones; any error prints
  * one clear line and exits non-zero.
  */
+import * as os from 'os';
 import * as path from 'path';
 import { Command, Option } from 'commander';
 import { BACKEND_PREFERENCES, BackendPreference, parseBackendPreference } from '@repro/runtime';
 import { SCALES, Scale } from './record';
 import { Shard, parseShard } from './reproduce';
+import { InterruptedError, watchParent } from './jobs';
 
 export interface CommonOptions {
   scale: Scale;
@@ -212,10 +214,12 @@ export async function runCli(program: Command, argv = process.argv): Promise<voi
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
+  watchParent();
   try {
     await program.parseAsync(argv);
   } catch (err) {
     process.stderr.write(`${program.name()}: ${(err as Error).message}\n`);
-    process.exit(1);
+    // the shell's convention for a process stopped by a signal: 128 + its number
+    process.exit(err instanceof InterruptedError ? 128 + (os.constants.signals[err.signal] ?? 15) : 1);
   }
 }

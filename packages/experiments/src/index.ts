@@ -37,7 +37,7 @@ export { buildPaperCli, runCli, parseSeeds, checkRunIds, parseIntegerFlag, parse
 export type { CommonOptions, PaperCliSpec } from './cli';
 export { resultsReadme, writeResultsReadme } from './results-readme';
 export { hardwareDescription } from './record';
-export { runChildJobs, defaultParallelism } from './jobs';
+export { runChildJobs, defaultParallelism, InterruptedError } from './jobs';
 export type { ChildJob } from './jobs';
 export {
   meanInterval,

@@ -5,7 +5,38 @@
  * two children on two cores do not oversubscribe them. Progress lines of the children are forwarded.
  */
 import * as os from 'os';
-import { spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
+
+/**
+ * Thrown by `runChildJobs` when the process got SIGTERM or SIGINT: the running children were sent
+ * the same signal, waited for, and their claims released. `runCli` exits with 128 + the signal's number.
+ */
+export class InterruptedError extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}: the running jobs were stopped and their locks released; rerun to resume them`);
+    this.name = 'InterruptedError';
+  }
+}
+
+/** How long a child may take to exit after the forwarded signal before it is killed (SIGKILL). */
+export const CHILD_STOP_GRACE_MS = 30_000;
+
+/** The variable that tells a child its parent's pid; the child stops when that parent is gone (`watchParent`). */
+export const PARENT_PID_ENV = 'REPRO_PARENT_PID';
+
+/**
+ * In a child of `runChildJobs`: exits when the parent is gone (killed with SIGKILL, so it could not
+ * stop its children), so that no orphan keeps training a job whose lock names a dead worker.
+ */
+export function watchParent(env: NodeJS.ProcessEnv = process.env, everyMs = 1000): void {
+  const parent = Number(env[PARENT_PID_ENV]);
+  if (!Number.isSafeInteger(parent) || parent <= 0) return;
+  const timer = setInterval(() => {
+    // nothing to say: the stderr pipe went with the parent
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM');
+  }, everyMs);
+  timer.unref();
+}
 
 export interface ChildJob {
   /** Shown in errors, e.g. "cpu-a-3x3 seed 1". */
@@ -32,16 +63,38 @@ export function defaultParallelism(): number {
 
 /**
  * Runs every job; the first failure stops new jobs from starting and is thrown after the running ones
- * end. @returns the labels of the jobs skipped because another worker held them.
+ * end. SIGTERM or SIGINT stops new jobs too, is forwarded to the running children (SIGKILL after
+ * CHILD_STOP_GRACE_MS), and once they ended and their claims were released throws an InterruptedError.
+ * @returns the labels of the jobs skipped because another worker held them.
  */
 export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<{ skipped: string[] }> {
   const skipped: string[] = [];
   const threads = Math.max(1, Math.floor(os.cpus().length / Math.max(1, Math.min(parallel, jobs.length))));
-  const env = { ...process.env, REPRO_BLAS_THREADS: process.env.REPRO_BLAS_THREADS || String(threads) };
+  const env = {
+    ...process.env,
+    REPRO_BLAS_THREADS: process.env.REPRO_BLAS_THREADS || String(threads),
+    [PARENT_PID_ENV]: String(process.pid),
+  };
   let next = 0;
   let failed: string | undefined;
+  let interrupted: NodeJS.Signals | undefined;
+  const running = new Set<ChildProcess>();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!interrupted)
+      process.stderr.write(`${signal}: stopping ${running.size} running job(s), then releasing their locks\n`);
+    interrupted = signal;
+    for (const child of running) {
+      child.kill(signal);
+      setTimeout(
+        () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'),
+        CHILD_STOP_GRACE_MS,
+      ).unref();
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   const worker = async () => {
-    while (next < jobs.length && !failed) {
+    while (next < jobs.length && !failed && !interrupted) {
       const job = jobs[next++];
       const release = job.claim ? job.claim() : () => undefined;
       if (!release) {
@@ -53,6 +106,7 @@ export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<
           stdio: ['ignore', 'inherit', 'pipe'],
           env,
         });
+        running.add(child);
         let tail = '';
         // forward whole lines only: a chunk may end inside a line
         let pending = '';
@@ -69,19 +123,28 @@ export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<
         });
         child.stderr.on('end', () => forward([pending]));
         child.on('error', (err) => {
+          running.delete(child);
           failed = `${job.label}: ${err.message}`;
           release();
           resolve();
         });
-        child.on('close', (code) => {
-          if (code !== 0 && !failed) failed = `${job.label} exited with ${code}: ${tail.trim().split('\n').at(-1)}`;
+        child.on('close', (code, signal) => {
+          running.delete(child);
+          if (code !== 0 && !failed && !interrupted)
+            failed = `${job.label} exited with ${code ?? signal}: ${tail.trim().split('\n').at(-1)}`;
           release();
           resolve();
         });
       });
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  if (interrupted) throw new InterruptedError(interrupted);
   if (failed) throw new Error(failed);
   return { skipped };
 }

@@ -4,8 +4,10 @@
  * exists), with its host, pid and start time inside. The holder refreshes the lock's mtime while it
  * works (a heartbeat). A lock is stale, and may be taken over, when
  *   - it was written on this host and its pid is no longer alive (a worker killed with SIGKILL), or
- *   - it was written on another host and its heartbeat is older than `staleSeconds`
- *     (REPRO_LOCK_STALE_SECONDS, default 900: a node that died).
+ *   - its heartbeat is older than `staleSeconds` (REPRO_LOCK_STALE_SECONDS, default 900): a node
+ *     that died, or, on this host, a dead worker whose pid was reused by another process, or
+ *   - it is empty or unreadable (not written by `tryLock`, or damaged) and its mtime is older than
+ *     `staleSeconds`: until then it counts as held, since whoever wrote it may still be working.
  * Taking over renames the stale lock away first (only one of several workers can win that rename),
  * then claims as usual; the job then resumes from its last checkpoint.
  */
@@ -44,20 +46,40 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The lock's content when it is one `tryLock` wrote (host, pid, job, startedAt), else undefined. */
+function parseLock(text: string): LockInfo | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!v || typeof v !== 'object') return undefined;
+  const o = v as Partial<LockInfo>;
+  if (typeof o.host !== 'string' || !o.host || !Number.isSafeInteger(o.pid) || (o.pid as number) <= 0) return undefined;
+  return { host: o.host, pid: o.pid as number, job: String(o.job ?? ''), startedAt: String(o.startedAt ?? '') };
+}
+
 /** Why the lock at `file` is stale, or undefined when it is held (or cannot be read yet). */
 export function staleReason(file: string, now = Date.now()): string | undefined {
-  let info: LockInfo;
+  let text: string;
   let mtime: number;
   try {
-    info = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
     mtime = fs.statSync(file).mtimeMs;
+    text = fs.readFileSync(file, 'utf8');
   } catch {
     return undefined; // vanished or being replaced: not ours to judge
   }
-  if (info.host === os.hostname())
-    return alive(info.pid) ? undefined : `its worker (pid ${info.pid} on ${info.host}) is gone`;
   const age = (now - mtime) / 1000;
-  return age > staleSeconds() ? `no heartbeat from ${info.host} (pid ${info.pid}) for ${Math.round(age)} s` : undefined;
+  const stale = age > staleSeconds();
+  const info = parseLock(text);
+  if (!info)
+    return stale
+      ? `the lock is ${text.trim() ? 'unreadable' : 'empty'} and unchanged for ${Math.round(age)} s`
+      : undefined;
+  if (info.host === os.hostname() && !alive(info.pid)) return `its worker (pid ${info.pid} on ${info.host}) is gone`;
+  // on this host too: a pid that is alive may belong to another process since (pids are reused)
+  return stale ? `no heartbeat from ${info.host} (pid ${info.pid}) for ${Math.round(age)} s` : undefined;
 }
 
 function create(file: string, info: LockInfo): boolean {
@@ -108,8 +130,8 @@ export function tryLock(file: string, job: string, onTakeover?: (reason: string)
     release: () => {
       clearInterval(beat);
       try {
-        const held = JSON.parse(fs.readFileSync(file, 'utf8')) as LockInfo;
-        if (held.host === info.host && held.pid === info.pid) fs.rmSync(file, { force: true });
+        const held = parseLock(fs.readFileSync(file, 'utf8'));
+        if (held && held.host === info.host && held.pid === info.pid) fs.rmSync(file, { force: true });
       } catch {
         /* already gone */
       }

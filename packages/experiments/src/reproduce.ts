@@ -3,7 +3,9 @@
  * record exists with the same resolved configuration is finished and skipped; a job whose record was
  * written by another configuration (epochs, seeds, data changed since) is retrained; every other job
  * is trained, resuming from its last checkpoint when one of the same configuration exists.
- * `fresh` starts every selected job over: its record and checkpoints are removed first.
+ * `fresh` starts every selected job over: its record and checkpoints are removed, but only by the
+ * worker that holds the job's lock, just before it trains it (`removeJobOutputs`): never those of a
+ * job that a live worker is training, and never a record another worker wrote during this reproduce.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -56,8 +58,6 @@ export function planReproduce(
   for (const job of jobs) {
     const file = runRecordPath(path.join(out, 'runs'), { package: pkg, runId: job.runId, seed: job.seed, scale });
     if (opts.fresh) {
-      fs.rmSync(file, { force: true });
-      fs.rmSync(checkpointDir(out, pkg, scale, job.runId, job.seed), { recursive: true, force: true });
       plan.todo.push(job);
       continue;
     }
@@ -81,6 +81,19 @@ export function planReproduce(
     }
   }
   return plan;
+}
+
+/** A job's record and checkpoints, removed for `--fresh` by the worker that holds its lock. */
+function removeJobOutputs(out: string, pkg: string, scale: Scale, job: Pick<ReproduceJob, 'runId' | 'seed'>): void {
+  fs.rmSync(runRecordPath(path.join(out, 'runs'), { package: pkg, runId: job.runId, seed: job.seed, scale }), {
+    force: true,
+  });
+  fs.rmSync(checkpointDir(out, pkg, scale, job.runId, job.seed), { recursive: true, force: true });
+}
+
+/** The lock file of a job: <out>/runs/<pkg>/<scale>/locks/<run>.seed<seed>.lock. */
+function jobLockFile(out: string, pkg: string, scale: Scale, job: Pick<ReproduceJob, 'runId' | 'seed'>): string {
+  return path.join(out, 'runs', pkg, scale, 'locks', `${job.runId}.seed${job.seed}.lock`);
 }
 
 /** One line per kind of job, for the user: what is skipped, retrained, trained. */
@@ -132,8 +145,10 @@ export function parseShard(value: string, env: NodeJS.ProcessEnv = process.env):
       throw new Error(
         `--shard ${value}: no shard index given and neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set; use --shard i/${count}`,
       );
+    // an empty or padded value is a scheduler's mistake, not shard 0 (Number('') is 0)
+    if (!/^\d+$/.test(env[from] ?? ''))
+      throw new Error(`--shard: ${from}='${env[from]}' is not a non-negative integer`);
     index = Number(env[from]);
-    if (!Number.isInteger(index)) throw new Error(`--shard: ${from}='${env[from]}' is not an integer`);
   }
   if (!(count >= 1) || !(index >= 0 && index < count))
     throw new Error(`--shard: index ${index} is not in 0..${count - 1}`);
@@ -224,21 +239,31 @@ export async function runReproduce(spec: ReproduceSpec, o: CommonOptions): Promi
     `reproduce --scale ${o.scale}${shardNote}: ${plan.todo.length} of ${selected.length} run(s) to train, ${parallel} at a time${summary ? ` (${summary})` : ''}`,
   );
   for (const line of describePlan(plan)) log(spec.pkg, line);
-  const lockDir = path.join(o.out, 'runs', spec.pkg, o.scale, 'locks');
   const children: ChildJob[] = plan.todo.map((job) => ({
     label: `${job.runId} seed ${job.seed}`,
     args: [spec.cli, ...trainArgs(spec, o, job), ...(o.resume ? ['--resume-if-compatible'] : [])],
     claim: () => {
       const id = jobId(spec.pkg, o.scale, job);
-      const lock = tryLock(path.join(lockDir, `${job.runId}.seed${job.seed}.lock`), id, (why) =>
-        log(spec.pkg, `taking over the lock of ${id}: ${why}; resuming from its checkpoint`),
+      const lock = tryLock(jobLockFile(o.out, spec.pkg, o.scale, job), id, (why) =>
+        log(
+          spec.pkg,
+          `taking over the lock of ${id}: ${why}; ${o.fresh ? 'starting it over' : 'resuming from its checkpoint'}`,
+        ),
       );
       if (!lock) return undefined;
-      // another worker may have finished it since the plan was made
-      if (planReproduce(o.out, spec.pkg, o.scale, [job], { fresh: false }).finished.length) {
+      // another worker may have finished it since the plan was made (with --fresh: since this reproduce began)
+      const record = runRecordPath(path.join(o.out, 'runs'), {
+        package: spec.pkg,
+        runId: job.runId,
+        seed: job.seed,
+        scale: o.scale,
+      });
+      const finished = planReproduce(o.out, spec.pkg, o.scale, [job], { fresh: false }).finished.length > 0;
+      if (finished && (!o.fresh || fs.statSync(record).mtimeMs >= start)) {
         lock.release();
         return undefined;
       }
+      if (o.fresh) removeJobOutputs(o.out, spec.pkg, o.scale, job);
       return () => lock.release();
     },
   }));
