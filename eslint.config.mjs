@@ -5,6 +5,37 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+// Layering: a package imports only packages of lower layers (tests included), and a paper package
+// never imports another paper package. Shared layers, lowest first; every other package is a paper.
+const LAYERS = [['runtime'], ['datasets', 'core-metrics'], ['models'], ['experiments']];
+const PAPERS = ['pnn-perturb', 'pdc-diverge', 'cka-maskfeat', 'dt-tradeoff-ctc'];
+const ALL = [...LAYERS.flat(), ...PAPERS];
+const layerOf = (pkg) => {
+  const i = LAYERS.findIndex((l) => l.includes(pkg));
+  return i < 0 ? LAYERS.length : i;
+};
+const layering = ALL.map((pkg) => {
+  const forbidden = ALL.filter((other) => other !== pkg && layerOf(other) >= layerOf(pkg));
+  return {
+    files: [`packages/${pkg}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: forbidden.flatMap((o) => [`@repro/${o}`, `@repro/${o}/*`, `**/${o}/src`, `**/${o}/src/*`]),
+              message: `layering: ${pkg} (${PAPERS.includes(pkg) ? 'a paper package' : `layer ${layerOf(pkg)}`}) may import only ${
+                PAPERS.includes(pkg) ? 'the shared packages' : 'packages of lower layers'
+              } (${LAYERS.map((l) => l.join(' | ')).join(' < ')} < paper packages; no paper imports another).`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+});
+
 export default tseslint.config(
   {
     ignores: ['**/dist/**', '**/node_modules/**', '**/native/build/**', 'results/**', '.nx/**', 'tmp/**'],
@@ -25,6 +56,7 @@ export default tseslint.config(
       ],
     },
   },
+  ...layering,
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [js.configs.recommended],
