@@ -567,6 +567,11 @@ export interface TrainScriptOptions {
   resume?: boolean;
 }
 
+/** The run id of a train_vanilla.py / train_ctc.py run: custom-<kind>[-<note>]. */
+export function customRunId(kind: 'vanilla' | 'ctc', note: string | undefined): string {
+  return `custom-${kind}${note ? `-${note.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`;
+}
+
 /**
  * train_vanilla.py / train_ctc.py with the README's flags: the declared run of that dataset (cifar100:
  * the paper runs, fashion-mnist: the cpu runs) with every given flag applied; trains and keeps the
@@ -612,7 +617,7 @@ export async function runTrainScript(kind: 'vanilla' | 'ctc', o: TrainScriptOpti
   }
   const run: DtRun = {
     ...base,
-    id: `custom-${kind}${o.note ? `-${o.note.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`,
+    id: customRunId(kind, o.note),
     row: `train_${kind}.py with the given flags`,
     description: 'a user-defined run',
     model: { ...base.model, ...(o.model ? { model: o.model } : {}) },
