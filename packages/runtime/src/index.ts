@@ -3,6 +3,16 @@ export type { BackendInfo, BackendPreference } from './backend';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/wasm-training';
 export { Rng } from './random';
 export { writeFileAtomic, writeJsonAtomic, openAtomic } from './atomic';
+export {
+  safeJoin,
+  assertSafeId,
+  resolveInside,
+  readFileInside,
+  readRegularFile,
+  SAFE_ID_PATTERN,
+  MAX_ID_LENGTH,
+} from './safe-path';
+export type { ReadInsideOptions } from './safe-path';
 export { Progress, formatDuration } from './progress';
 export type { ProgressOptions } from './progress';
 export {
