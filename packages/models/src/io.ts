@@ -5,10 +5,11 @@
  * weights before model.json, so a folder with a model.json is always complete.
  * Custom layers (PerturbLayer, TorchBatchNorm, …) are registered classes and load back.
  */
+import * as buffer from 'buffer';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from '@repro/runtime';
+import { readFileInside, writeFileAtomic } from '@repro/runtime';
 
 const WEIGHTS_FILE = 'weights.bin';
 
@@ -51,39 +52,90 @@ interface ModelJson {
   format?: string;
 }
 
+/** A model.json larger than this is refused (the topology of a ResNeXt is a few hundred kB). */
+const MODEL_JSON_MAX_BYTES = 64 * 2 ** 20;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The weight groups of a parsed model.json, checked entry by entry; errors name the entry. */
+function manifestGroups(
+  jsonPath: string,
+  json: ModelJson,
+): Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> {
+  const manifest: unknown = json.weightsManifest ?? [];
+  if (!Array.isArray(manifest)) throw new Error(`${jsonPath}: weightsManifest is not a list`);
+  return manifest.map((group: unknown, g) => {
+    const at = `${jsonPath}: weightsManifest[${g}]`;
+    if (!isRecord(group)) throw new Error(`${at} is not an object with paths and weights`);
+    const { paths, weights } = group;
+    if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string'))
+      throw new Error(`${at}.paths is not a list of file names`);
+    if (!Array.isArray(weights)) throw new Error(`${at}.weights is not a list`);
+    weights.forEach((w: unknown, k) => {
+      const shape = isRecord(w) ? w.shape : undefined;
+      if (
+        !isRecord(w) ||
+        typeof w.name !== 'string' ||
+        typeof w.dtype !== 'string' ||
+        !Array.isArray(shape) ||
+        shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)
+      )
+        throw new Error(`${at}.weights[${k}] is not a weight entry (name, dtype, a shape of non-negative integers)`);
+    });
+    return { paths: paths as string[], weights: weights as tf.io.WeightsManifestEntry[] };
+  });
+}
+
 /**
  * Loads a tfjs Layers model from a folder (model.json + weight shards): one saved by `saveModel`, or a
  * user's model converted from Keras/PyTorch with tensorflowjs_converter (how pretrained weights come in).
  * Errors name the file and what is wrong.
+ *
+ * A model folder may come from someone else (`compare` is for shared models): model.json and every
+ * weight shard must be regular files inside the folder (no absolute paths, `..` or symbolic links out
+ * of it; no FIFOs, devices or folders), and no more bytes are read than model.json describes. A refusal
+ * names the manifest entry and says nothing about the file it points at.
  */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
   const jsonPath = fs.existsSync(dir) && fs.statSync(dir).isFile() ? dir : path.join(dir, 'model.json');
   const root = path.dirname(jsonPath);
-  if (!fs.existsSync(jsonPath))
+  if (!fs.lstatSync(jsonPath, { throwIfNoEntry: false }))
     throw new Error(`${jsonPath}: no model.json (expected a folder written by saveModel or tensorflowjs_converter)`);
+  const text = readFileInside(root, path.basename(jsonPath), {
+    what: `${root}: model file`,
+    maxBytes: MODEL_JSON_MAX_BYTES,
+  }).toString('utf8');
   let json: ModelJson;
   try {
-    json = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as ModelJson;
+    json = JSON.parse(text) as ModelJson;
   } catch (err) {
     throw new Error(`${jsonPath}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
+  if (!isRecord(json)) throw new Error(`${jsonPath}: not a model.json (expected a JSON object)`);
   if (!json.modelTopology)
     throw new Error(`${jsonPath}: no modelTopology (is it a Layers model? graph models are not supported)`);
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: Buffer[] = [];
-  for (const group of json.weightsManifest ?? []) {
-    specs.push(...group.weights);
-    for (const p of group.paths) {
-      const file = path.join(root, p);
-      if (!fs.existsSync(file)) throw new Error(`${file}: weight shard listed in ${jsonPath} is missing`);
-      buffers.push(fs.readFileSync(file));
-    }
-  }
-  const weightData = Buffer.concat(buffers);
+  const groups = manifestGroups(jsonPath, json);
+  const specs = groups.flatMap((g) => g.weights);
   const expected = specs.reduce(
     (acc, s) => acc + s.shape.reduce((a, b) => a * b, 1) * (s.dtype === 'float32' || s.dtype === 'int32' ? 4 : 1),
     0,
   );
+  if (!Number.isSafeInteger(expected) || expected > buffer.constants.MAX_LENGTH)
+    throw new Error(`${jsonPath}: the weights describe ${expected} bytes, more than a model can hold`);
+  const buffers: Buffer[] = [];
+  let read = 0;
+  groups.forEach((group, g) =>
+    group.paths.forEach((p, i) => {
+      const shard = readFileInside(root, p, {
+        what: `${jsonPath}: weight shard weightsManifest[${g}].paths[${i}]`,
+        maxBytes: expected - read,
+        limit: `model.json describes ${expected} bytes of weights${read ? `, ${read} of them in the shards before it` : ''}`,
+      });
+      buffers.push(shard);
+      read += shard.length;
+    }),
+  );
+  const weightData = Buffer.concat(buffers);
   if (weightData.length !== expected) {
     throw new Error(
       `${root}: weight shards hold ${weightData.length} bytes, model.json describes ${expected} (truncated or mismatched files)`,
