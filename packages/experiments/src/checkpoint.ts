@@ -16,7 +16,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
-import { writeFileAtomic, writeJsonAtomic } from '@repro/runtime';
+import { readFileInside, writeFileAtomic, writeJsonAtomic } from '@repro/runtime';
 import { Optimizer } from './optim';
 
 export interface CheckpointState {
@@ -115,6 +115,14 @@ export async function checkpointSteps(
   return writeSteps(dir, Buffer.concat(chunks), { version: 1, tensors: entries, ...state });
 }
 
+/** The index: a regular file of `dir` of bounded size (it holds the history and one entry per tensor). */
+function readIndex(dir: string): CheckpointIndex {
+  const text = readFileInside(dir, INDEX, { what: `${dir}: checkpoint index`, maxBytes: 256 * 2 ** 20 });
+  const index = JSON.parse(text.toString('utf8')) as CheckpointIndex | null;
+  if (typeof index !== 'object' || index === null || Array.isArray(index)) throw new Error('not a JSON object');
+  return index;
+}
+
 export function hasCheckpoint(dir: string): boolean {
   return fs.existsSync(path.join(dir, INDEX));
 }
@@ -122,7 +130,7 @@ export function hasCheckpoint(dir: string): boolean {
 /** The configuration key a checkpoint was written with (undefined: none, or an unreadable index). */
 export function checkpointConfigKey(dir: string): string | undefined {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(dir, INDEX), 'utf8')) as CheckpointIndex).configKey;
+    return readIndex(dir).configKey;
   } catch {
     return undefined;
   }
@@ -140,7 +148,7 @@ export async function loadCheckpoint(
   if (!fs.existsSync(indexPath)) throw new Error(`${indexPath}: no checkpoint to resume from`);
   let index: CheckpointIndex;
   try {
-    index = JSON.parse(fs.readFileSync(indexPath, 'utf8')) as CheckpointIndex;
+    index = readIndex(dir);
   } catch (err) {
     throw new Error(`${indexPath}: corrupt checkpoint index (${(err as Error).message})`, { cause: err });
   }
@@ -177,7 +185,8 @@ export async function loadCheckpoint(
   const expected = index.bytes ?? total;
   if (stat.size !== expected && !(index.bytes === undefined && stat.size >= total))
     throw new Error(`${dataPath}: checkpoint data has ${stat.size} bytes, its index says ${expected}`);
-  const data = fs.readFileSync(dataPath);
+  // read without following a link, a FIFO never blocks, at most the bytes the index gives
+  const data = readFileInside(dir, index.file, { what: `${indexPath}: checkpoint data file`, maxBytes: expected });
   if (index.sha256 !== undefined && crypto.createHash('sha256').update(data).digest('hex') !== index.sha256)
     throw new Error(
       `${dataPath}: checkpoint data does not match its index (SHA-256 differs); remove the folder or drop --resume`,

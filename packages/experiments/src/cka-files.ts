@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'csv-stringify/sync';
-import { writeFileAtomic, writeJsonAtomic } from '@repro/runtime';
+import { safeJoin, writeFileAtomic, writeJsonAtomic } from '@repro/runtime';
 import type { CompareResult } from '@repro/models';
 import { ckaExport } from '@repro/models';
 import { heatmapSpec, writePlot } from './plot';
@@ -39,10 +39,13 @@ export function ckaCsv(r: CompareResult): string {
   return stringify(rows, { header: true });
 }
 
-/** Writes `<base>.json`, `<base>.csv`, `<base>.png` and `<base>.svg` under `outDir`. */
+/**
+ * Writes `<base>.json`, `<base>.csv`, `<base>.png` and `<base>.svg` under `outDir`. `base` may come
+ * from a record (a student's name): one that climbs out of `outDir` is refused before anything is written.
+ */
 export async function writeCkaFiles(r: CompareResult, outDir: string, base = 'cka', title?: string): Promise<CkaFiles> {
-  fs.mkdirSync(outDir, { recursive: true });
-  const stem = path.join(outDir, base);
+  const stem = safeJoin(outDir, base, 'CKA file name');
+  fs.mkdirSync(path.dirname(stem), { recursive: true });
   const spec = heatmapSpec(r.matrix, {
     title: title ?? `${r.modelNames[0]} vs ${r.modelNames[1]} (${r.estimator} CKA, ${r.batches} batches)`,
     rowLabels: r.layersA,

@@ -14,6 +14,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { readRegularFile } from '@repro/runtime';
 
 export interface LockInfo {
   host: string;
@@ -62,13 +63,20 @@ function parseLock(text: string): LockInfo | undefined {
 
 /** Why the lock at `file` is stale, or undefined when it is held (or cannot be read yet). */
 export function staleReason(file: string, now = Date.now()): string | undefined {
+  // a lock folder may be shared: only a regular file of the folder is read (a FIFO would block, a link
+  // out of the folder would be followed), and a lock of another kind is an error, never waited for
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (st && !st.isFile())
+    throw new Error(`${file}: a job lock must be a regular file (this one is not); remove it to run the job`);
   let text: string;
   let mtime: number;
   try {
     mtime = fs.statSync(file).mtimeMs;
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFile(file, { what: 'job lock', maxBytes: 64 * 1024 }).toString('utf8');
   } catch {
-    return undefined; // vanished or being replaced: not ours to judge
+    if (!fs.existsSync(file)) return undefined; // vanished or being replaced: not ours to judge
+    mtime ??= fs.statSync(file).mtimeMs;
+    text = '(unreadable)'; // too large, say: judged like any lock tryLock did not write
   }
   const age = (now - mtime) / 1000;
   const stale = age > staleSeconds();
@@ -84,7 +92,9 @@ export function staleReason(file: string, now = Date.now()): string | undefined 
 
 function create(file: string, info: LockInfo): boolean {
   const tmp = `${file}.${os.hostname()}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(info));
+  // 'wx': never write through a file or link already there (a shared folder)
+  fs.rmSync(tmp, { force: true });
+  fs.writeFileSync(tmp, JSON.stringify(info), { flag: 'wx' });
   try {
     fs.linkSync(tmp, file);
     return true;
@@ -130,7 +140,7 @@ export function tryLock(file: string, job: string, onTakeover?: (reason: string)
     release: () => {
       clearInterval(beat);
       try {
-        const held = parseLock(fs.readFileSync(file, 'utf8'));
+        const held = parseLock(readRegularFile(file, { what: 'job lock', maxBytes: 64 * 1024 }).toString('utf8'));
         if (held && held.host === info.host && held.pid === info.pid) fs.rmSync(file, { force: true });
       } catch {
         /* already gone */

@@ -6,9 +6,10 @@
  * Scales: `paper` runs the runs declared at paper scale; `cpu` the cpu runs; `smoke` the cpu runs with
  * their first seed (the package's trainRun shrinks them to seconds).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
-import { BackendInfo, formatDuration, initBackend } from '@repro/runtime';
+import { BackendInfo, assertSafeId, formatDuration, initBackend } from '@repro/runtime';
 import { CommonOptions, buildPaperCli } from './cli';
 import { RunRecord, Scale, mergeRunRecords, readRunRecords, writeRunRecord } from './record';
 import { runReproduce } from './reproduce';
@@ -71,7 +72,62 @@ export interface Paper<R extends PaperRun> {
   table(o: CommonOptions): Promise<void>;
 }
 
+/**
+ * Runs `draw(dir)` with a fresh folder under <out>/plots; on success `commit(target)` moves every file
+ * it drew to the same place under `target` (replacing files of the same name, keeping others), on
+ * failure the folder is removed (with the folders made for it, when empty) and the error rethrown.
+ */
+async function stagePlots(
+  out: string,
+  draw: (dir: string) => Promise<void>,
+): Promise<{ commit: (target: string) => void }> {
+  const parent = path.join(out, 'plots');
+  const made = fs.mkdirSync(parent, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(parent, '.staging-'));
+  const cleanup = () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    // the folders made for the staging folder go too, when empty (another table may be staging there)
+    try {
+      for (let d = parent; made !== undefined; d = path.dirname(d)) {
+        fs.rmdirSync(d);
+        if (d === made) break;
+      }
+    } catch {
+      /* not empty: in use */
+    }
+  };
+  try {
+    await draw(dir);
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+  return {
+    commit: (target) => {
+      const move = (from: string, to: string) => {
+        for (const e of fs.readdirSync(from, { withFileTypes: true })) {
+          const src = path.join(from, e.name);
+          const dst = path.join(to, e.name);
+          if (e.isDirectory()) move(src, dst);
+          else {
+            fs.mkdirSync(to, { recursive: true });
+            fs.renameSync(src, dst);
+          }
+        }
+      };
+      try {
+        move(dir, target);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
 export function definePaper<R extends PaperRun>(spec: PaperSpec<R>): Paper<R> {
+  // package and run ids name folders and files
+  assertSafeId(spec.name, 'package name');
+  for (const r of spec.runs) assertSafeId(r.id, `${spec.name}: run id`);
   const log = (line: string) => process.stderr.write(`[${spec.name}] ${line}\n`);
   const findRun = (id: string): R => {
     const r = spec.runs.find((x) => x.id === id);
@@ -128,13 +184,16 @@ export function definePaper<R extends PaperRun>(spec: PaperSpec<R>): Paper<R> {
   };
 
   const table = async (o: CommonOptions) => {
+    // every record is read and checked before anything is written: a bad one leaves no output
     const records = o.records
       ? mergeRunRecords(o.records, spec.name)
       : readRunRecords(path.join(o.out, 'runs'), spec.name);
     const rows = buildTable(spec.name, records, spec.published, spec.claims);
     const csv = path.join(o.out, `${spec.name}.csv`);
+    // the plots are drawn into a staging folder and moved into place only when all of them are drawn
+    const staged = spec.plots ? await stagePlots(o.out, (dir) => spec.plots!(records, dir)) : undefined;
     writeResultsCsv(csv, rows);
-    if (spec.plots) await spec.plots(records, path.join(o.out, 'plots', spec.name));
+    if (staged) staged.commit(path.join(o.out, 'plots', spec.name));
     writeResultsReadme(o.out);
     for (const c of rows.filter((r) => r.table === 'claims' && r.scale !== '')) {
       const numbers = String(c.note).split('; ').slice(1).join('; ');

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { BackendInfo, writeJsonAtomic } from '@repro/runtime';
+import { BackendInfo, assertSafeId, readFileInside, resolveInside, writeJsonAtomic } from '@repro/runtime';
 
 export type Scale = 'smoke' | 'cpu' | 'paper';
 export const SCALES: readonly Scale[] = ['smoke', 'cpu', 'paper'];
@@ -101,7 +101,20 @@ export function plateauGain(history: Array<Record<string, number>>, metric: stri
   return m(history.slice(-k)) - m(history.slice(-2 * k, -k));
 }
 
+/** A run record larger than this is refused (the largest committed ones are a few hundred kB). */
+export const RUN_RECORD_MAX_BYTES = 64 * 2 ** 20;
+
+/**
+ * <dir>/<package>/<scale>/<runId>.seed<seed>.json. The fields become file names: package and run id
+ * must be safe ids, scale one of SCALES and seed a non-negative integer (an error names the field).
+ */
 export function runRecordPath(dir: string, rec: Pick<RunRecord, 'package' | 'runId' | 'seed' | 'scale'>): string {
+  assertSafeId(rec.package, 'run record field package');
+  assertSafeId(rec.runId, 'run record field runId');
+  if (!SCALES.includes(rec.scale))
+    throw new Error(`run record field scale '${String(rec.scale)}' is not one of ${SCALES.join(', ')}`);
+  if (!Number.isSafeInteger(rec.seed) || rec.seed < 0)
+    throw new Error(`run record field seed ${String(rec.seed)} is not a non-negative integer`);
   return path.join(dir, rec.package, rec.scale, `${rec.runId}.seed${rec.seed}.json`);
 }
 
@@ -111,38 +124,81 @@ export function writeRunRecord(dir: string, rec: RunRecord): string {
   return p;
 }
 
-function validate(file: string, r: Partial<RunRecord>): RunRecord {
-  if (r.schema !== RUN_RECORD_SCHEMA)
-    throw new Error(`${file}: not a run record (schema ${String(r.schema)}, expected ${RUN_RECORD_SCHEMA})`);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A record read from `file` (in the folder <package>/<scale>): every field a table, a plot or a file
+ * name is built from is checked, so that a record from another worker can neither write outside the
+ * output folder nor fail half-way through a table. Errors name the file and the field.
+ */
+function validate(file: string, r: Partial<RunRecord>, pkg: string, scale: string): RunRecord {
+  if (!isObject(r) || r.schema !== RUN_RECORD_SCHEMA)
+    throw new Error(
+      `${file}: not a run record (schema ${String(isObject(r) ? r.schema : undefined)}, expected ${RUN_RECORD_SCHEMA})`,
+    );
   for (const k of ['package', 'runId', 'scale', 'dataset', 'model', 'commit'] as const) {
     if (typeof r[k] !== 'string') throw new Error(`${file}: run record field '${k}' is missing or not a string`);
   }
+  assertSafeId(r.package, `${file}: run record field 'package'`);
+  if (r.package !== pkg)
+    throw new Error(`${file}: run record field 'package' is '${r.package}', but the file is in the folder of ${pkg}`);
+  assertSafeId(r.runId, `${file}: run record field 'runId'`);
   if (!SCALES.includes(r.scale as Scale)) throw new Error(`${file}: unknown scale '${r.scale}'`);
-  if (typeof r.seed !== 'number' || !Array.isArray(r.history) || typeof r.metrics !== 'object')
+  if (r.scale !== scale)
+    throw new Error(`${file}: run record field 'scale' is '${r.scale}', but the file is in the folder ${scale}`);
+  if (typeof r.seed !== 'number' || !Array.isArray(r.history) || !isObject(r.metrics))
     throw new Error(`${file}: run record lacks seed, history or metrics`);
+  if (!Number.isSafeInteger(r.seed) || r.seed < 0)
+    throw new Error(`${file}: run record field 'seed' is ${r.seed}, not a non-negative integer`);
+  if (!r.history.every(isObject)) throw new Error(`${file}: run record field 'history' is not a list of objects`);
+  if (!isObject(r.config)) throw new Error(`${file}: run record field 'config' is missing or not an object`);
+  if (!isObject(r.backend) || typeof r.backend.name !== 'string')
+    throw new Error(`${file}: run record field 'backend' is missing or has no name`);
+  if (r.extra !== undefined && !isObject(r.extra))
+    throw new Error(`${file}: run record field 'extra' is not an object`);
   return r as RunRecord;
 }
 
-/** All run records of `pkg` under `dir` (every scale) with their files, sorted by scale, run id and seed. */
+/** Parses one record file, `relative` to `root` (a regular file inside root, of bounded size). */
+function readRecordFile(
+  root: string,
+  relative: string,
+  pkg: string,
+  scale: string,
+): { file: string; record: RunRecord } {
+  const file = path.join(root, relative);
+  const text = readFileInside(root, relative, {
+    what: `${root}: run record`,
+    maxBytes: RUN_RECORD_MAX_BYTES,
+    limit: 'the bound on a run record',
+  }).toString('utf8');
+  let parsed: Partial<RunRecord>;
+  try {
+    parsed = JSON.parse(text) as Partial<RunRecord>;
+  } catch (err) {
+    throw new Error(`${file}: corrupt run record (${(err as Error).message})`, { cause: err });
+  }
+  return { file, record: validate(file, parsed, pkg, scale) };
+}
+
+/**
+ * All run records of `pkg` under `dir` (every scale) with their files, sorted by scale, run id and seed.
+ * Only regular files inside `dir` are read (a FIFO, a folder named *.json, a link out of `dir` is an error).
+ */
 export function readRunRecordFiles(dir: string, pkg: string): Array<{ file: string; record: RunRecord }> {
-  const root = path.join(dir, pkg);
-  if (!fs.existsSync(root)) return [];
+  assertSafeId(pkg, 'package');
+  if (!fs.lstatSync(path.join(dir, pkg), { throwIfNoEntry: false })) return [];
+  // folders are listed only after they are known to be inside dir (a link out of it is not listed)
+  const root = resolveInside(dir, pkg, `${dir}: records folder`);
   const out: Array<{ file: string; record: RunRecord }> = [];
-  for (const scale of fs.readdirSync(root)) {
-    const sub = path.join(root, scale);
+  for (const scale of fs.readdirSync(root).sort()) {
+    const sub = resolveInside(dir, path.join(pkg, scale), `${dir}: records folder`);
     if (!fs.statSync(sub).isDirectory()) continue;
     for (const f of fs
       .readdirSync(sub)
       .filter((n) => n.endsWith('.json'))
       .sort()) {
-      const file = path.join(sub, f);
-      let parsed: Partial<RunRecord>;
-      try {
-        parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<RunRecord>;
-      } catch (err) {
-        throw new Error(`${file}: corrupt run record (${(err as Error).message})`, { cause: err });
-      }
-      out.push({ file, record: validate(file, parsed) });
+      out.push(readRecordFile(dir, path.join(pkg, scale, f), pkg, scale));
     }
   }
   return out.sort((a, b) => recordOrder(a.record, b.record));
@@ -173,7 +229,12 @@ export function mergeRunRecords(dirs: string[], pkg: string): RunRecord[] {
   for (const dir of dirs) {
     if (!fs.existsSync(dir)) throw new Error(`--records: ${dir} does not exist`);
     const runs = fs.existsSync(path.join(dir, 'runs', pkg)) ? path.join(dir, 'runs') : dir;
-    for (const entry of readRunRecordFiles(runs, pkg)) {
+    const entries = readRunRecordFiles(runs, pkg);
+    if (entries.length === 0)
+      throw new Error(
+        `--records: ${dir} holds no run records of ${pkg} (expected ${path.join(dir, 'runs', pkg, '<scale>', '*.json')} or ${path.join(dir, pkg, '<scale>', '*.json')})`,
+      );
+    for (const entry of entries) {
       const r = entry.record;
       const id = `${r.scale}:${r.runId}:seed${r.seed}`;
       const seen = byJob.get(id);

@@ -9,8 +9,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { formatDuration, writeJsonAtomic } from '@repro/runtime';
-import { RunRecord, Scale, gitCommit, runRecordPath } from './record';
+import { formatDuration, readRegularFile, writeJsonAtomic } from '@repro/runtime';
+import { RUN_RECORD_MAX_BYTES, RunRecord, Scale, gitCommit, runRecordPath } from './record';
 import type { CommonOptions } from './cli';
 import { ChildJob, defaultParallelism, runChildJobs } from './jobs';
 import { tryLock } from './lock';
@@ -67,7 +67,8 @@ export function planReproduce(
     }
     let rec: Partial<RunRecord>;
     try {
-      rec = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<RunRecord>;
+      const text = readRegularFile(file, { what: 'run record', maxBytes: RUN_RECORD_MAX_BYTES });
+      rec = JSON.parse(text.toString('utf8')) as Partial<RunRecord>;
     } catch (err) {
       throw new Error(`${file}: corrupt run record (${(err as Error).message}); remove it or rerun with --fresh`, {
         cause: err,

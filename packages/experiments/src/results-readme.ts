@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'csv-parse/sync';
-import { writeFileAtomic } from '@repro/runtime';
+import { SAFE_ID_PATTERN, writeFileAtomic } from '@repro/runtime';
 import { readRunRecords } from './record';
 import { STATUS_MEANINGS } from './table';
 
@@ -19,7 +19,8 @@ export function resultsReadme(outDir: string): string {
   const csvs = fs.existsSync(outDir)
     ? fs
         .readdirSync(outDir)
-        .filter((f) => f.endsWith('.csv') && f !== 'bench.csv')
+        // package tables are <package>.csv; another CSV dropped in the folder is not one
+        .filter((f) => f.endsWith('.csv') && f !== 'bench.csv' && SAFE_ID_PATTERN.test(f.replace(/\.csv$/, '')))
         .sort()
     : [];
   const lines: string[] = [
