@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
-import { BACKEND_PREFERENCES, initBackend, parseBackendPreference } from '@repro/runtime';
+import { BACKEND_PREFERENCES, initBackend, parseBackendPreference, safeJoin } from '@repro/runtime';
 import { DATASETS, DatasetName, ImageDataset, loadDataset, takeIndices } from '@repro/datasets';
 import { CompareResult, compareModels, loadModel } from '@repro/models';
 import {
@@ -152,7 +152,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
       for (const [n, v] of Object.entries(pm ?? {}))
         if (v.length >= 4)
           await writePlot(
-            path.join(out, `${id}-per-minibatch.seed${rs[0].seed}`, `${n}-vs-teacher`),
+            safeJoin(out, path.join(`${id}-per-minibatch.seed${rs[0].seed}`, `${n}-vs-teacher`), 'plot of a record'),
             perMinibatchSpec(
               v,
               `${n} vs teacher at ${cfg.stages[1]}: CKA of each of ${v.length} minibatches of 25, sorted (seed ${rs[0].seed})`,
@@ -275,6 +275,15 @@ export interface CompareCliOptions {
   backend?: string;
 }
 
+/** Whether a directory entry exists (a link counts, whatever it points at: loadModel judges links). */
+function entryExists(p: string): boolean {
+  try {
+    return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * `compare`: loads both models and the data, computes the CKA matrix, then writes the files; every
  * check (folders, layer names, batch size, data lengths) fails before anything is written.
@@ -286,7 +295,7 @@ export async function runCompare(o: CompareCliOptions): Promise<CompareResult> {
     throw new Error(`--batch-size ${batchSize}: debiased CKA needs at least 4 examples per minibatch (n(n-3) > 0)`);
   for (const k of ['modelA', 'modelB'] as const) {
     const dir = o[k];
-    if (!fs.existsSync(path.join(dir, 'model.json')))
+    if (!entryExists(path.join(dir, 'model.json')))
       throw new Error(
         `--${k === 'modelA' ? 'model-a' : 'model-b'} ${dir}: no model.json there (expected a folder written by saveModel or tensorflowjs_converter)`,
       );
