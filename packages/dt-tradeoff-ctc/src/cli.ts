@@ -10,7 +10,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
-import { BACKEND_PREFERENCES, Rng, initBackend, parseBackendPreference, writeFileAtomic } from '@repro/runtime';
+import {
+  BACKEND_PREFERENCES,
+  MAX_ID_LENGTH,
+  Rng,
+  assertSafeId,
+  initBackend,
+  parseBackendPreference,
+  writeFileAtomic,
+} from '@repro/runtime';
 import { DATASETS, DatasetName, loadDataset, takeIndices } from '@repro/datasets';
 import { disposeModel, loadModel } from '@repro/models';
 import { mine } from '@repro/core-metrics';
@@ -567,9 +575,28 @@ export interface TrainScriptOptions {
   resume?: boolean;
 }
 
-/** The run id of a train_vanilla.py / train_ctc.py run: custom-<kind>[-<note>]. */
+/**
+ * The run id of a train_vanilla.py / train_ctc.py run: custom-<kind>[-<note>], the note kept as it is
+ * when it is letters, digits, '_', '.' and '-' (the ids of the records written so far), every other
+ * character as the %HH of its UTF-8 bytes ('%' itself too): two notes never share an id, and
+ * decodeURIComponent of the part after custom-<kind>- gives the note back. A note whose id would be
+ * too long for a file name is refused.
+ */
 export function customRunId(kind: 'vanilla' | 'ctc', note: string | undefined): string {
-  return `custom-${kind}${note ? `-${note.replace(/[^A-Za-z0-9_.-]/g, '_')}` : ''}`;
+  if (!note) return `custom-${kind}`;
+  let encoded = '';
+  for (const ch of note) {
+    if (/^[A-Za-z0-9_.-]$/.test(ch)) encoded += ch;
+    else if (/^[\uD800-\uDFFF]$/.test(ch))
+      throw new Error(`--note: not valid Unicode text (a lone surrogate at ${JSON.stringify(ch)})`);
+    else for (const b of Buffer.from(ch, 'utf8')) encoded += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  const id = `custom-${kind}-${encoded}`;
+  if (id.length > MAX_ID_LENGTH)
+    throw new Error(
+      `--note: the run id would be ${id.length} characters (at most ${MAX_ID_LENGTH}; characters other than letters, digits, '_', '.' and '-' take 3 to 12 each); use a shorter note`,
+    );
+  return assertSafeId(id, '--note: run id');
 }
 
 /**
@@ -662,7 +689,10 @@ function trainScriptCommand(kind: 'vanilla' | 'ctc'): Command {
     .option('--batch_size <n>', 'batch size')
     .option('--weight_decay <x>', 'L2 weight decay')
     .option('--save_freq <n>', 'keep a checkpoint every n epochs')
-    .option('--note <text>', 'a tag in the run id (custom-<kind>-<note>)');
+    .option(
+      '--note <text>',
+      "a tag in the run id (custom-<kind>-<note>; characters other than letters, digits, '_', '.' and '-' as %HH of their UTF-8 bytes)",
+    );
   if (kind === 'ctc')
     cmd
       .option('--weight_decay_coef <x>', 'weight decay multiplier during stage 1')
