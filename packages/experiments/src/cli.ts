@@ -5,6 +5,7 @@
  * train, eval, reproduce, table. Unknown run ids fail with the list of valid ones; any error prints
  * one clear line and exits non-zero.
  */
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Command, Option } from 'commander';
@@ -56,34 +57,176 @@ export interface PaperCliSpec {
 }
 
 /**
+ * Upper bounds of the size flags, far above every recipe here (the paper-scale runs use batches of 512,
+ * 240 epochs, 2·10⁴ MINE iterations, widths up to 2048), low enough that a typo fails at parse time with
+ * the flag's name instead of 'Invalid array length' (or hours of work) later.
+ */
+export const FLAG_LIMITS = {
+  /** Training or probe epochs. */
+  epochs: 10_000,
+  /** Examples per batch. */
+  batchSize: 65_536,
+  /** Optimisation steps (MINE iterations). */
+  iterations: 1_000_000,
+  /** Network widths: hidden units, embedding sizes. */
+  width: 8_192,
+  /** Negatives per example of a contrastive loss (the paper's CTC: 16384). */
+  negatives: 65_536,
+  /** Seeds (models derive seeds like 1000·seed + k, which must stay distinct 32-bit values). */
+  seed: 1_000_000,
+} as const;
+
+/**
+ * A flag's parser: commander calls it at parse time (before any data loads) with the string given;
+ * the run functions call the same parser on their string-or-number options. Throws an error that
+ * names the flag, what it expects and the value given.
+ */
+export type FlagParser<T = number> = (value: string | number) => T;
+
+/** Decimal numbers: 3, -2, 0.5, .5, 1e4, 2.5E-3 (not '', hex, 'Infinity', 'NaN' or 1_000). */
+const NUMBER_SYNTAX = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+function toNumber(value: string | number): number {
+  if (typeof value === 'number') return value;
+  return NUMBER_SYNTAX.test(value.trim()) ? Number(value) : NaN;
+}
+
+const fail = (flag: string, expected: string, value: string | number): never => {
+  throw new Error(`${flag}: expected ${expected}, got '${value}'`);
+};
+
+/** An integer in [min, max] (max: at most Number.MAX_SAFE_INTEGER); 1e4 is 10000. */
+export function integerFlag(flag: string, min: number, max: number = Number.MAX_SAFE_INTEGER): FlagParser {
+  const expected =
+    max < Number.MAX_SAFE_INTEGER
+      ? `an integer from ${min} to ${max}`
+      : min === 1
+        ? 'a positive integer'
+        : min === 0
+          ? 'a non-negative integer'
+          : `an integer >= ${min}`;
+  return (value) => {
+    const n = toNumber(value);
+    if (!Number.isSafeInteger(n) || n < min || n > max) fail(flag, expected, value);
+    return n;
+  };
+}
+
+/** An integer >= 1 (and <= max when given): epochs, iterations, batch sizes, limits. */
+export const positiveInt = (flag: string, max?: number): FlagParser => integerFlag(flag, 1, max);
+
+/** An integer >= 0 (and <= max when given): start epochs, seeds. */
+export const nonNegativeInt = (flag: string, max?: number): FlagParser => integerFlag(flag, 0, max);
+
+export interface NumberRange {
+  min?: number;
+  max?: number;
+  /** min itself is not allowed (e.g. a learning rate > 0). */
+  minExclusive?: boolean;
+  /** max itself is not allowed (e.g. a momentum < 1). */
+  maxExclusive?: boolean;
+}
+
+/** A finite number in a range; the error says the range. */
+export function numberFlag(flag: string, range: NumberRange = {}): FlagParser {
+  const { min, max, minExclusive = false, maxExclusive = false } = range;
+  const expected =
+    min !== undefined && max !== undefined
+      ? `a number in ${minExclusive ? '(' : '['}${min}, ${max}${maxExclusive ? ')' : ']'}`
+      : min !== undefined
+        ? `a finite number ${minExclusive ? '>' : '>='} ${min}`
+        : max !== undefined
+          ? `a finite number ${maxExclusive ? '<' : '<='} ${max}`
+          : 'a finite number';
+  return (value) => {
+    const n = toNumber(value);
+    if (
+      !Number.isFinite(n) ||
+      (min !== undefined && (minExclusive ? n <= min : n < min)) ||
+      (max !== undefined && (maxExclusive ? n >= max : n > max))
+    )
+      fail(flag, expected, value);
+    return n;
+  };
+}
+
+/** A finite number > 0 (and <= max when given): learning rates, temperatures. */
+export const positiveNumber = (flag: string, max?: number): FlagParser =>
+  numberFlag(flag, { min: 0, minExclusive: true, max });
+
+/** A finite number >= 0: weight decays, loss weights. */
+export const nonNegativeNumber = (flag: string, max?: number): FlagParser => numberFlag(flag, { min: 0, max });
+
+/** A number in [0, 1]: fractions, memory momenta. */
+export const probability = (flag: string): FlagParser => numberFlag(flag, { min: 0, max: 1 });
+
+/**
  * A command-line integer of at least `min` (1: "a positive integer", 0: "a non-negative integer");
- * the error names the flag and the value.
+ * the error names the flag and the value. (The older spelling of `integerFlag(flag, min)(value)`.)
  */
 export function parseIntegerFlag(flag: string, value: string, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new Error(
-      `${flag}: expected a ${min === 1 ? 'positive' : min === 0 ? 'non-negative' : `>= ${min}`} integer, got '${value}'`,
-    );
-  return n;
+  return integerFlag(flag, min)(value);
 }
 
-/** A command-line number > 0; the error names the flag and the value. */
+/** A command-line finite number > 0; the error names the flag and the value. */
 export function parsePositiveNumber(flag: string, value: string): number {
-  const n = Number(value);
-  if (!(n > 0)) throw new Error(`${flag}: expected a positive number, got '${value}'`);
-  return n;
+  return positiveNumber(flag)(value);
 }
 
+/**
+ * --seeds: comma-separated distinct integers from 0 to FLAG_LIMITS.seed, e.g. 1,2,3 (commander's
+ * parser for the flag).
+ */
 export function parseSeeds(value: string): number[] {
-  const seeds = value
+  const items = value
     .split(',')
     .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number);
-  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0))
-    throw new Error(`--seeds: expected non-negative integers like 1,2,3, got '${value}'`);
+    .filter(Boolean);
+  const seed = nonNegativeInt('--seeds', FLAG_LIMITS.seed);
+  const seeds = items.map((s) => {
+    try {
+      return seed(s);
+    } catch {
+      throw new Error(
+        `--seeds: expected comma-separated integers from 0 to ${FLAG_LIMITS.seed} like 1,2,3, got '${value}' ('${s}')`,
+      );
+    }
+  });
+  if (seeds.length === 0)
+    throw new Error(
+      `--seeds: expected comma-separated integers from 0 to ${FLAG_LIMITS.seed} like 1,2,3, got '${value}'`,
+    );
+  const twice = seeds.find((s, i) => seeds.indexOf(s) !== i);
+  if (twice !== undefined) throw new Error(`--seeds: seed ${twice} is given twice in '${value}'`);
   return seeds;
+}
+
+/** The nearest existing folder of `p` or an ancestor (what mkdir -p would create under). */
+function existingAncestor(p: string): string {
+  let dir = path.resolve(p);
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  return dir;
+}
+
+/**
+ * Checks an output folder flag before any work: `dir` is a folder or can be created (it is not a file
+ * and no ancestor is one). Returns `dir`. So that a run does not fail at its last step, when it writes.
+ */
+export function checkOutputDir(flag: string, dir: string): string {
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory())
+    throw new Error(`${flag} ${dir}: exists and is not a folder`);
+  const base = existingAncestor(dir);
+  if (!fs.statSync(base).isDirectory()) throw new Error(`${flag} ${dir}: cannot create it, ${base} is not a folder`);
+  return dir;
+}
+
+/** Checks an output file flag before any work: `file` is not a folder and its folder can be created. */
+export function checkOutputFile(flag: string, file: string): string {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory())
+    throw new Error(`${flag} ${file}: is a folder, expected a file name`);
+  const base = existingAncestor(path.dirname(path.resolve(file)));
+  if (!fs.statSync(base).isDirectory()) throw new Error(`${flag} ${file}: cannot create it, ${base} is not a folder`);
+  return file;
 }
 
 export function checkRunIds(ids: string[] | undefined, valid: string[]): void {
@@ -131,7 +274,7 @@ function addCommon(cmd: Command, spec: PaperCliSpec, runRequired: boolean, kind:
     )
     .addOption(new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]))
     .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR); default: the Debian Fashion-MNIST location')
-    .option('--seeds <list>', "comma-separated seeds (default: each run's own)")
+    .option('--seeds <list>', `comma-separated seeds, 0 to ${FLAG_LIMITS.seed} (default: each run's own)`, parseSeeds)
     .option('--out <dir>', 'results folder (CSV, plots, runs/)', spec.defaultOut)
     .option(
       '--run <ids>',
@@ -162,8 +305,8 @@ function toCommon(
     scale: raw.scale as Scale,
     backend: parseBackendPreference(raw.backend as string | undefined),
     dataDir: raw.dataDir as string | undefined,
-    seeds: raw.seeds ? parseSeeds(raw.seeds as string) : undefined,
-    out: path.resolve(raw.out as string),
+    seeds: raw.seeds as number[] | undefined,
+    out: path.resolve(checkOutputDir('--out', raw.out as string)),
     resume: raw.resumeIfCompatible
       ? 'if-compatible'
       : kind === 'reproduce'

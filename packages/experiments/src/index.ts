@@ -33,8 +33,25 @@ export { buildTable, resultsCsv, writeResultsCsv, RESULT_COLUMNS, STATUS_MEANING
 export type { Status, Citation, PublishedValue, Claim, ClaimOutcome, ResultRow } from './table';
 export { lineChartSpec, barChartSpec, heatmapSpec, renderSvg, svgToPng, writePlot, meanBand, epochCurve } from './plot';
 export type { LinePoint, LineChartOptions, BarPoint } from './plot';
-export { buildPaperCli, runCli, parseSeeds, checkRunIds, parseIntegerFlag, parsePositiveNumber } from './cli';
-export type { CommonOptions, PaperCliSpec } from './cli';
+export {
+  buildPaperCli,
+  runCli,
+  parseSeeds,
+  checkRunIds,
+  parseIntegerFlag,
+  parsePositiveNumber,
+  FLAG_LIMITS,
+  integerFlag,
+  positiveInt,
+  nonNegativeInt,
+  numberFlag,
+  positiveNumber,
+  nonNegativeNumber,
+  probability,
+  checkOutputDir,
+  checkOutputFile,
+} from './cli';
+export type { CommonOptions, PaperCliSpec, FlagParser, NumberRange } from './cli';
 export { resultsReadme, writeResultsReadme } from './results-readme';
 export { hardwareDescription } from './record';
 export { runChildJobs, defaultParallelism, InterruptedError } from './jobs';
