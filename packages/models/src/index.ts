@@ -17,6 +17,8 @@ export { NoiseLayer } from './layers/noise-layer';
 export { SeededDropout, setRandomStep, getRandomStep } from './layers/seeded-dropout';
 export { SeedSequence, SliceChannels } from './blocks';
 export { saveModel, loadModel } from './io';
+export { loadCheckedModel, assertFiniteWeights, describeWeightMismatch, modelJsonPath } from './verify';
+export type { CheckedLoadOptions } from './verify';
 export { featureModel, layerNames } from './features';
 export { foldBatchNorm } from './fold';
 export type { FoldedInference } from './fold';
