@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
-import { foldBatchNorm, loadModel } from '@repro/models';
+import { foldBatchNorm, loadCheckedModel } from '@repro/models';
 import { fgm } from './attacks';
 import { BatchOptions, ImageDataset, batches } from '@repro/datasets';
 import { smoothedAccuracyTrace } from '@repro/core-metrics';
@@ -134,7 +134,9 @@ export function robustAccuracy(
 
 /**
  * Test accuracy (%) of saved models (folders written by saveModel), one at a time, each disposed after
- * use: what a paper package's `eval` prints. A missing folder is an error that says to train first.
+ * use: what a paper package's `eval` prints. A missing folder is an error that says to train first; a
+ * model with NaN or Inf weights, a topology that does not match its weights, or inputs or outputs that
+ * do not fit `test` are errors naming the folder (loadCheckedModel).
  */
 export async function savedModelAccuracies(
   models: Array<{ name: string; dir: string }>,
@@ -144,7 +146,11 @@ export async function savedModelAccuracies(
   const out: Array<{ name: string; accuracyPct: number }> = [];
   for (const { name, dir } of models) {
     if (!fs.existsSync(dir)) throw new Error(`${opts.what}: no saved model at ${dir}; train it first`);
-    const model = await loadModel(dir);
+    const model = await loadCheckedModel(dir, {
+      inputShape: test.shape,
+      numClasses: test.numClasses,
+      data: `${test.name} ${test.split}`,
+    });
     try {
       out.push({
         name,
