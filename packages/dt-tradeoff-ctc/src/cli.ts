@@ -20,18 +20,26 @@ import {
   writeFileAtomic,
 } from '@repro/runtime';
 import { DATASETS, DatasetName, loadDataset, takeIndices } from '@repro/datasets';
-import { disposeModel, loadModel } from '@repro/models';
+import { disposeModel, listModels, loadCheckedModel } from '@repro/models';
 import { mine } from '@repro/core-metrics';
 import {
+  FLAG_LIMITS,
+  FlagParser,
+  checkOutputDir,
   LinePoint,
   RunRecord,
   definePaper,
   evaluateClassifier,
   lineChartSpec,
   meanBand,
+  integerFlag,
   newRunRecord,
-  parseIntegerFlag,
-  parsePositiveNumber,
+  nonNegativeInt,
+  nonNegativeNumber,
+  numberFlag,
+  positiveInt,
+  positiveNumber,
+  probability,
   runCli,
   writeRunRecord,
   writePlot,
@@ -303,9 +311,14 @@ export const paper = definePaper<DtRun>({
     const r = resolveRun(run, scale);
     if (r.kind === 'mine-check') return `${run.id} seed ${seed}: nothing to evaluate (MINE on Gaussians)`;
     const dir = path.join(runDir(out, scale, run.id, seed), 'final');
-    const model = await loadModel(dir);
+    if (!fs.existsSync(dir)) throw new Error(`${run.id} seed ${seed}: no saved model at ${dir}; train it first`);
+    const d = loadRunData(r, { scale, dataDir });
+    const model = await loadCheckedModel(dir, {
+      inputShape: d.sourceTest.shape,
+      numClasses: d.sourceTest.numClasses,
+      data: `${d.sourceTest.name} ${d.sourceTest.split}`,
+    });
     try {
-      const d = loadRunData(r, { scale, dataDir });
       const acc = evaluateClassifier(model, d.sourceTest, { batchSize: 500, normalize: d.sourceNorm }).accuracy;
       return `${run.id} seed ${seed}: source test accuracy ${(100 * acc).toFixed(2)}% (${d.sourceTest.size} images, ${d.sourceTest.numClasses} classes)`;
     } finally {
@@ -346,7 +359,27 @@ export const paper = definePaper<DtRun>({
 // ---------------------------------------------------------------------------------------------
 // transfer.py and mine.py over a checkpoint folder
 
-const nonNegativeInt = (flag: string, v: string) => parseIntegerFlag(flag, v, 0);
+/**
+ * The parsers of the transfer and mine flags: commander runs them at parse time, and runTransfer /
+ * runMine run them again on the options they are given (strings from code, numbers from the CLI).
+ */
+const FLAGS = {
+  startEpoch: nonNegativeInt('--start-epoch', FLAG_LIMITS.epochs),
+  skip: positiveInt('--skip', FLAG_LIMITS.epochs),
+  numClasses: integerFlag('--num-classes', 2),
+  probeEpochs: positiveInt('--epochs', FLAG_LIMITS.epochs),
+  lr: positiveNumber('--lr'),
+  batchSize: positiveInt('--batch-size', FLAG_LIMITS.batchSize),
+  limit: positiveInt('--limit'),
+  iterNum: positiveInt('--iter-num', FLAG_LIMITS.iterations),
+  hidden: positiveInt('--hidden', FLAG_LIMITS.width),
+  examples: positiveInt('--examples'),
+  xPool: positiveInt('--x-pool', FLAG_LIMITS.width),
+} satisfies Record<string, FlagParser>;
+
+/** A flag's value: `fallback` when not given, else the flag's parser applied (a CLI number or a string). */
+const flag = <T>(parse: FlagParser<T>, v: string | number | undefined, fallback: T): T =>
+  v === undefined ? fallback : parse(v);
 
 function parseDataset(flag: string, v: string): DatasetName {
   if (!(v in DATASETS)) throw new Error(`${flag} '${v}': unknown dataset; known: ${Object.keys(DATASETS).join(', ')}`);
@@ -363,6 +396,8 @@ export function checkpointSequence(
   skip: number,
 ): Array<{ epoch: number; dir: string }> {
   if (!fs.existsSync(ckptPath)) throw new Error(`--ckpt-path ${ckptPath}: no such folder`);
+  if (!fs.statSync(ckptPath).isDirectory())
+    throw new Error(`--ckpt-path ${ckptPath}: not a folder (expected the folder holding ckpt_epoch_<k>/)`);
   if (skip < 1) throw new Error(`--skip must be >= 1, got ${skip}`);
   const present = fs
     .readdirSync(ckptPath)
@@ -384,39 +419,58 @@ export function checkpointSequence(
   return out;
 }
 
+/** The flags of `transfer`: strings as typed, or numbers as the CLI's parsers return them. */
 export interface TransferCliOptions {
   ckptPath: string;
   targetDataset: string;
-  numClasses?: string;
+  numClasses?: string | number;
   protocol?: string;
-  startEpoch?: string;
-  skip?: string;
-  epochs?: string;
-  lr?: string;
-  batchSize?: string;
-  limit?: string;
+  startEpoch?: string | number;
+  skip?: string | number;
+  epochs?: string | number;
+  lr?: string | number;
+  batchSize?: string | number;
+  limit?: string | number;
   dataDir?: string;
   out: string;
   backend?: string;
 }
 
+/**
+ * Loads and checks every checkpoint of a sequence before any work (and disposes it): a checkpoint
+ * that does not match its weights, holds NaN or Inf, or takes other images than `dataset`'s fails
+ * here, naming its folder, instead of after the earlier checkpoints were analysed.
+ */
+async function checkCheckpoints(
+  seq: Array<{ epoch: number; dir: string }>,
+  shape: readonly number[],
+  dataset: string,
+): Promise<void> {
+  for (const { dir } of seq) disposeModel(await loadCheckedModel(dir, { inputShape: shape, data: dataset }));
+}
+
 /** transfer.py: a linear probe of every checkpoint; all checks before any work, the CSV written once at the end. */
 export async function runTransfer(o: TransferCliOptions): Promise<Array<Record<string, number | string>>> {
   const target = parseDataset('--target-dataset', o.targetDataset);
-  const numClasses =
-    o.numClasses !== undefined ? nonNegativeInt('--num-classes', o.numClasses) : DATASETS[target].numClasses;
+  const info = DATASETS[target];
+  const numClasses = flag(FLAGS.numClasses, o.numClasses, info.numClasses);
+  if (numClasses !== info.numClasses)
+    throw new Error(`--num-classes ${numClasses}: ${target} has ${info.numClasses} classes`);
   const protocols: ProbeProtocol[] =
     (o.protocol ?? 'both') === 'both' ? [...PROBE_PROTOCOLS] : [o.protocol as ProbeProtocol];
   for (const p of protocols)
     if (!PROBE_PROTOCOLS.includes(p)) throw new Error(`--protocol '${p}': expected repo, strict or both`);
-  const seq = checkpointSequence(
-    o.ckptPath,
-    nonNegativeInt('--start-epoch', o.startEpoch ?? '2'),
-    nonNegativeInt('--skip', o.skip ?? '2'),
-  );
+  const cfg: ProbeConfig = {
+    ...REPO_PROBE,
+    epochs: flag(FLAGS.probeEpochs, o.epochs, REPO_PROBE.epochs),
+    lr: flag(FLAGS.lr, o.lr, REPO_PROBE.lr),
+    batchSize: flag(FLAGS.batchSize, o.batchSize, REPO_PROBE.batchSize),
+  };
+  const limit = flag(FLAGS.limit, o.limit, undefined);
+  const seq = checkpointSequence(o.ckptPath, flag(FLAGS.startEpoch, o.startEpoch, 2), flag(FLAGS.skip, o.skip, 2));
+  checkOutputDir('--out', o.out);
   await initBackend(parseBackendPreference(o.backend));
-  const info = DATASETS[target];
-  const limit = o.limit !== undefined ? nonNegativeInt('--limit', o.limit) : undefined;
+  await checkCheckpoints(seq, info.shape, target);
   const load = (split: 'train' | 'test') => {
     const ds = loadDataset(target, split, { dataDir: o.dataDir, requester: 'transfer' }).data;
     return limit !== undefined && limit < ds.size
@@ -430,16 +484,10 @@ export async function runTransfer(o: TransferCliOptions): Promise<Array<Record<s
   const test = load('test');
   if (train.numClasses !== numClasses)
     throw new Error(`--num-classes ${numClasses}: ${target} has ${train.numClasses} classes`);
-  const cfg: ProbeConfig = {
-    ...REPO_PROBE,
-    ...(o.epochs !== undefined ? { epochs: nonNegativeInt('--epochs', o.epochs) } : {}),
-    ...(o.lr !== undefined ? { lr: parsePositiveNumber('--lr', o.lr) } : {}),
-    ...(o.batchSize !== undefined ? { batchSize: nonNegativeInt('--batch-size', o.batchSize) } : {}),
-  };
   const rows: Array<Record<string, number | string>> = [];
   for (const { epoch, dir } of seq) {
     for (const protocol of protocols) {
-      const model = await loadModel(dir);
+      const model = await loadCheckedModel(dir, { inputShape: info.shape, data: target });
       try {
         const res = linearProbe(model, train, test, {
           protocol,
@@ -467,18 +515,19 @@ export async function runTransfer(o: TransferCliOptions): Promise<Array<Record<s
   return rows;
 }
 
+/** The flags of `mine`: strings as typed, or numbers as the CLI's parsers return them. */
 export interface MineCliOptions {
   ckptPath: string;
   mode: string;
   dataset: string;
-  lr?: string;
-  iterNum?: string;
-  hidden?: string;
-  batchSize?: string;
-  examples?: string;
-  xPool?: string;
-  startEpoch?: string;
-  skip?: string;
+  lr?: string | number;
+  iterNum?: string | number;
+  hidden?: string | number;
+  batchSize?: string | number;
+  examples?: string | number;
+  xPool?: string | number;
+  startEpoch?: string | number;
+  skip?: string | number;
   dataDir?: string;
   out: string;
   backend?: string;
@@ -488,31 +537,35 @@ export interface MineCliOptions {
 export async function runMine(o: MineCliOptions): Promise<Array<Record<string, number | string>>> {
   if (o.mode !== 'xt' && o.mode !== 'ty') throw new Error(`--mode '${o.mode}': expected xt or ty`);
   const name = parseDataset('--dataset', o.dataset);
-  const seq = checkpointSequence(
-    o.ckptPath,
-    nonNegativeInt('--start-epoch', o.startEpoch ?? '2'),
-    nonNegativeInt('--skip', o.skip ?? '2'),
-  );
-  const settings = {
-    lr: o.lr !== undefined ? parsePositiveNumber('--lr', o.lr) : 1e-4,
-    iterations: nonNegativeInt('--iter-num', o.iterNum ?? '5000'),
-    hidden: nonNegativeInt('--hidden', o.hidden ?? '1024'),
-    batchSize: nonNegativeInt('--batch-size', o.batchSize ?? '500'),
-  };
-  await initBackend(parseBackendPreference(o.backend));
   const info = DATASETS[name];
+  const settings = {
+    lr: flag(FLAGS.lr, o.lr, 1e-4),
+    iterations: flag(FLAGS.iterNum, o.iterNum, 5000),
+    hidden: flag(FLAGS.hidden, o.hidden, 1024),
+    batchSize: flag(FLAGS.batchSize, o.batchSize, 500),
+  };
+  const examples = flag(FLAGS.examples, o.examples, undefined);
+  const xPool = flag(FLAGS.xPool, o.xPool, 1);
+  if (o.mode === 'xt' && xPool > Math.min(info.shape[0], info.shape[1]))
+    throw new Error(
+      `--x-pool ${xPool}: larger than the ${info.shape[0]}x${info.shape[1]} images of ${name} (nothing would be left to pool)`,
+    );
+  const seq = checkpointSequence(o.ckptPath, flag(FLAGS.startEpoch, o.startEpoch, 2), flag(FLAGS.skip, o.skip, 2));
+  checkOutputDir('--out', o.out);
+  await initBackend(parseBackendPreference(o.backend));
+  await checkCheckpoints(seq, info.shape, name);
   const full = loadDataset(name, 'test', { dataDir: o.dataDir, requester: 'mine' }).data;
-  const n = Math.min(nonNegativeInt('--examples', o.examples ?? String(full.size)), full.size);
+  const n = Math.min(examples ?? full.size, full.size);
   const ds = takeIndices(
     full,
     Int32Array.from({ length: n }, (_, i) => i),
   );
-  const x = o.mode === 'xt' ? pooledInputs(ds, info.normalize, nonNegativeInt('--x-pool', o.xPool ?? '1')) : undefined;
+  const x = o.mode === 'xt' ? pooledInputs(ds, info.normalize, xPool) : undefined;
   const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(ds.labels, 'int32'), ds.numClasses), 'float32') as tf.Tensor2D);
   const rows: Array<Record<string, number | string>> = [];
   try {
     for (const { epoch, dir } of seq) {
-      const model = await loadModel(dir);
+      const model = await loadCheckedModel(dir, { inputShape: info.shape, data: name });
       const t = inferenceFeatures(model, ds, info.normalize);
       disposeModel(model);
       try {
@@ -542,33 +595,42 @@ export async function runMine(o: MineCliOptions): Promise<Array<Record<string, n
   return rows;
 }
 
-/** The flags of train_vanilla.py / train_ctc.py, as the README spells them. */
-export interface TrainScriptOptions {
-  epochs?: string;
+/**
+ * The parsers of train_vanilla.py's / train_ctc.py's flags (commander runs them at parse time,
+ * runTrainScript again on what it is given).
+ */
+const TRAIN_FLAGS = {
+  epochs: positiveInt('--epochs', FLAG_LIMITS.epochs),
+  momentum: numberFlag('--momentum', { min: 0, max: 1, maxExclusive: true }),
+  learning_rate: positiveNumber('--learning_rate'),
+  batch_size: positiveInt('--batch_size', FLAG_LIMITS.batchSize),
+  weight_decay: nonNegativeNumber('--weight_decay'),
+  save_freq: positiveInt('--save_freq', FLAG_LIMITS.epochs),
+  weight_decay_coef: nonNegativeNumber('--weight_decay_coef'),
+  stage_two_epoch: nonNegativeInt('--stage_two_epoch', FLAG_LIMITS.epochs),
+  stage_two_decay_rate: positiveNumber('--stage_two_decay_rate'),
+  alpha: nonNegativeNumber('-a'),
+  beta: nonNegativeNumber('-b'),
+  instance_t: positiveNumber('--instance_t'),
+  instance_m: probability('--instance_m'),
+  instance_dim: positiveInt('--instance_dim', FLAG_LIMITS.width),
+  nce_t: positiveNumber('--nce_t'),
+  nce_m: probability('--nce_m'),
+  nce_k: positiveInt('--nce_k', FLAG_LIMITS.negatives),
+  contrast_feat_dim: positiveInt('--contrast_feat_dim', FLAG_LIMITS.width),
+  seed: nonNegativeInt('--seed', FLAG_LIMITS.seed),
+} satisfies Record<string, FlagParser>;
+
+type TrainFlag = keyof typeof TRAIN_FLAGS;
+
+/** The flags of train_vanilla.py / train_ctc.py, as the README spells them (numbers from the CLI's parsers). */
+export interface TrainScriptOptions extends Partial<Record<TrainFlag, string | number>> {
   dataset: string;
   model?: string;
-  momentum?: string;
-  learning_rate?: string;
-  batch_size?: string;
-  weight_decay?: string;
-  save_freq?: string;
   note?: string;
-  weight_decay_coef?: string;
-  stage_two_epoch?: string;
-  stage_two_decay_rate?: string;
-  alpha?: string;
-  beta?: string;
-  instance_t?: string;
-  instance_m?: string;
-  instance_dim?: string;
-  nce_t?: string;
-  nce_m?: string;
-  nce_k?: string;
-  contrast_feat_dim?: string;
   update_memory_bank?: boolean;
   trainProjector?: boolean;
   renormalizeNce?: boolean;
-  seed?: string;
   out: string;
   dataDir?: string;
   backend?: string;
@@ -612,27 +674,26 @@ export async function runTrainScript(kind: 'vanilla' | 'ctc', o: TrainScriptOpti
       `--dataset ${dataset}: train_${kind}.py runs on cifar100 (paper scale) or fashion-mnist (cpu scale)`,
     );
   const base = pool.find((r) => r.kind === kind)!;
-  const num = (flag: string, v: string | undefined, fallback: number) =>
-    v === undefined ? fallback : parsePositiveNumber(flag, v);
-  const int = (flag: string, v: string | undefined, fallback: number) =>
-    v === undefined ? fallback : nonNegativeInt(flag, v);
-  const epochs = int('--epochs', o.epochs, base.epochs);
+  const val = (k: TrainFlag, fallback: number) => flag(TRAIN_FLAGS[k], o[k], fallback);
+  if (o.model !== undefined && !listModels().includes(o.model))
+    throw new Error(`--model '${o.model}': unknown model; known models: ${listModels().join(', ')}`);
+  const epochs = val('epochs', base.epochs);
   let ctc = base.ctc;
   if (kind === 'ctc') {
     const c = base.ctc!;
     ctc = {
-      a: num('-a', o.alpha, c.a),
-      b: num('-b', o.beta, c.b),
-      instanceT: num('--instance_t', o.instance_t, c.instanceT),
-      instanceM: num('--instance_m', o.instance_m, c.instanceM),
-      instanceDim: int('--instance_dim', o.instance_dim, c.instanceDim),
-      nceT: num('--nce_t', o.nce_t, c.nceT),
-      nceM: num('--nce_m', o.nce_m, c.nceM),
-      nceK: int('--nce_k', o.nce_k, c.nceK),
-      contrastFeatDim: int('--contrast_feat_dim', o.contrast_feat_dim, c.contrastFeatDim),
-      stageTwoEpoch: int('--stage_two_epoch', o.stage_two_epoch, c.stageTwoEpoch),
-      stageTwoDecayRate: num('--stage_two_decay_rate', o.stage_two_decay_rate, c.stageTwoDecayRate),
-      weightDecayCoef: num('--weight_decay_coef', o.weight_decay_coef, c.weightDecayCoef),
+      a: val('alpha', c.a),
+      b: val('beta', c.b),
+      instanceT: val('instance_t', c.instanceT),
+      instanceM: val('instance_m', c.instanceM),
+      instanceDim: val('instance_dim', c.instanceDim),
+      nceT: val('nce_t', c.nceT),
+      nceM: val('nce_m', c.nceM),
+      nceK: val('nce_k', c.nceK),
+      contrastFeatDim: val('contrast_feat_dim', c.contrastFeatDim),
+      stageTwoEpoch: val('stage_two_epoch', c.stageTwoEpoch),
+      stageTwoDecayRate: val('stage_two_decay_rate', c.stageTwoDecayRate),
+      weightDecayCoef: val('weight_decay_coef', c.weightDecayCoef),
       updateMemoryBank: o.update_memory_bank ?? false,
       trainProjector: o.trainProjector ?? false,
       renormalizeNce: o.renormalizeNce ?? false,
@@ -649,15 +710,16 @@ export async function runTrainScript(kind: 'vanilla' | 'ctc', o: TrainScriptOpti
     description: 'a user-defined run',
     model: { ...base.model, ...(o.model ? { model: o.model } : {}) },
     epochs,
-    batchSize: int('--batch_size', o.batch_size, base.batchSize),
-    lr: num('--learning_rate', o.learning_rate, base.lr),
-    momentum: num('--momentum', o.momentum, base.momentum),
-    weightDecay: num('--weight_decay', o.weight_decay, base.weightDecay),
-    saveFreq: int('--save_freq', o.save_freq, base.saveFreq),
+    batchSize: val('batch_size', base.batchSize),
+    lr: val('learning_rate', base.lr),
+    momentum: val('momentum', base.momentum),
+    weightDecay: val('weight_decay', base.weightDecay),
+    saveFreq: val('save_freq', base.saveFreq),
     ...(ctc ? { ctc } : {}),
   };
+  const seed = val('seed', 1);
+  checkOutputDir('--out', o.out);
   const backend = await initBackend(parseBackendPreference(o.backend));
-  const seed = int('--seed', o.seed ?? '1', 1);
   const scale = dataset === 'cifar100' ? 'paper' : 'cpu';
   const rec = await trainDtRun(run, {
     scale,
@@ -681,32 +743,44 @@ function trainScriptCommand(kind: 'vanilla' | 'ctc'): Command {
     .description(
       `train_${kind}.py with the README's flags (${kind === 'vanilla' ? 'README "Vanilla training"' : 'README "Training with contrastive temporal coding"'}): trains, keeps ckpt_epoch_<k> every --save_freq epochs, writes a run record; analyse the checkpoints with transfer and mine`,
     )
-    .option('--epochs <n>', 'training epochs')
+    .option('--epochs <n>', `training epochs (1 to ${FLAG_LIMITS.epochs})`, TRAIN_FLAGS.epochs)
     .requiredOption('--dataset <name>', 'cifar100 (paper scale, needs --data-dir) or fashion-mnist (the cpu task)')
-    .option('--model <name>', 'registry model (resnext32_16x4d at paper scale)')
-    .option('--momentum <x>', 'SGD momentum')
-    .option('--learning_rate <x>', 'base learning rate')
-    .option('--batch_size <n>', 'batch size')
-    .option('--weight_decay <x>', 'L2 weight decay')
-    .option('--save_freq <n>', 'keep a checkpoint every n epochs')
+    .addOption(new Option('--model <name>', 'registry model (resnext32_16x4d at paper scale)').choices(listModels()))
+    .option('--momentum <x>', 'SGD momentum, in [0, 1)', TRAIN_FLAGS.momentum)
+    .option('--learning_rate <x>', 'base learning rate (> 0)', TRAIN_FLAGS.learning_rate)
+    .option('--batch_size <n>', `batch size (1 to ${FLAG_LIMITS.batchSize})`, TRAIN_FLAGS.batch_size)
+    .option('--weight_decay <x>', 'L2 weight decay (>= 0)', TRAIN_FLAGS.weight_decay)
+    .option('--save_freq <n>', 'keep a checkpoint every n epochs', TRAIN_FLAGS.save_freq)
     .option(
       '--note <text>',
       "a tag in the run id (custom-<kind>-<note>; characters other than letters, digits, '_', '.' and '-' as %HH of their UTF-8 bytes)",
     );
   if (kind === 'ctc')
     cmd
-      .option('--weight_decay_coef <x>', 'weight decay multiplier during stage 1')
-      .option('--stage_two_epoch <n>', 'the epoch that ends stage 1 (the snapshot is taken there)')
-      .option('--stage_two_decay_rate <x>', 'stage 2 starts at this fraction of the learning rate')
-      .option('-a, --alpha <x>', 'weight of the stage-1 instance discrimination')
-      .option('-b, --beta <x>', 'weight of the stage-2 temporal NCE')
-      .option('--instance_t <x>', 'temperature of the stage-1 instance memory')
-      .option('--instance_m <x>', 'momentum of the stage-1 instance memory')
-      .option('--instance_dim <n>', 'projection size of stage 1')
-      .option('--nce_t <x>', 'temperature of the stage-2 NCE')
-      .option('--nce_m <x>', 'momentum of the stage-2 memories')
-      .option('--nce_k <n>', 'negatives per example in stage 2')
-      .option('--contrast_feat_dim <n>', 'embedding size of stage 2')
+      .option('--weight_decay_coef <x>', 'weight decay multiplier during stage 1 (>= 0)', TRAIN_FLAGS.weight_decay_coef)
+      .option(
+        '--stage_two_epoch <n>',
+        'the epoch that ends stage 1 (the snapshot is taken there); below --epochs',
+        TRAIN_FLAGS.stage_two_epoch,
+      )
+      .option(
+        '--stage_two_decay_rate <x>',
+        'stage 2 starts at this fraction of the learning rate (> 0)',
+        TRAIN_FLAGS.stage_two_decay_rate,
+      )
+      .option('-a, --alpha <x>', 'weight of the stage-1 instance discrimination (>= 0)', TRAIN_FLAGS.alpha)
+      .option('-b, --beta <x>', 'weight of the stage-2 temporal NCE (>= 0)', TRAIN_FLAGS.beta)
+      .option('--instance_t <x>', 'temperature of the stage-1 instance memory (> 0)', TRAIN_FLAGS.instance_t)
+      .option('--instance_m <x>', 'momentum of the stage-1 instance memory, in [0, 1]', TRAIN_FLAGS.instance_m)
+      .option('--instance_dim <n>', `projection size of stage 1 (1 to ${FLAG_LIMITS.width})`, TRAIN_FLAGS.instance_dim)
+      .option('--nce_t <x>', 'temperature of the stage-2 NCE (> 0)', TRAIN_FLAGS.nce_t)
+      .option('--nce_m <x>', 'momentum of the stage-2 memories, in [0, 1]', TRAIN_FLAGS.nce_m)
+      .option('--nce_k <n>', `negatives per example in stage 2 (1 to ${FLAG_LIMITS.negatives})`, TRAIN_FLAGS.nce_k)
+      .option(
+        '--contrast_feat_dim <n>',
+        `embedding size of stage 2 (1 to ${FLAG_LIMITS.width})`,
+        TRAIN_FLAGS.contrast_feat_dim,
+      )
       .option('--update_memory_bank', 'refill both stage-2 memories from the snapshot before stage 2')
       .option('--train-projector', 'quirk fix: train the stage-1 projector (the official code never optimises it)')
       .option(
@@ -714,7 +788,7 @@ function trainScriptCommand(kind: 'vanilla' | 'ctc'): Command {
         'quirk fix: recompute the NCE normaliser Z every batch (the official code freezes it)',
       );
   return cmd
-    .option('--seed <k>', 'seed', '1')
+    .option('--seed <k>', `seed (0 to ${FLAG_LIMITS.seed})`, TRAIN_FLAGS.seed, 1)
     .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR)')
     .option('--resume', "continue from the run's checkpoint")
     .requiredOption('--out <dir>', 'results folder (runs/ and checkpoints under it)')
@@ -733,14 +807,18 @@ const transfer = new Command('transfer')
   )
   .option('--ckpt-path <dir>', "folder with ckpt_epoch_<k>/model.json (a run's ckpt/ folder)")
   .option('--target-dataset <name>', `target dataset (${Object.keys(DATASETS).join(', ')})`)
-  .option('--num-classes <n>', "the target's class count (default: the dataset's; checked against it when given)")
+  .option(
+    '--num-classes <n>',
+    "the target's class count (default: the dataset's; checked against it when given)",
+    FLAGS.numClasses,
+  )
   .addOption(new Option('--protocol <p>', 'probe protocol').choices(['repo', 'strict', 'both']).default('both'))
-  .option('--start-epoch <k>', 'first checkpoint epoch (default 2)')
-  .option('--skip <k>', 'epochs between checkpoints', '2')
-  .option('--epochs <n>', 'probe epochs (transfer.py: 30)')
-  .option('--lr <x>', 'probe learning rate (transfer.py: 0.4)')
-  .option('--batch-size <n>', 'probe batch size (transfer.py: 512)')
-  .option('--limit <n>', 'use the first n images of each split')
+  .option('--start-epoch <k>', 'first checkpoint epoch (default 2)', FLAGS.startEpoch)
+  .option('--skip <k>', 'epochs between checkpoints', FLAGS.skip, 2)
+  .option('--epochs <n>', `probe epochs, 1 to ${FLAG_LIMITS.epochs} (transfer.py: 30)`, FLAGS.probeEpochs)
+  .option('--lr <x>', 'probe learning rate, > 0 (transfer.py: 0.4)', FLAGS.lr)
+  .option('--batch-size <n>', `probe batch size, 1 to ${FLAG_LIMITS.batchSize} (transfer.py: 512)`, FLAGS.batchSize)
+  .option('--limit <n>', 'use the first n images of each split', FLAGS.limit)
   .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR)')
   .requiredOption('--out <dir>', 'folder for transfer.csv')
   .addOption(backendOption())
@@ -753,16 +831,25 @@ const mineCmd = new Command('mine')
     "mine.py: MINE I(X;T) (--mode xt) or I(T;Y) (--mode ty) for every ckpt_epoch_<k> in a folder on a dataset's test split, with the held-out value and the verdict; writes mine-<mode>.csv",
   )
   .option('--ckpt-path <dir>', "folder with ckpt_epoch_<k>/model.json (a run's ckpt/ folder)")
-  .requiredOption('--mode <m>', 'xt or ty')
+  .addOption(new Option('--mode <m>', 'xt or ty').choices(['xt', 'ty']).makeOptionMandatory())
   .requiredOption('--dataset <name>', `dataset (${Object.keys(DATASETS).join(', ')})`)
-  .option('--lr <x>', 'Adam learning rate (mine.py: 1e-4; README xt 8e-5, ty 1e-5)')
-  .option('--iter-num <n>', 'iterations (default 5000 as mine.py; README xt 1e4, ty 2e4)')
-  .option('--hidden <n>', 'statistics network width (mine.py: 1024)', '1024')
-  .option('--batch-size <n>', 'joint rows per iteration (mine.py: 5000)', '500')
-  .option('--examples <n>', 'test images used (default: all)')
-  .option('--x-pool <k>', 'average-pool X by k per side before flattening (xt)', '1')
-  .option('--start-epoch <k>', 'first checkpoint epoch (default 2)')
-  .option('--skip <k>', 'epochs between checkpoints', '2')
+  .option('--lr <x>', 'Adam learning rate, > 0 (mine.py: 1e-4; README xt 8e-5, ty 1e-5)', FLAGS.lr)
+  .option(
+    '--iter-num <n>',
+    `iterations, 1 to ${FLAG_LIMITS.iterations} (default 5000 as mine.py; README xt 1e4, ty 2e4)`,
+    FLAGS.iterNum,
+  )
+  .option('--hidden <n>', `statistics network width, 1 to ${FLAG_LIMITS.width} (mine.py: 1024)`, FLAGS.hidden, 1024)
+  .option(
+    '--batch-size <n>',
+    `joint rows per iteration, 1 to ${FLAG_LIMITS.batchSize} (mine.py: 5000)`,
+    FLAGS.batchSize,
+    500,
+  )
+  .option('--examples <n>', 'test images used (default: all)', FLAGS.examples)
+  .option('--x-pool <k>', 'average-pool X by k per side before flattening (xt)', FLAGS.xPool, 1)
+  .option('--start-epoch <k>', 'first checkpoint epoch (default 2)', FLAGS.startEpoch)
+  .option('--skip <k>', 'epochs between checkpoints', FLAGS.skip, 2)
   .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR)')
   .requiredOption('--out <dir>', 'folder for mine-<mode>.csv')
   .addOption(backendOption())
@@ -776,8 +863,19 @@ const mineCmd = new Command('mine')
  * that the README's commands run as written.
  */
 function scriptSpellings(cmd: Command, names: Record<string, string>, required: string[]): Command {
-  for (const [underscore, dashed] of Object.entries(names))
-    cmd.addOption(new Option(`--${underscore} <value>`, `= --${dashed}`).hideHelp());
+  for (const [underscore, dashed] of Object.entries(names)) {
+    const alias = new Option(`--${underscore} <value>`, `= --${dashed}`).hideHelp();
+    const parse = cmd.options.find((x) => x.long === `--${dashed}`)?.parseArg as FlagParser<unknown> | undefined;
+    if (parse)
+      alias.argParser((v: string) => {
+        try {
+          return parse(v);
+        } catch (err) {
+          throw new Error((err as Error).message.replace(`--${dashed}:`, `--${underscore}:`), { cause: err });
+        }
+      });
+    cmd.addOption(alias);
+  }
   for (const unused of ['source_dataset', 'model'])
     if (!cmd.options.some((x) => x.long === `--${unused}`))
       cmd.addOption(new Option(`--${unused} <value>`, "accepted for the script's command line; unused").hideHelp());

@@ -19,7 +19,7 @@ import {
   perClassRange,
   takeIndices,
 } from '@repro/datasets';
-import { createModel, disposeModel, featureModel, loadModel, saveModel } from '@repro/models';
+import { createModel, disposeModel, featureModel, loadCheckedModel, saveModel } from '@repro/models';
 import {
   Optimizer,
   RunContext,
@@ -198,7 +198,7 @@ export interface AnalyzeOptions {
 export async function analyzeCheckpoint(o: AnalyzeOptions): Promise<CheckpointAnalysis> {
   const t0 = Date.now();
   const { run: r, data: d } = o;
-  const model = await loadModel(o.ckptDir);
+  const model = await loadCheckedModel(o.ckptDir);
   let res: Omit<CheckpointAnalysis, 'probe' | 'seconds'> & { probe: Partial<CheckpointAnalysis['probe']> };
   try {
     const acc = evaluateClassifier(model, d.sourceTest, { batchSize: 500, normalize: d.sourceNorm }).accuracy;
@@ -231,7 +231,7 @@ export async function analyzeCheckpoint(o: AnalyzeOptions): Promise<CheckpointAn
   } finally {
     disposeModel(model);
   }
-  const fresh = await loadModel(o.ckptDir);
+  const fresh = await loadCheckedModel(o.ckptDir);
   try {
     res.probe.repo = linearProbe(fresh, d.probeTrain, d.probeTest, {
       config: r.probe,

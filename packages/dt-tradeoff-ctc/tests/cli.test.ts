@@ -1,7 +1,9 @@
 /**
  * The dt-tradeoff-ctc CLI end to end at smoke scale (into a temporary --out, never results/):
  * reproduce, the table's claim rows and plots, no leaked tensors, a CTC job killed in stage 2
- * resumed to the numbers of the uninterrupted job, and the errors of `transfer` and `mine`.
+ * resumed to the numbers of the uninterrupted job, and the errors of `transfer` and `mine`: bad flags
+ * fail at parse time naming the flag, a checkpoint with NaN weights or of another architecture fails
+ * naming it, and nothing is written.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,6 +13,7 @@ import { parse } from 'csv-parse/sync';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@repro/runtime';
 import { mine } from '@repro/core-metrics';
+import { createModel, disposeModel, saveModel } from '@repro/models';
 import type { RunRecord } from '@repro/experiments';
 import { checkpointSequence, runMine, runTransfer } from '../src';
 
@@ -21,6 +24,7 @@ function cli(args: string[]) {
   return spawnSync('npx', ['tsx', CLI, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
+    timeout: 200_000,
     // one job at a time: the resume test compares with these records, and OpenBLAS sums differ with its thread count
     env: { ...process.env, CI: 'true', REPRO_JOBS: '1' },
   });
@@ -298,4 +302,143 @@ describe('resume', () => {
     expect(strip(b)).toEqual(strip(a));
     for (const k of ['sourceTestAccPct', 'probeRepoPct', 'probeStrictPct']) expect(b.metrics[k]).toBe(a.metrics[k]);
   }, 120_000);
+});
+
+describe('bad input at the command line: a clear error naming the problem, exit 1, nothing written', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-dt-flags-'));
+  const fixture = path.join(ROOT, 'test', 'fixtures', 'fashion-mnist');
+  /** A folder with one tiny checkpoint, ckpt_epoch_2 (a plaincnn for Fashion-MNIST). */
+  const folder = (name: string) => path.join(dir, name);
+  const ckpt = (name: string) => path.join(folder(name), 'ckpt_epoch_2');
+  const res = path.join(dir, 'res');
+  const transfer = (name: string, ...extra: string[]) =>
+    cli([
+      'transfer',
+      '--ckpt-path',
+      folder(name),
+      '--target-dataset',
+      'fashion-mnist',
+      '--data-dir',
+      fixture,
+      '--limit',
+      '100',
+      '--epochs',
+      '1',
+      '--out',
+      res,
+      '--backend',
+      'wasm',
+      ...extra,
+    ]);
+  const mineCli = (...extra: string[]) =>
+    cli([
+      'mine',
+      '--ckpt-path',
+      folder('good'),
+      '--mode',
+      'ty',
+      '--dataset',
+      'fashion-mnist',
+      '--data-dir',
+      fixture,
+      '--examples',
+      '100',
+      '--iter-num',
+      '2',
+      '--out',
+      res,
+      '--backend',
+      'wasm',
+      ...extra,
+    ]);
+
+  beforeAll(async () => {
+    const m = createModel('plaincnn', { inputShape: [28, 28, 1], numClasses: 2, seed: 1, depth: 6, nfilters: 4 });
+    await saveModel(m, ckpt('good'));
+    disposeModel(m);
+    // NaN in the first convolution's kernel
+    fs.cpSync(folder('good'), folder('nan'), { recursive: true });
+    const bin = path.join(ckpt('nan'), 'weights.bin');
+    const bytes = fs.readFileSync(bin);
+    new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)[3] = NaN;
+    fs.writeFileSync(bin, bytes);
+    // another architecture's topology (a 10-way head) over these weights
+    fs.cpSync(folder('good'), folder('arch'), { recursive: true });
+    const file = path.join(ckpt('arch'), 'model.json');
+    const json = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      modelTopology: { config: { layers: Array<{ name: string; config: { units?: number } }> } };
+    };
+    json.modelTopology.config.layers.find((l) => l.name === 'logits')!.config.units = 10;
+    fs.writeFileSync(file, JSON.stringify(json));
+  });
+
+  afterEach(() => {
+    expect(fs.existsSync(res)).toBe(false);
+  });
+
+  it('transfer refuses a checkpoint with NaN weights, naming it, instead of reporting a probe accuracy', () => {
+    const r = transfer('nan');
+    expect(r.stderr).toMatch(
+      new RegExp(`${ckpt('nan')}: weight \\S+/kernel \\[3, 3, 1, 4\\] holds NaN at index 3 .*refusing to use it`),
+    );
+    expect(r.stderr).not.toMatch(/probe \d/);
+    expect(r.status).toBe(1);
+  });
+
+  it('an architecture mismatch names the checkpoint file and the first mismatching weight with both shapes', () => {
+    const r = transfer('arch');
+    expect(r.stderr).toContain(
+      `${path.join(ckpt('arch'), 'model.json')}: the topology does not match the weights (a model of another architecture?): weight logits/kernel is [16, 10] in the topology but [16, 2] in the weights`,
+    );
+    expect(r.status).toBe(1);
+  });
+
+  it.each([
+    [
+      'transfer --epochs 0',
+      () => transfer('good', '--epochs', '0'),
+      "--epochs: expected an integer from 1 to 10000, got '0'",
+    ],
+    [
+      'transfer --batch-size 1e9',
+      () => transfer('good', '--batch-size', '1e9'),
+      "--batch-size: expected an integer from 1 to 65536, got '1e9'",
+    ],
+    [
+      'transfer --lr Infinity',
+      () => transfer('good', '--lr', 'Infinity'),
+      "--lr: expected a finite number > 0, got 'Infinity'",
+    ],
+    [
+      'mine --iter-num 0',
+      () => mineCli('--iter-num', '0'),
+      "--iter-num: expected an integer from 1 to 1000000, got '0'",
+    ],
+    [
+      'mine --iter_num 0',
+      () => mineCli('--iter_num', '0'),
+      "--iter_num: expected an integer from 1 to 1000000, got '0'",
+    ],
+    ['mine --hidden 1e9', () => mineCli('--hidden', '1e9'), "--hidden: expected an integer from 1 to 8192, got '1e9'"],
+    [
+      'train-vanilla --save_freq 0',
+      () =>
+        cli(['train-vanilla', '--dataset', 'fashion-mnist', '--data-dir', fixture, '--save_freq', '0', '--out', res]),
+      "--save_freq: expected an integer from 1 to 10000, got '0'",
+    ],
+    [
+      'train-ctc --nce_m 2',
+      () => cli(['train-ctc', '--dataset', 'fashion-mnist', '--data-dir', fixture, '--nce_m', '2', '--out', res]),
+      "--nce_m: expected a number in [0, 1], got '2'",
+    ],
+    [
+      'train --seeds 1,1',
+      () => cli(['train', '--scale', 'smoke', '--run', 'cpu-vanilla', '--seeds', '1,1', '--out', res]),
+      "--seeds: seed 1 is given twice in '1,1'",
+    ],
+  ])('%s fails at parse time naming the flag and the value', (_what, run, message) => {
+    const r = run();
+    expect(r.stderr).toBe(`dt-tradeoff-ctc: ${message}\n`);
+    expect(r.status).toBe(1);
+  });
 });
