@@ -5,14 +5,19 @@
  * evaluate one run and its plots; @repro/experiments' definePaper gives train / eval / reproduce /
  * table; `compare` (Table 2 between two models or two .npy feature files) is this package's own.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
 import { BACKEND_PREFERENCES, initBackend, parseBackendPreference, writeJsonAtomic } from '@repro/runtime';
 import { DATASETS, DatasetName, loadDataset, readNpyLabels, readNpyMatrix } from '@repro/datasets';
 import {
+  FLAG_LIMITS,
   LinePoint,
+  checkOutputFile,
   RunRecord,
   definePaper,
+  integerFlag,
+  positiveInt,
   savedModelAccuracies,
   lineChartSpec,
   meanBand,
@@ -170,6 +175,37 @@ function readEmbedding(spec: string, numClasses: number): ClassEmbedding {
   return { data: m.values, numClasses, dim: m.cols, source: spec };
 }
 
+/**
+ * --class-embedding at parse time: one-hot, random:<dim> with dim from 1 to FLAG_LIMITS.width, or an
+ * existing file (read, and checked against the class count, once the class count is known).
+ */
+export function parseClassEmbeddingFlag(spec: string): string {
+  if (spec === 'one-hot') return spec;
+  if (spec.startsWith('random:')) {
+    positiveInt('--class-embedding random:<dim>', FLAG_LIMITS.width)(spec.slice('random:'.length));
+    return spec;
+  }
+  if (!fs.existsSync(spec) || !fs.statSync(spec).isFile())
+    throw new Error(`--class-embedding '${spec}': expected one-hot, random:<dim> or an existing .npy file`);
+  return spec;
+}
+
+interface CompareCliOptions {
+  modelX?: string;
+  modelY?: string;
+  layer: string;
+  dataset: string;
+  dataDir?: string;
+  featuresX?: string;
+  featuresY?: string;
+  labels?: string;
+  numClasses?: number;
+  classEmbedding: string;
+  batchSize: number;
+  json?: string;
+  backend?: string;
+}
+
 function printTable2(res: Table2Result, x: string, y: string): string {
   const lines = [
     `X = ${x}`,
@@ -201,22 +237,33 @@ const compare = new Command('compare')
   .option('--features-x <file.npy>', 'features of X, [n, p] (any float or int dtype; rows are examples)')
   .option('--features-y <file.npy>', 'features of Y, [n, q], the same examples in the same order')
   .option('--labels <file.npy>', 'integer class labels [n] of those examples')
-  .option('--num-classes <k>', 'number of classes (default: from the models, or max label + 1)')
+  .option(
+    '--num-classes <k>',
+    'number of classes, >= 2 (default: from the models, or max label + 1)',
+    integerFlag('--num-classes', 2),
+  )
   .option(
     '--class-embedding <spec>',
-    'GT: one-hot | random:<dim> (fixed N(0,1) vectors, seed 0) | a .npy with one row per class',
+    `GT: one-hot | random:<dim> (fixed N(0,1) vectors, seed 0; dim 1 to ${FLAG_LIMITS.width}) | a .npy with one row per class`,
+    parseClassEmbeddingFlag,
     'one-hot',
   )
-  .option('--batch-size <n>', 'examples per batch (the paper: 128)', '128')
+  .option(
+    '--batch-size <n>',
+    `examples per batch, 4 to ${FLAG_LIMITS.batchSize} (the paper: 128)`,
+    integerFlag('--batch-size', 4, FLAG_LIMITS.batchSize),
+    128,
+  )
   .option('--json <file>', 'also write the result as JSON (atomically)')
   .addOption(new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]))
-  .action(async (o: Record<string, string | undefined>) => {
+  .action(async (o: CompareCliOptions) => {
     const fromModels = o.modelX !== undefined || o.modelY !== undefined;
     const fromFiles = o.featuresX !== undefined || o.featuresY !== undefined || o.labels !== undefined;
     if (fromModels === fromFiles)
       throw new Error('compare: give either --model-x and --model-y, or --features-x, --features-y and --labels');
+    if (o.json !== undefined) checkOutputFile('--json', o.json);
     await initBackend(parseBackendPreference(o.backend));
-    const batchSize = Number(o.batchSize);
+    const batchSize = o.batchSize;
     let x: FeatureMatrix;
     let y: FeatureMatrix;
     let labels: { data: Int32Array; name: string };
@@ -225,8 +272,8 @@ const compare = new Command('compare')
       if (!o.modelX || !o.modelY) throw new Error('compare: --model-x and --model-y are both needed');
       const name = o.dataset as DatasetName;
       const { data: test, info } = loadDataset(name, 'test', { dataDir: o.dataDir, requester: 'compare' });
-      x = await modelFeatures(o.modelX, o.layer!, test, info.normalize);
-      y = await modelFeatures(o.modelY, o.layer!, test, info.normalize);
+      x = await modelFeatures(o.modelX, o.layer, test, info.normalize);
+      y = await modelFeatures(o.modelY, o.layer, test, info.normalize);
       labels = { data: Int32Array.from(test.labels), name: `${name} test labels` };
       numClasses = test.numClasses;
     } else {
@@ -239,13 +286,8 @@ const compare = new Command('compare')
       labels = { data: readNpyLabels(o.labels), name: o.labels };
       numClasses = labels.data.reduce((a, v) => Math.max(a, v), -1) + 1;
     }
-    if (o.numClasses !== undefined) {
-      const k = Number(o.numClasses);
-      if (!Number.isInteger(k) || k < 2)
-        throw new Error(`--num-classes: expected an integer >= 2, got '${o.numClasses}'`);
-      numClasses = k;
-    }
-    const emb = readEmbedding(o.classEmbedding!, numClasses);
+    if (o.numClasses !== undefined) numClasses = o.numClasses;
+    const emb = readEmbedding(o.classEmbedding, numClasses);
     const res = compareFeatures(x, y, labels, emb, { batchSize });
     process.stdout.write(printTable2(res, x.name, y.name));
     if (o.json)

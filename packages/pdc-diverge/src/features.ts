@@ -1,7 +1,7 @@
 /** Features of a saved model on a dataset: the named layer's activation, flattened per example. */
 import * as tf from '@tensorflow/tfjs';
 import { BatchOptions, ImageDataset, batches } from '@repro/datasets';
-import { featureModel, loadModel } from '@repro/models';
+import { featureModel, loadCheckedModel } from '@repro/models';
 import type { FeatureMatrix } from './compare';
 
 /** Flattened activations of `layer` for every example of `ds` (inference mode, batches of 250). */
@@ -43,12 +43,9 @@ export async function modelFeatures(
   ds: ImageDataset,
   norm: BatchOptions['normalize'],
 ): Promise<FeatureMatrix> {
-  const model = await loadModel(dir);
+  // refuses a model with NaN or Inf weights, a topology that does not match its weights, or other inputs
+  const model = await loadCheckedModel(dir, { inputShape: ds.shape, data: ds.name });
   try {
-    if (model.inputs[0].shape.slice(1).join('x') !== ds.shape.join('x'))
-      throw new Error(
-        `${dir}: the model takes [${model.inputs[0].shape.slice(1).join(', ')}] inputs but ${ds.name} images are [${ds.shape.join(', ')}]`,
-      );
     const { data, cols } = datasetFeatures(model, layer, ds, norm);
     return { data, rows: ds.size, cols, name: `${dir} '${layer}'` };
   } finally {

@@ -212,12 +212,29 @@ describe('compare on .npy features', () => {
       /x-nan\.npy: 1 non-finite value\(s\) \(first NaN at row 2, column 1\)/,
     ],
     ['a missing file', args('nope.npy', 'y.npy'), /nope\.npy/],
+    [
+      'a batch size that is not a number',
+      args('x.npy', 'y.npy', '--batch-size', 'abc'),
+      /^pdc-diverge: --batch-size: expected an integer from 4 to 65536, got 'abc'\n$/,
+    ],
+    [
+      'an absurd random embedding size',
+      args('x.npy', 'y.npy', '--class-embedding', 'random:99999999999'),
+      /^pdc-diverge: --class-embedding random:<dim>: expected an integer from 1 to 8192, got '99999999999'\n$/,
+    ],
   ])('%s: a clear error, exit 1, no output file', (_what, a, message) => {
     const json = file(`${String(_what).replace(/\W+/g, '-')}.json`);
     const r = cli([...a, '--json', json]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(fs.existsSync(json)).toBe(false);
+  });
+
+  it('a --json that cannot be written fails before any statistic is computed or printed', () => {
+    const r = cli([...args('x.npy', 'y.npy'), '--json', path.join(file('l.npy'), 'r.json')]);
+    expect(r.stderr).toMatch(/--json .*l\.npy\/r\.json: cannot create it, .*l\.npy is not a folder/);
+    expect(r.stdout).toBe('');
+    expect(r.status).toBe(1);
   });
 
   it('an unknown run id is named with the valid ones', () => {
