@@ -8,13 +8,16 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { LayersModel } from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
 import { BACKEND_PREFERENCES, initBackend, parseBackendPreference, safeJoin } from '@repro/runtime';
 import { DATASETS, DatasetName, ImageDataset, loadDataset, takeIndices } from '@repro/datasets';
-import { CompareResult, compareModels, loadModel } from '@repro/models';
+import { CompareResult, compareModels, disposeModel, loadCheckedModel } from '@repro/models';
 import {
   BarPoint,
+  FLAG_LIMITS,
   LinePoint,
+  checkOutputDir,
   RunRecord,
   barChartSpec,
   definePaper,
@@ -23,7 +26,7 @@ import {
   lineChartSpec,
   meanBand,
   epochCurve,
-  parseIntegerFlag,
+  positiveInt,
   runCli,
   writeCkaFiles,
   writePlot,
@@ -253,8 +256,13 @@ const list = (v: string | undefined) =>
         .map((s) => s.trim())
         .filter(Boolean);
 
-const positiveInt = (flag: string, v: string) => parseIntegerFlag(flag, v, 1);
+/** The parsers of compare's numeric flags (at parse time, and again in runCompare). */
+const COMPARE_FLAGS = {
+  limit: positiveInt('--limit'),
+  batchSize: positiveInt('--batch-size', FLAG_LIMITS.batchSize),
+};
 
+/** The flags of `compare`: strings as typed, or numbers as the CLI's parsers return them. */
 export interface CompareCliOptions {
   modelA: string;
   modelB: string;
@@ -263,8 +271,8 @@ export interface CompareCliOptions {
   data?: string;
   dataB?: string;
   dataDir?: string;
-  limit?: string;
-  batchSize?: string;
+  limit?: string | number;
+  batchSize?: string | number;
   estimator?: string;
   weighting?: string;
   dropLast?: boolean;
@@ -290,7 +298,9 @@ function entryExists(p: string): boolean {
  * @returns the comparison.
  */
 export async function runCompare(o: CompareCliOptions): Promise<CompareResult> {
-  const batchSize = positiveInt('--batch-size', o.batchSize ?? '64');
+  const batchSize = COMPARE_FLAGS.batchSize(o.batchSize ?? 64);
+  const limit = o.limit !== undefined ? COMPARE_FLAGS.limit(o.limit) : undefined;
+  checkOutputDir('--out', o.out);
   if (batchSize < 4)
     throw new Error(`--batch-size ${batchSize}: debiased CKA needs at least 4 examples per minibatch (n(n-3) > 0)`);
   for (const k of ['modelA', 'modelB'] as const) {
@@ -307,7 +317,6 @@ export async function runCompare(o: CompareCliOptions): Promise<CompareResult> {
       dataDir: o.dataDir,
       requester: 'compare',
     });
-    const limit = o.limit !== undefined ? positiveInt('--limit', o.limit) : undefined;
     const ds =
       limit !== undefined && limit < data.size
         ? takeIndices(
@@ -323,8 +332,18 @@ export async function runCompare(o: CompareCliOptions): Promise<CompareResult> {
     throw new Error(
       '--data and --data-b normalise differently; compare datasets of one kind (channels and statistics)',
     );
-  const modelA = await loadModel(o.modelA);
-  const modelB = await loadModel(o.modelB);
+  // refused: NaN or Inf weights, a topology that does not match its weights, inputs other than the data's
+  const modelA = await loadCheckedModel(o.modelA, { inputShape: a.ds.shape, data: o.data ?? 'fashion-mnist:test' });
+  let modelB: LayersModel;
+  try {
+    modelB = await loadCheckedModel(o.modelB, {
+      inputShape: (b ?? a).ds.shape,
+      data: o.dataB ?? o.data ?? 'fashion-mnist:test',
+    });
+  } catch (err) {
+    disposeModel(modelA);
+    throw err;
+  }
   try {
     const t0 = Date.now();
     const res = compareModels(modelA, modelB, {
@@ -373,8 +392,8 @@ const compare = new Command('compare')
   .option('--data <spec>', 'dataset the models see: <dataset>[:<split>]', 'fashion-mnist:test')
   .option('--data-b <spec>', "B's dataset, paired example by example with --data (default: the same)")
   .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR)')
-  .option('--limit <n>', 'use the first n examples of each dataset')
-  .option('--batch-size <n>', 'examples per minibatch (>= 4)', '64')
+  .option('--limit <n>', 'use the first n examples of each dataset', COMPARE_FLAGS.limit)
+  .option('--batch-size <n>', `examples per minibatch, 4 to ${FLAG_LIMITS.batchSize}`, COMPARE_FLAGS.batchSize, 64)
   .addOption(new Option('--estimator <e>', 'HSIC estimator').choices(['debiased', 'biased']).default('debiased'))
   .addOption(
     new Option('--weighting <w>', 'batch weights: equal (torch_cka) or size (official TF MinibatchCKA)')

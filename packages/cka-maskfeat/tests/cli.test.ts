@@ -8,6 +8,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
 import { parse } from 'csv-parse/sync';
+import { initBackend } from '@repro/runtime';
+import { createModel, disposeModel, saveModel } from '@repro/models';
 import type { RunRecord } from '@repro/experiments';
 import { runCompare } from '../src';
 
@@ -18,6 +20,7 @@ function cli(args: string[]) {
   return spawnSync('npx', ['tsx', CLI, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
+    timeout: 200_000,
     env: { ...process.env, CI: 'true', REPRO_JOBS: '1' },
   });
 }
@@ -190,5 +193,61 @@ describe('reproduce --scale smoke', () => {
       );
       expect(fs.existsSync(path.join(out, 'x'))).toBe(false);
     });
+  });
+});
+
+describe('compare refuses bad models and flags before computing anything', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-cka-bad-'));
+  const fixture = path.join(ROOT, 'test', 'fixtures', 'fashion-mnist');
+  const good = path.join(dir, 'good');
+  const nan = path.join(dir, 'nan');
+  const dest = path.join(dir, 'dest');
+
+  beforeAll(async () => {
+    await initBackend('wasm');
+    const m = createModel('plaincnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 1, depth: 6, nfilters: 4 });
+    await saveModel(m, good);
+    disposeModel(m);
+    fs.cpSync(good, nan, { recursive: true });
+    const bin = path.join(nan, 'weights.bin');
+    const bytes = fs.readFileSync(bin);
+    new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)[5] = NaN;
+    fs.writeFileSync(bin, bytes);
+  });
+
+  afterEach(() => {
+    expect(fs.existsSync(dest)).toBe(false);
+  });
+
+  it('a model with NaN weights is named', async () => {
+    await expect(
+      runCompare({ modelA: good, modelB: nan, dataDir: fixture, limit: '50', out: dest, backend: 'wasm' }),
+    ).rejects.toThrow(new RegExp(`^${nan}: weight \\S+ \\[3, 3, 1, 4\\] holds NaN at index 5 .*refusing to use it`));
+  });
+
+  it('an --out that is a file fails before the comparison', async () => {
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, '');
+    await expect(
+      runCompare({ modelA: good, modelB: good, dataDir: fixture, limit: '50', out: file, backend: 'wasm' }),
+    ).rejects.toThrow(`--out ${file}: exists and is not a folder`);
+  });
+
+  it('an absurd --batch-size fails at parse time naming the flag', () => {
+    const r = cli([
+      'compare',
+      '--model-a',
+      good,
+      '--model-b',
+      good,
+      '--data-dir',
+      fixture,
+      '--batch-size',
+      '1e9',
+      '--out',
+      dest,
+    ]);
+    expect(r.stderr).toBe("cka-maskfeat: --batch-size: expected an integer from 1 to 65536, got '1e9'\n");
+    expect(r.status).toBe(1);
   });
 });
