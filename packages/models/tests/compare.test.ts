@@ -288,3 +288,30 @@ describe('bad input gets an error that names the problem', () => {
     );
   });
 });
+
+/** The bits of a JavaScript number (float64), as 16 hex digits. */
+function f64hex(v: number): string {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, v);
+  return view.getBigUint64(0).toString(16).padStart(16, '0');
+}
+
+/** compareModels of two small conv nets (5 layers each), debiased/equal and biased/size, recorded at commit c813d94. */
+const RECORDED_MATRICES: string[] = [
+  '3fe9f8312b5016ba 3fe85fb6a85d6a76 3fdbb13377620095 3fdbb13377620095 3fc8d20b3faed096 3fe8700bcb2e346c 3fe6a604c033582c 3fd73d644166b7c6 3fd73d644166b7c6 3fb8780b3ed3c7ff 3fe12e77bc71b740 3fe036b2f413cbf0 3fd0b507a5e719e6 3fd0b507a5e719e6 3fbe4d6b17815453 3fe12e77bc71b740 3fe036b2f413cbf0 3fd0b507a5e719e6 3fd0b507a5e719e6 3fbe4d6b17815453 3fccb79a50dfd136 3fc851c5f0ef5dca 3fa09d8ae00ddd6d 3fa09d8ae00ddd6d 3fb4d6c18f8c1ea2',
+  '3fee9f0d8907ad54 3fee60fa510ad73d 3feb552b8dae7077 3feb552b8dae7077 3fe01188182b042c 3fee925dea899c20 3fee680f21e44c1f 3feb3515624c7487 3feb3515624c7487 3fdf528254d1287c 3febd1d2cb2101a4 3febba17fbcb4649 3fe8dc8e04c7e49f 3fe8dc8e04c7e49f 3fdc85e054927ac1 3febd1d2cb2101a4 3febba17fbcb4649 3fe8dc8e04c7e49f 3fe8dc8e04c7e49f 3fdc85e054927ac1 3fded247f8c0259c 3fde5c5efdeedd15 3fdb9a20df9e7fab 3fdb9a20df9e7fab 3fcc92e0fa3da5d6',
+];
+
+describe('magnitude', () => {
+  it('ordinary activations: the matrix is unchanged bit for bit (recorded before the rescaling rules)', () => {
+    const a = smallConvNet(31, 'a');
+    const b = smallConvNet(32, 'b', 6);
+    const x = images(40, 33);
+    const got = [
+      compareModels(a, b, { data: x, batchSize: 16 }),
+      compareModels(a, b, { data: x, batchSize: 16, estimator: 'biased', weighting: 'size' }),
+    ].map((r) => r.matrix.flat().map(f64hex).join(' '));
+    expect(got).toEqual(RECORDED_MATRICES);
+    x.dispose();
+  });
+});

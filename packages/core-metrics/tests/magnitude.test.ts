@@ -1,0 +1,350 @@
+/**
+ * Magnitude: every statistic at inputs scaled by 1e-30 … 1e30 against its value at scale 1 (scale-
+ * invariant ones equal, the others scaled exactly or refused with an error naming the range), and
+ * the outputs at ordinary magnitudes unchanged bit for bit (constants recorded before the rescaling
+ * code was written).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@repro/runtime';
+import {
+  MinibatchCka,
+  bcdcor,
+  dcor,
+  dcor2,
+  dcorTest,
+  dcov2,
+  dcovU,
+  distanceMatrix,
+  gram,
+  hsic,
+  hsicBiasedFromGrams,
+  hsicUnbiasedFromGrams,
+  infoNce,
+  linearCka,
+  mine,
+  pdcor,
+  pdcov,
+  rbfCka,
+  semipartialDcor,
+} from '../src';
+import { randn } from './helpers';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+/** The bits of a float32 value, as 8 hex digits. */
+function f32hex(v: number): string {
+  return new Uint32Array(Float32Array.of(v).buffer)[0].toString(16).padStart(8, '0');
+}
+
+/** The bits of a JavaScript number (float64), as 16 hex digits. */
+function f64hex(v: number): string {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, v);
+  return view.getBigUint64(0).toString(16).padStart(16, '0');
+}
+
+/** FNV-1a over the bits of every entry of a float32 array, with its length: one string per tensor. */
+function bitsHash(values: Float32Array): string {
+  const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  let h = 0x811c9dc5;
+  for (const w of words) {
+    for (let b = 0; b < 4; b++) {
+      h ^= (w >>> (8 * b)) & 0xff;
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+  }
+  return `${values.length}:${h.toString(16).padStart(8, '0')}`;
+}
+
+const scalarHex = (s: tf.Scalar): string => {
+  const v = s.dataSync()[0];
+  s.dispose();
+  return f32hex(v);
+};
+const tensorHash = (t: tf.Tensor): string => {
+  const h = bitsHash(t.dataSync() as Float32Array);
+  t.dispose();
+  return h;
+};
+
+/**
+ * The outputs of every statistic on a few seeded inputs at ordinary magnitudes (1e-3, 1, 1e3 and
+ * 200 features, where the rescaling rules come close to their windows), as bits.
+ */
+function ordinaryOutputs(): Record<string, string> {
+  const out: Record<string, string> = {};
+  // randn leaves its unshifted draw behind: inputs are made in tidy scopes
+  const small = tf.tidy(() => randn(11, 24, 3));
+  const smallY = tf.tidy(() => tf.add<tf.Tensor2D>(tf.tanh(small.slice([0, 0], [-1, 2])), randn(12, 24, 2).mul(0.4)));
+  const smallZ = tf.tidy(() => randn(13, 24, 2));
+  const wide = tf.tidy(() => randn(14, 40, 9, 3));
+  const wideY = tf.tidy(() => tf.add<tf.Tensor2D>(tf.square(wide.slice([0, 0], [-1, 6])), randn(15, 40, 6)));
+  const wideZ = tf.tidy(() => randn(16, 40, 5));
+  const sets: Array<[string, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]> = [['p3', small, smallY, smallZ]];
+  for (const s of [1e-3, 1, 1e3]) {
+    sets.push([`p9x${s}`, tf.mul<tf.Tensor2D>(wide, s), tf.mul<tf.Tensor2D>(wideY, s), tf.mul<tf.Tensor2D>(wideZ, s)]);
+  }
+  for (const [name, x, y, z] of sets) {
+    for (const [path, o] of [
+      ['full', { method: 'full' }],
+      ['blocked', { method: 'blocked', blockRows: 7 }],
+    ] as const) {
+      const k = `${name}.${path}`;
+      out[`${k}.dcov2`] = scalarHex(dcov2(x, y, o));
+      out[`${k}.dcor`] = scalarHex(dcor(x, y, o));
+      out[`${k}.dcor2`] = scalarHex(dcor2(x, y, o));
+      out[`${k}.dcor2rn`] = scalarHex(dcor2(x, y, { ...o, rowNormalize: true }));
+      out[`${k}.dcovU`] = scalarHex(dcovU(x, y, o));
+      out[`${k}.bcdcor`] = scalarHex(bcdcor(x, y, o));
+      out[`${k}.pdcov`] = scalarHex(pdcov(x, y, z, o));
+      out[`${k}.pdcor`] = scalarHex(pdcor(x, y, z, o));
+      out[`${k}.spdcor`] = scalarHex(semipartialDcor(x, y, z, o));
+    }
+    const t = dcorTest(x, y, { permutations: 19, seed: 3 });
+    out[`${name}.dcorTest`] = `${f64hex(t.statistic)} ${f64hex(t.pValue)}`;
+    for (const kernel of ['linear', 'rbf'] as const)
+      for (const estimator of ['biased', 'unbiased'] as const)
+        out[`${name}.hsic.${kernel}.${estimator}`] = scalarHex(hsic(x, y, { kernel, estimator }));
+    out[`${name}.linearCka`] = scalarHex(linearCka(x, y));
+    out[`${name}.linearCkaDebiased`] = scalarHex(linearCka(x, y, { debiased: true }));
+    out[`${name}.rbfCka`] = scalarHex(rbfCka(x, y));
+    out[`${name}.rbfCkaDebiased`] = scalarHex(rbfCka(x, y, { debiased: true, threshold: 0.8 }));
+    out[`${name}.distanceMatrix`] = tensorHash(distanceMatrix(x));
+    out[`${name}.gram.linear`] = tensorHash(gram(x));
+    out[`${name}.gram.rbf`] = tensorHash(gram(x, 'rbf'));
+    const [kx, ly] = [gram(x), gram(y)];
+    out[`${name}.hsicFromGrams`] =
+      `${scalarHex(hsicBiasedFromGrams(kx, ly))} ${scalarHex(hsicUnbiasedFromGrams(kx, ly))}`;
+    tf.dispose([kx, ly]);
+    // the differentiable path of the training losses: gradients of dcor2 (plain and row-normalised) and pdcor
+    out[`${name}.grad.dcor2`] = tensorHash(tf.grad((a: tf.Tensor) => dcor2(a as tf.Tensor2D, y))(x));
+    out[`${name}.grad.dcor2rn`] = tensorHash(
+      tf.grad((a: tf.Tensor) => dcor2(a as tf.Tensor2D, y, { rowNormalize: true }))(x),
+    );
+    out[`${name}.grad.pdcor`] = tensorHash(tf.grad((a: tf.Tensor) => pdcor(a as tf.Tensor2D, y, z))(x));
+  }
+  // MinibatchCka over 3 batches, 2 layers against 2, every weighting and estimator
+  const wide200 = tf.tidy(() => randn(17, 96, 200));
+  const wide200b = tf.tidy(() => tf.tanh(tf.matMul(wide200, randn(18, 200, 30))));
+  for (const s of [1e-3, 1, 1e3]) {
+    const [a, b] = tf.tidy((): [tf.Tensor2D[], tf.Tensor2D[]] => [
+      [tf.mul(wide200, s), tf.mul(wide200b, s)],
+      [tf.mul(wide200b, 2 * s), tf.mul(tf.square(wide200b.slice([0, 0], [-1, 7])), s)],
+    ]);
+    for (const weighting of ['equal', 'size'] as const)
+      for (const estimator of ['debiased', 'biased'] as const) {
+        const m = new MinibatchCka({ weighting, estimator });
+        for (const [start, size] of [
+          [0, 40],
+          [40, 40],
+          [80, 16],
+        ]) {
+          tf.tidy(() =>
+            m.update(
+              a.map((f) => f.slice([start, 0], [size, -1])),
+              b.map((f) => f.slice([start, 0], [size, -1])),
+            ),
+          );
+        }
+        const self = m.selfHsic();
+        out[`mb.x${s}.${weighting}.${estimator}`] = [...m.result().flat(), ...self.a, ...self.b].map(f64hex).join(' ');
+      }
+    out[`wide200.x${s}.linearCka`] = scalarHex(linearCka(a[0], a[1]));
+    out[`wide200.x${s}.linearCkaDebiased`] = scalarHex(linearCka(a[0], a[1], { debiased: true }));
+    out[`wide200.x${s}.hsic`] = scalarHex(hsic(a[0], a[1]));
+    tf.dispose([...a, ...b]);
+  }
+  const tiny = { iterations: 30, hidden: 8, batchSize: 16, seed: 1 };
+  const mi = mine(small, smallY, tiny);
+  out['mine'] = `${f64hex(mi.estimate)} ${f64hex(mi.heldOut)} ${bitsHash(Float32Array.from(mi.history))}`;
+  const nce = infoNce(small, smallY, tiny);
+  out['infoNce'] = `${f64hex(nce.estimate)} ${f64hex(nce.heldOut)} ${bitsHash(Float32Array.from(nce.history))}`;
+  tf.dispose([wide200, wide200b, wide, wideY, wideZ, ...sets.flatMap(([, x, y, z]) => [x, y, z])]);
+  return out;
+}
+
+/** Recorded with the code before the rescaling rules (commit c813d94). */
+const RECORDED: Record<string, string> = {
+  'p3.full.dcov2': '3e886179',
+  'p3.full.dcor': '3f5401c1',
+  'p3.full.dcor2': '3f2f92e8',
+  'p3.full.dcor2rn': '3f203d6b',
+  'p3.full.dcovU': '3e30bd85',
+  'p3.full.bcdcor': '3f138836',
+  'p3.full.pdcov': '3e311899',
+  'p3.full.pdcor': '3f140b2e',
+  'p3.full.spdcor': '3f13df3a',
+  'p3.blocked.dcov2': '3e886180',
+  'p3.blocked.dcor': '3f5401ce',
+  'p3.blocked.dcor2': '3f2f92fe',
+  'p3.blocked.dcor2rn': '3f203d68',
+  'p3.blocked.dcovU': '3e30bd90',
+  'p3.blocked.bcdcor': '3f13883f',
+  'p3.blocked.pdcov': '3e3118a4',
+  'p3.blocked.pdcor': '3f140b37',
+  'p3.blocked.spdcor': '3f13df42',
+  'p3.dcorTest': '3fea803820000000 3fa999999999999a',
+  'p3.hsic.linear.biased': '3f2f755e',
+  'p3.hsic.linear.unbiased': '3f1065c3',
+  'p3.hsic.rbf.biased': '3d3f5274',
+  'p3.hsic.rbf.unbiased': '3ca486ca',
+  'p3.linearCka': '3f221ffa',
+  'p3.linearCkaDebiased': '3f187028',
+  'p3.rbfCka': '3f22486c',
+  'p3.rbfCkaDebiased': '3f0392f6',
+  'p3.distanceMatrix': '576:a7a9715d',
+  'p3.gram.linear': '576:0f9ef984',
+  'p3.gram.rbf': '576:e5794545',
+  'p3.hsicFromGrams': '3f2f755e 3f1065c3',
+  'p3.grad.dcor2': '72:1b8b3cbd',
+  'p3.grad.dcor2rn': '72:b8ccd057',
+  'p3.grad.pdcor': '72:a12bdaf9',
+  'p9x0.001.full.dcov2': '369583a3',
+  'p9x0.001.full.dcor': '3f6d5ec5',
+  'p9x0.001.full.dcor2': '3f5c189b',
+  'p9x0.001.full.dcor2rn': '3f50baca',
+  'p9x0.001.full.dcovU': '3629b6cb',
+  'p9x0.001.full.bcdcor': '3f486060',
+  'p9x0.001.full.pdcov': '36297ad2',
+  'p9x0.001.full.pdcor': '3f48594e',
+  'p9x0.001.full.spdcor': '3f4829ae',
+  'p9x0.001.blocked.dcov2': '369583a7',
+  'p9x0.001.blocked.dcor': '3f6d5ec3',
+  'p9x0.001.blocked.dcor2': '3f5c1898',
+  'p9x0.001.blocked.dcor2rn': '3f50bac0',
+  'p9x0.001.blocked.dcovU': '3629b6c7',
+  'p9x0.001.blocked.bcdcor': '3f48605f',
+  'p9x0.001.blocked.pdcov': '36297ace',
+  'p9x0.001.blocked.pdcor': '3f48594d',
+  'p9x0.001.blocked.spdcor': '3f4829ad',
+  'p9x0.001.dcorTest': '3fedabd8a0000000 3fa999999999999a',
+  'p9x0.001.hsic.linear.biased': '2f9a481e',
+  'p9x0.001.hsic.linear.unbiased': '2f7a0995',
+  'p9x0.001.hsic.rbf.biased': '3ce67635',
+  'p9x0.001.hsic.rbf.unbiased': '3c2ee5a4',
+  'p9x0.001.linearCka': '3f520480',
+  'p9x0.001.linearCkaDebiased': '3f4bfae8',
+  'p9x0.001.rbfCka': '3f5857d7',
+  'p9x0.001.rbfCkaDebiased': '3f42bfce',
+  'p9x0.001.distanceMatrix': '1600:edc2c5e5',
+  'p9x0.001.gram.linear': '1600:daf704a8',
+  'p9x0.001.gram.rbf': '1600:fd5ae8d9',
+  'p9x0.001.hsicFromGrams': '2f9a481e 2f7a0995',
+  'p9x0.001.grad.dcor2': '360:52fa5233',
+  'p9x0.001.grad.dcor2rn': '360:894ec5d8',
+  'p9x0.001.grad.pdcor': '360:20897002',
+  'p9x1.full.dcov2': '408e9684',
+  'p9x1.full.dcor': '3f6d5ec0',
+  'p9x1.full.dcor2': '3f5c1893',
+  'p9x1.full.dcor2rn': '3f50bac9',
+  'p9x1.full.dcovU': '4021da1e',
+  'p9x1.full.bcdcor': '3f486065',
+  'p9x1.full.pdcov': '4021a0ec',
+  'p9x1.full.pdcor': '3f485954',
+  'p9x1.full.spdcor': '3f4829b3',
+  'p9x1.blocked.dcov2': '408e9681',
+  'p9x1.blocked.dcor': '3f6d5ec3',
+  'p9x1.blocked.dcor2': '3f5c1899',
+  'p9x1.blocked.dcor2rn': '3f50bac0',
+  'p9x1.blocked.dcovU': '4021da12',
+  'p9x1.blocked.bcdcor': '3f486060',
+  'p9x1.blocked.pdcov': '4021a0e0',
+  'p9x1.blocked.pdcor': '3f48594e',
+  'p9x1.blocked.spdcor': '3f4829ad',
+  'p9x1.dcorTest': '3fedabd800000000 3fa999999999999a',
+  'p9x1.hsic.linear.biased': '438c5176',
+  'p9x1.hsic.linear.unbiased': '4363686d',
+  'p9x1.hsic.rbf.biased': '3ce67636',
+  'p9x1.hsic.rbf.unbiased': '3c2ee5a5',
+  'p9x1.linearCka': '3f520474',
+  'p9x1.linearCkaDebiased': '3f4bfaff',
+  'p9x1.rbfCka': '3f5857d7',
+  'p9x1.rbfCkaDebiased': '3f42bfcf',
+  'p9x1.distanceMatrix': '1600:287a8961',
+  'p9x1.gram.linear': '1600:87c124f8',
+  'p9x1.gram.rbf': '1600:27c87f79',
+  'p9x1.hsicFromGrams': '438c5176 4363686d',
+  'p9x1.grad.dcor2': '360:127b2716',
+  'p9x1.grad.dcor2rn': '360:e229758a',
+  'p9x1.grad.pdcor': '360:89c286f1',
+  'p9x1000.full.dcov2': '4a87fb7d',
+  'p9x1000.full.dcor': '3f6d5ec2',
+  'p9x1000.full.dcor2': '3f5c1896',
+  'p9x1000.full.dcor2rn': '3f50bac9',
+  'p9x1000.full.dcovU': '4a1a5a98',
+  'p9x1000.full.bcdcor': '3f48605f',
+  'p9x1000.full.pdcov': '4a1a240c',
+  'p9x1000.full.pdcor': '3f48594e',
+  'p9x1000.full.spdcor': '3f4829ad',
+  'p9x1000.blocked.dcov2': '4a87fb80',
+  'p9x1000.blocked.dcor': '3f6d5ec3',
+  'p9x1000.blocked.dcor2': '3f5c1898',
+  'p9x1000.blocked.dcor2rn': '3f50bac0',
+  'p9x1000.blocked.dcovU': '4a1a5a9b',
+  'p9x1000.blocked.bcdcor': '3f48605e',
+  'p9x1000.blocked.pdcov': '4a1a240f',
+  'p9x1000.blocked.pdcor': '3f48594c',
+  'p9x1000.blocked.spdcor': '3f4829ac',
+  'p9x1000.dcorTest': '3fedabd840000000 3fa999999999999a',
+  'p9x1000.hsic.linear.biased': '577f3cd9',
+  'p9x1000.hsic.linear.unbiased': '574ed376',
+  'p9x1000.hsic.rbf.biased': '3ce67636',
+  'p9x1000.hsic.rbf.unbiased': '3c2ee5a5',
+  'p9x1000.linearCka': '3f520492',
+  'p9x1000.linearCkaDebiased': '3f4bfaea',
+  'p9x1000.rbfCka': '3f5857d7',
+  'p9x1000.rbfCkaDebiased': '3f42bfcf',
+  'p9x1000.distanceMatrix': '1600:44e986b5',
+  'p9x1000.gram.linear': '1600:725dd478',
+  'p9x1000.gram.rbf': '1600:e43bb245',
+  'p9x1000.hsicFromGrams': '577f3cd9 574ed376',
+  'p9x1000.grad.dcor2': '360:e58ef2c8',
+  'p9x1000.grad.dcor2rn': '360:18a83a25',
+  'p9x1000.grad.pdcor': '360:950991d7',
+  'mb.x0.001.equal.debiased':
+    '3fd156adcbebaaa0 bf68278d3251f7a3 3ff0000022997a9f bf720401213071f5 3e0307a270000000 3dd63263c8000000 3e163263c8000000 3d1978f253000000',
+  'mb.x0.001.equal.biased':
+    '3fe8354010b303cc 3fd3eb3affd2070a 3fefffffd51baf12 3fccf616cf772940 3e3718bfa8000000 3de7dfbe10000000 3e27dfbe10000000 3d26b48d18000000',
+  'mb.x0.001.size.debiased':
+    '3fd0c513669da125 bf6176db5781a050 3ff000001a975280 3f5fd8cc2112cd9b 3ea4f4f4d5200000 3e77ce1187800000 3eb7ce1187800000 3dc2376b61de0000',
+  'mb.x0.001.size.biased':
+    '3fe65c8f0904843b 3fd2c648f682cac7 3fefffff46b45530 3fcaeaf38e0cfea9 3ed2da90f48a0000 3e86326c83040000 3ec6326c83040000 3dcd2c944a260000',
+  'wide200.x0.001.linearCka': '3f05394f',
+  'wide200.x0.001.linearCkaDebiased': '3e827a9c',
+  'wide200.x0.001.hsic': '2eb05d4a',
+  'mb.x1.equal.debiased':
+    '3fd156ad98172dd4 bf68278a059a38a0 3fefffff8ddf4cd0 bf7203ff920d0530 40814eb9e0000000 4054301aa0000000 4094301aa0000000 3f972ac403000000',
+  'mb.x1.equal.biased':
+    '3fe835400d438105 3fd3eb3ae51d29a1 3fefffffe86b8190 3fccf6168a4e559f 40b5019ce8000000 4065b698a0000000 40a5b698a0000000 3fa4a67c28000000',
+  'mb.x1.size.debiased':
+    '3fd0c5130e475c1d bf6176d7e72a80f5 3fefffff66315c01 3f5fd8cdefea4ed4 41230f668e100000 40f5a68613400000 4135a68613400000 4040915ad3c60000',
+  'mb.x1.size.biased':
+    '3fe65c8eac62c618 3fd2c6488a762575 3fefffffba3b1bbb 3fcaeaf34671e065 415125bd059a0000 41043021f0280000 41443021f0280000 404a88a26c8a0000',
+  'wide200.x1.linearCka': '3f053941',
+  'wide200.x1.linearCkaDebiased': '3e827aa1',
+  'wide200.x1.hsic': '42a0671b',
+  'mb.x1000.equal.debiased':
+    '3fd156add9890fca bf68278ecfad556b 3ff0000037c5620a bf7203fddeb8efdf 42ff7b7060000000 42d25c5c98000000 43125c5c98000000 421512018d000000',
+  'mb.x1000.equal.biased':
+    '3fe8353f92936a92 3fd3eb3ac48dfdc4 3fefffff30967420 3fccf6164d4a8517 43331ae948000000 42e3bf83e8000000 4323bf83e8000000 4222c80748000000',
+  'mb.x1000.size.debiased':
+    '3fd0c51379a7a348 bf6176dc4e746fc5 3ff00000533c6cbf 3f5fd8d3ea8a3944 43a155c913f00000 4373b0e4c8a00000 43b3b0e4c8a00000 42be22fcfcb40000',
+  'mb.x1000.size.biased':
+    '3fe65c8e8e8e8944 3fd2c64888614f0b 3fefffff41d0304e 3fcaeaf31c053c67 43cf30e329640000 43825c63e55a0000 43c25c63e55a0000 42c821dcbf720000',
+  'wide200.x1000.linearCka': '3f05393b',
+  'wide200.x1000.linearCkaDebiased': '3e827aab',
+  'wide200.x1000.hsic': '5691e29d',
+  mine: '3ef7be23d5555555 3ef79b3800000000 30:614a5f96',
+  infoNce: '3f969f1000000000 3f8d20e000000000 30:cf7a45c8',
+};
+
+describe('ordinary magnitudes', () => {
+  it('every output is unchanged bit for bit', () => {
+    const before = tf.memory().numTensors;
+    const got = ordinaryOutputs();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(got).toEqual(RECORDED);
+  });
+});
