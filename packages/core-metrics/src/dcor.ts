@@ -16,11 +16,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@repro/runtime';
 import { checkRows } from './validate';
+import { BOTTOM, TOP, rescaleExponent, scaleBack, timesPow2, type Window } from './magnitude';
 import {
   EXACT_MAX_DIM,
   centerColumns,
   euclideanDistances,
   doubleCentre,
+  ROW_NORM_FLOOR,
   normalizeRows,
   safeSqrt,
   squaredDistances,
@@ -38,6 +40,34 @@ export interface DcorOptions {
   method?: 'auto' | 'full' | 'blocked';
   /** Rows per block on the blocked path (default: about 8M distance entries per block). */
   blockRows?: number;
+}
+
+/**
+ * The magnitude window (magnitude.ts) of one input of the distance-correlation family, n rows and p
+ * columns. With c its largest centred entry, every row lies within r = c·√p of the column means:
+ * distances are ≤ 2r, double- or U-centred entries ≤ 16r (U-centring at n = 4 is the worst case),
+ * their products summed over the n² pairs ≤ 2^8·n²·r², and a self-term (dVar², ⟨Ã, Ã⟩/(n(n−3)))
+ * ≤ 2^10·r². Overflow: the sums stay ≤ 2^TOP and a self-term ≤ 2^(TOP/2), so that the product of two
+ * self-terms under the square root of dcor2 and R* does too. Underflow: a self-term is at least of
+ * the order of c²/n² (one row at distance c from n − 1 coincident rows gives 4c²/n²), kept
+ * ≥ 2^(BOTTOM/2) for the same product.
+ */
+export function dcorWindow(n: number, p: number): Window {
+  const logN = Math.log2(n);
+  const logRootP = Math.log2(p) / 2;
+  return {
+    lo: logN + BOTTOM / 4,
+    hi: Math.min((TOP / 2 - 10) / 2 - logRootP, (TOP - 8) / 2 - logN - logRootP),
+  };
+}
+
+/**
+ * The window of rowNormalize's input, measured on its largest entry M (rows are not centred): row
+ * norms² ≤ p·M² stay ≤ 2^TOP, and M ≥ 2^20 · ROW_NORM_FLOOR keeps rows down to 2^-20 of the largest
+ * clear of the floor below which a row is divided by the floor instead of its norm.
+ */
+function rowNormalizeWindow(p: number): Window {
+  return { lo: Math.log2(ROW_NORM_FLOOR) + 20, hi: TOP / 2 - Math.log2(p) / 2, raw: true };
 }
 
 interface PairStats {
@@ -134,17 +164,28 @@ function blockedInnerProducts(xs: tf.Tensor2D[], blockRows?: number): { V: numbe
  * Both paths form the centred matrices explicitly before taking inner products: summing products
  * of centred entries keeps far more float32 digits than the equivalent raw-sum formula
  * (S/n² − 2R/n³ + T/n⁴), which cancels terms ~n times larger than the result.
- * Returns a new scalar owned by the caller.
+ * An input whose magnitude is outside `dcorWindow` is used scaled by a power of two 2^k; the result is
+ * homogeneous of degree `degrees[i]` in input i and is multiplied back by 2^−Σ degrees[i]·k[i]
+ * (`scaleBack`: an error when that leaves float32's range). Returns a new scalar owned by the caller.
  */
-function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStats) => tf.Scalar): tf.Scalar {
+function withPairStats(
+  fn: string,
+  xs: tf.Tensor2D[],
+  opts: DcorOptions,
+  degrees: number[],
+  body: (st: PairStats) => tf.Scalar,
+): tf.Scalar {
   const n = xs[0].shape[0];
   const method = opts.method ?? 'auto';
   if (!['auto', 'full', 'blocked'].includes(method))
     throw new Error(`unknown method '${method}'; valid: auto, full, blocked`);
   const blocked = method === 'blocked' || (method === 'auto' && n > FULL_PATH_MAX_N);
+  const ks = xs.map((x) => rescaleExponent(x, dcorWindow(n, x.shape[1])));
+  const back = -ks.reduce((acc, k, i) => acc + degrees[i] * k, 0);
   if (!blocked) {
-    return tf.tidy(() => {
-      const d = xs.map((x) => euclideanDistances(x));
+    const s = tf.tidy(() => {
+      // the power-of-two scale is a constant of the graph: gradients flow through it exactly
+      const d = xs.map((x, i) => euclideanDistances(timesPow2(x, ks[i])));
       const r = d.map((di) => tf.sum<tf.Tensor1D>(di, 1));
       const t = r.map((ri) => tf.sum<tf.Scalar>(ri));
       const vc = new Map<number, tf.Tensor2D>();
@@ -166,15 +207,24 @@ function withPairStats(xs: tf.Tensor2D[], opts: DcorOptions, body: (st: PairStat
       };
       return body({ n, v: (i, j) => get('v', i, j), u: (i, j) => get('u', i, j) });
     });
+    return scaleBack(fn, s, back);
   }
-  const { V, U } = blockedInnerProducts(xs, opts.blockRows);
-  return tf.tidy(() =>
+  const scaled = xs.map((x, i) => timesPow2(x, ks[i]));
+  let products: { V: number[][]; U: number[][] };
+  try {
+    products = blockedInnerProducts(scaled, opts.blockRows);
+  } finally {
+    tf.dispose(scaled.filter((t, i) => t !== xs[i]));
+  }
+  const { V, U } = products;
+  const s = tf.tidy(() =>
     body({
       n,
       v: (i, j) => tf.scalar(V[i][j] / (n * n)),
       u: (i, j) => tf.scalar(U[i][j] / (n * (n - 3))),
     }),
   );
+  return scaleBack(fn, s, back);
 }
 
 /**
@@ -194,12 +244,13 @@ function ratioOrZero(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
 /**
  * Squared distance covariance, V-statistic (biased, ≥ 0): dCov²_n(x, y) = mean(A∘B) with A, B the
  * double-centred distance matrices. Equals `energy::dcov(x, y)^2` (energy's `dcov` is the root).
- * @param x [n, p], @param y [n, q], rows are examples, n ≥ 2.
+ * dcov2(cx, dy) = |c|·|d|·dcov2(x, y): inputs of any magnitude give it exactly, and a value beyond
+ * float32's range is an error. @param x [n, p], @param y [n, q], rows are examples, n ≥ 2.
  * @returns scalar ≥ 0 (up to rounding), new tensor owned by the caller; differentiable on the full path.
  */
 export function dcov2(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
   checkRows('dcov2', { x, y }, 2);
-  return withPairStats([x, y], opts, (st) => st.v(0, 1));
+  return withPairStats('dcov2', [x, y], opts, [1, 1], (st) => st.v(0, 1));
 }
 
 /**
@@ -213,12 +264,18 @@ export function dcov2(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): t
 export function dcor2(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions & { rowNormalize?: boolean } = {}): tf.Scalar {
   checkRows('dcor2', { x, y }, 2);
   const run = (a: tf.Tensor2D, b: tf.Tensor2D) =>
-    withPairStats([a, b], opts, (st) =>
+    withPairStats('dcor2', [a, b], opts, [0, 0], (st) =>
       ratioOrZero(tf.relu(st.v(0, 1)), safeSqrt(tf.relu(tf.mul(st.v(0, 0), st.v(1, 1))))),
     );
   if (!opts.rowNormalize) return run(x, y);
-  const xn = normalizeRows(x);
-  const yn = normalizeRows(y);
+  // rows divided by their norms do not depend on the inputs' scale: a power of two outside the
+  // window keeps the squared norms finite and the rows clear of the floor
+  const [xn, yn] = [x, y].map((t) => {
+    const scaled = timesPow2(t, rescaleExponent(t, rowNormalizeWindow(t.shape[1])));
+    const normalized = normalizeRows(scaled);
+    if (scaled !== t) scaled.dispose();
+    return normalized;
+  });
   try {
     return run(xn, yn);
   } finally {
@@ -240,11 +297,12 @@ export function dcor(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): tf
 
 /**
  * Unbiased squared distance covariance ⟨Ã, B̃⟩ (U-statistic on U-centred matrices; can be negative).
- * Equals `energy::dcovU(x, y)`. Needs n ≥ 4. @returns scalar, new tensor owned by the caller.
+ * Equals `energy::dcovU(x, y)`. Scales as dcov2 (a value beyond float32's range is an error). Needs
+ * n ≥ 4. @returns scalar, new tensor owned by the caller.
  */
 export function dcovU(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
   checkRows('dcovU', { x, y }, 4);
-  return withPairStats([x, y], opts, (st) => st.u(0, 1));
+  return withPairStats('dcovU', [x, y], opts, [1, 1], (st) => st.u(0, 1));
 }
 
 function rStar(st: PairStats, i: number, j: number): tf.Scalar {
@@ -258,7 +316,7 @@ function rStar(st: PairStats, i: number, j: number): tf.Scalar {
  */
 export function bcdcor(x: tf.Tensor2D, y: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
   checkRows('bcdcor', { x, y }, 4);
-  return withPairStats([x, y], opts, (st) => rStar(st, 0, 1));
+  return withPairStats('bcdcor', [x, y], opts, [0, 0], (st) => rStar(st, 0, 1));
 }
 
 function projectedU(st: PairStats, i: number, j: number, z: number): tf.Scalar {
@@ -268,11 +326,12 @@ function projectedU(st: PairStats, i: number, j: number, z: number): tf.Scalar {
 
 /**
  * Partial distance covariance pdCov(x, y; z) = ⟨P⊥z Ã, P⊥z B̃⟩ (Székely & Rizzo 2014). Equals
- * `energy::pdcov`. Needs n ≥ 4. @returns scalar, new tensor owned by the caller.
+ * `energy::pdcov`. Scales as |c|·|d| under (cx, dy), not with z (a value beyond float32's range is an
+ * error). Needs n ≥ 4. @returns scalar, new tensor owned by the caller.
  */
 export function pdcov(x: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
   checkRows('pdcov', { x, y, z }, 4);
-  return withPairStats([x, y, z], opts, (st) => projectedU(st, 0, 1, 2));
+  return withPairStats('pdcov', [x, y, z], opts, [1, 1, 0], (st) => projectedU(st, 0, 1, 2));
 }
 
 /**
@@ -283,7 +342,7 @@ export function pdcov(x: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor2D, opts: Dcor
  */
 export function pdcor(x: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
   checkRows('pdcor', { x, y, z }, 4);
-  return withPairStats([x, y, z], opts, (st) => {
+  return withPairStats('pdcor', [x, y, z], opts, [0, 0, 0], (st) => {
     const clip = (r: tf.Scalar) => tf.clipByValue(r, -1, 1);
     const rxy = clip(rStar(st, 0, 1));
     const rxz = clip(rStar(st, 0, 2));
@@ -305,7 +364,7 @@ export function pdcor(x: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor2D, opts: Dcor
  */
 export function semipartialDcor(x: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor2D, opts: DcorOptions = {}): tf.Scalar {
   checkRows('semipartialDcor', { x, y, z }, 4);
-  return withPairStats([x, y, z], opts, (st) => {
+  return withPairStats('semipartialDcor', [x, y, z], opts, [0, 0, 0], (st) => {
     const num = projectedU(st, 0, 1, 2);
     const resid = projectedU(st, 0, 0, 2); // ‖P⊥z Ã‖²
     const ok = detached(tf.logicalAnd(tf.greater(resid, tf.mul(COLLINEAR_EPS, st.u(0, 0))), tf.greater(st.u(1, 1), 0)));
@@ -338,16 +397,20 @@ export function dcorTest(
   if (!Number.isInteger(permutations) || permutations < 1)
     throw new Error(`dcorTest: permutations must be a positive integer, got ${permutations}`);
   const rng = new Rng(opts.seed ?? 0);
-  const statistic = tf.tidy(() => dcor(x, y).dataSync()[0]);
+  // the statistic and the p-value are scale invariant: inputs outside the window are used scaled by 2^k
+  const [xs, ys] = [x, y].map((t) => timesPow2(t, rescaleExponent(t, dcorWindow(n, t.shape[1]))));
+  const statistic = tf.tidy(() => dcor(xs, ys).dataSync()[0]);
   // double-centring commutes with permuting rows and columns together: dCov²(x, y∘π) = mean(A ∘ B[π, π])
   const [a, b] = tf.tidy(() => {
-    const centred = [x, y].map((t) => {
+    const centred = [xs, ys].map((t) => {
       const d = euclideanDistances(t);
       const r = tf.sum<tf.Tensor1D>(d, 1);
       return doubleCentre(d, r, r, tf.sum<tf.Scalar>(r), n);
     });
     return centred as [tf.Tensor2D, tf.Tensor2D];
   });
+  if (xs !== x) xs.dispose();
+  if (ys !== y) ys.dispose();
   try {
     const observed = tf.tidy(() => tf.mean(tf.mul(a, b)).dataSync()[0]);
     let atLeast = 0;

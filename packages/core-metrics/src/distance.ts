@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkRows } from './validate';
+import { BOTTOM, TOP, rescaleExponent, scaleBackMatrix, timesPow2 } from './magnitude';
 
 /** Below this many columns, distances are summed per column instead of by the Gram trick. */
 export const EXACT_MAX_DIM = 4;
@@ -38,9 +39,12 @@ export function centerColumns(x: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
-/** Rows divided by max(‖row‖₂, 1e-12), like torch's F.normalize (the official diverge loss). */
+/** torch's F.normalize eps: a row with a smaller norm is divided by this instead. */
+export const ROW_NORM_FLOOR = 1e-12;
+
+/** Rows divided by max(‖row‖₂, ROW_NORM_FLOOR), like torch's F.normalize (the official diverge loss). */
 export function normalizeRows(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.div<tf.Tensor2D>(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)));
+  return tf.tidy(() => tf.div<tf.Tensor2D>(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), ROW_NORM_FLOOR)));
 }
 
 /**
@@ -72,10 +76,20 @@ export function zeroBlockDiagonal(m: tf.Tensor2D, offset: number): tf.Tensor2D {
   return tf.mul<tf.Tensor2D>(m, tf.sub(1, mask));
 }
 
-/** The n×n Euclidean distance matrix of the rows of x (diagonal exactly 0); x finite, n ≥ 1. */
+/**
+ * The n×n Euclidean distance matrix of the rows of x (diagonal exactly 0); x finite, n ≥ 1. Inputs
+ * whose squared distances would leave float32's range are scaled by a power of two and the distances
+ * scaled back; an error when the largest distance itself does not fit.
+ */
 export function distanceMatrix(x: tf.Tensor2D): tf.Tensor2D {
   checkRows('distanceMatrix', { x }, 1);
-  return euclideanDistances(x);
+  // squared distances ≤ 4·c²·p ≤ 2^TOP; the largest of them ≥ c² ≥ 2^BOTTOM
+  const k = rescaleExponent(x, { lo: BOTTOM / 2, hi: (TOP - 2) / 2 - Math.log2(x.shape[1]) / 2 });
+  if (k === 0) return euclideanDistances(x);
+  const scaled = timesPow2(x, k);
+  const d = euclideanDistances(scaled);
+  scaled.dispose();
+  return scaleBackMatrix('distanceMatrix', d, -k);
 }
 
 /** distanceMatrix without the input checks (callers have checked). */
