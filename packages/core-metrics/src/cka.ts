@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkFinite, checkRows } from './validate';
 import { centerColumns, squaredDistances, uCentre, zeroBlockDiagonal } from './distance';
+import { BOTTOM, TOP, rescaleExponent, scaleBack, scaleBackMatrix, timesPow2, type Window } from './magnitude';
 
 export type KernelKind = 'linear' | 'rbf';
 export type HsicEstimator = 'biased' | 'unbiased';
@@ -26,6 +27,61 @@ export interface HsicOptions {
   estimator?: HsicEstimator;
   /** RBF bandwidth as a fraction of the median distance (Kornblith's `threshold`); default 0.5. */
   threshold?: number;
+}
+
+/**
+ * Magnitude windows (magnitude.ts) of one input of n rows and p columns, c its largest centred
+ * entry, every centred row within r = c·√p of the origin.
+ *
+ * Linear kernel: Gram entries are ≤ r² (Cauchy–Schwarz), double- or U-centred ones ≤ 8r², so their
+ * products summed over the n² pairs are ≤ 2^6·n²·r⁴ and an HSIC self-term ≤ 2^8·r⁴ (the n/(n−3) of
+ * HSIC_1 at n = 4). Overflow: sums ≤ 2^TOP, a self-term ≤ 2^(TOP/2) so that CKA's product of two
+ * under the square root is too. Underflow: HSIC_0(K, K) = ‖XcᵀXc‖²/(n−1)² ≥ c⁴/n², kept ≥ 2^(BOTTOM/2).
+ */
+export function linearWindow(n: number, p: number): Window {
+  const logN = Math.log2(n);
+  const logRootP = Math.log2(p) / 2;
+  return {
+    lo: logN / 2 + BOTTOM / 8,
+    hi: Math.min((TOP / 2 - 8) / 4 - logRootP, (TOP - 6) / 4 - logN / 2 - logRootP),
+  };
+}
+
+/**
+ * MinibatchCka's window: as `linearWindow` for the float32 sums, but the self-terms are multiplied in
+ * float64, so each needs only to stay ≥ 2^BOTTOM (c⁴/n²) and no bound halves TOP.
+ */
+function minibatchWindow(n: number, p: number): Window {
+  const logN = Math.log2(n);
+  return { lo: logN / 2 + BOTTOM / 4, hi: (TOP - 6) / 4 - logN / 2 - Math.log2(p) / 2 };
+}
+
+/**
+ * RBF kernel: the squared distances (≤ 4r²) must stay ≤ 2^TOP; below, only their ratio to the median
+ * matters, and pairs under 2^-24 of it have kernel value 1 in float32 either way. c ≥ 2^(BOTTOM/2 + 12)
+ * keeps a median down to 2^-24·c² in the normal range (a heuristic: the median is not bounded by c).
+ */
+function rbfWindow(p: number): Window {
+  return { lo: BOTTOM / 2 + 12, hi: (TOP - 2) / 2 - Math.log2(p) / 2 };
+}
+
+/**
+ * Gram-level functions measure the Gram's largest entry M (their row sums ≤ n·M are taken of the raw
+ * Gram): centred entries (≤ 8M) multiplied and summed over the n² pairs stay ≤ 2^TOP (no product of
+ * two HSICs is formed); M ≥ 2^(BOTTOM/4) keeps centred entries down to 2^-24·M (a Gram whose entries
+ * share a large level, RBF) squared in range.
+ */
+function gramInputWindow(n: number): Window {
+  return { lo: BOTTOM / 4, hi: (TOP - 6) / 2 - Math.log2(n), raw: true };
+}
+
+function kernelWindow(kernel: KernelKind, n: number, p: number): Window {
+  return kernel === 'rbf' ? rbfWindow(p) : linearWindow(n, p);
+}
+
+/** Exponents k (x·2^k) of each input of a kernel statistic; the linear Gram then scales by 2^2k, the RBF one not at all. */
+function kernelExponent(x: tf.Tensor2D, kernel: KernelKind): number {
+  return rescaleExponent(x, kernelWindow(kernel, x.shape[0], x.size / x.shape[0]));
 }
 
 /** Median of all entries (numpy convention: mean of the two middle values for an even count). */
@@ -44,7 +100,17 @@ export function gram(x: tf.Tensor2D, kernel: KernelKind = 'linear', threshold = 
   if (x.shape[0] < 2) throw new Error(`gram: n = ${x.shape[0]} examples is too small; needs n >= 2`);
   if (x.size === 0) throw new Error(`gram: x has shape [${x.shape.join(', ')}]: no features (0 columns)`);
   checkFinite('gram', 'x', x);
-  return kernelGram(x, kernel, threshold);
+  if (kernel !== 'linear' && kernel !== 'rbf')
+    throw new Error(`unknown kernel '${String(kernel)}'; valid: linear, rbf`);
+  const flat = tf.reshape<tf.Rank.R2>(x, [x.shape[0], -1]);
+  // linear entries ≤ c²·p ≤ 2^TOP and the diagonal's largest ≥ c² ≥ 2^BOTTOM; RBF as rbfWindow
+  const window =
+    kernel === 'rbf' ? rbfWindow(flat.shape[1]) : { lo: BOTTOM / 2, hi: TOP / 2 - Math.log2(flat.shape[1]) / 2 };
+  const k = rescaleExponent(flat, window);
+  flat.dispose();
+  if (k === 0) return kernelGram(x, kernel, threshold);
+  const g = tf.tidy(() => kernelGram(timesPow2(x, k), kernel, threshold));
+  return kernel === 'linear' ? scaleBackMatrix('gram', g, -2 * k) : g;
 }
 
 function kernelGram(x: tf.Tensor2D, kernel: KernelKind, threshold: number): tf.Tensor2D {
@@ -88,7 +154,24 @@ function checkGrams(fn: string, k: tf.Tensor2D, l: tf.Tensor2D, minRows: number)
 /** HSIC_0 from two Grams (scalar). */
 export function hsicBiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
   checkGrams('hsicBiasedFromGrams', k, l, 2);
-  return hsic0(k, l);
+  return fromGrams('hsicBiasedFromGrams', k, l, hsic0);
+}
+
+/** h(K, L) with each Gram outside `gramInputWindow` scaled by 2^k; h is bilinear, so the result scales back by 2^−(kK + kL). */
+function fromGrams(
+  fn: string,
+  k: tf.Tensor2D,
+  l: tf.Tensor2D,
+  h: (k: tf.Tensor2D, l: tf.Tensor2D) => tf.Scalar,
+): tf.Scalar {
+  const window = gramInputWindow(k.shape[0]);
+  const [ek, el] = [rescaleExponent(k, window), rescaleExponent(l, window)];
+  if (ek === 0 && el === 0) return h(k, l);
+  return scaleBack(
+    fn,
+    tf.tidy(() => h(timesPow2(k, ek), timesPow2(l, el))),
+    -(ek + el),
+  );
 }
 
 function hsic0(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
@@ -103,7 +186,13 @@ function hsic0(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
  */
 export function uCentreGram(k: tf.Tensor2D): tf.Tensor2D {
   checkGrams('uCentreGram', k, k, 4);
-  return uCentred(k);
+  const e = rescaleExponent(k, gramInputWindow(k.shape[0]));
+  if (e === 0) return uCentred(k);
+  return scaleBackMatrix(
+    'uCentreGram',
+    tf.tidy(() => uCentred(timesPow2(k, e))),
+    -e,
+  );
 }
 
 function uCentred(k: tf.Tensor2D): tf.Tensor2D {
@@ -118,7 +207,7 @@ function uCentred(k: tf.Tensor2D): tf.Tensor2D {
 /** HSIC_1 from two Grams (scalar); n ≥ 4. */
 export function hsicUnbiasedFromGrams(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
   checkGrams('hsicUnbiasedFromGrams', k, l, 4);
-  return hsic1(k, l);
+  return fromGrams('hsicUnbiasedFromGrams', k, l, hsic1);
 }
 
 function hsic1(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
@@ -128,18 +217,26 @@ function hsic1(k: tf.Tensor2D, l: tf.Tensor2D): tf.Scalar {
 
 /**
  * HSIC between x [n, p] and y [n, q] with a linear or RBF kernel, biased (HSIC_0, normalised by
- * (n−1)²) or unbiased (HSIC_1). @returns scalar, new tensor owned by the caller.
+ * (n−1)²) or unbiased (HSIC_1). Linear HSIC scales as c²d² under (cx, dy) (a value beyond float32's
+ * range is an error); RBF HSIC with the median bandwidth does not depend on the scale.
+ * @returns scalar, new tensor owned by the caller.
  */
 export function hsic(x: tf.Tensor2D, y: tf.Tensor2D, opts: HsicOptions = {}): tf.Scalar {
   const estimator = opts.estimator ?? 'biased';
   if (estimator !== 'biased' && estimator !== 'unbiased')
     throw new Error(`unknown estimator '${String(estimator)}'; valid: biased, unbiased`);
   checkRows('hsic', { x, y }, estimator === 'unbiased' ? 4 : 2);
-  return tf.tidy(() => {
-    const k = kernelGram(x, opts.kernel ?? 'linear', opts.threshold ?? 0.5);
-    const l = kernelGram(y, opts.kernel ?? 'linear', opts.threshold ?? 0.5);
+  const kernel = opts.kernel ?? 'linear';
+  if (kernel !== 'linear' && kernel !== 'rbf')
+    throw new Error(`unknown kernel '${String(kernel)}'; valid: linear, rbf`);
+  const [kx, ky] = [kernelExponent(x, kernel), kernelExponent(y, kernel)];
+  const s = tf.tidy(() => {
+    const k = kernelGram(timesPow2(x, kx), kernel, opts.threshold ?? 0.5);
+    const l = kernelGram(timesPow2(y, ky), kernel, opts.threshold ?? 0.5);
     return estimator === 'biased' ? hsic0(k, l) : hsic1(k, l);
   });
+  // linear HSIC of (x·2^kx, y·2^ky) is 2^(2kx + 2ky) times that of (x, y); RBF with the median bandwidth is invariant
+  return scaleBack('hsic', s, kernel === 'linear' ? -2 * (kx + ky) : 0);
 }
 
 function ckaFromGrams(k: tf.Tensor2D, l: tf.Tensor2D, debiased: boolean): tf.Scalar {
@@ -163,8 +260,14 @@ function ckaFromGrams(k: tf.Tensor2D, l: tf.Tensor2D, debiased: boolean): tf.Sca
  */
 export function linearCka(x: tf.Tensor2D, y: tf.Tensor2D, opts: { debiased?: boolean } = {}): tf.Scalar {
   checkRows('linearCka', { x, y }, opts.debiased ? 4 : 2);
+  // invariant to isotropic scaling: inputs outside the window are used scaled by a power of two
+  const [kx, ky] = [kernelExponent(x, 'linear'), kernelExponent(y, 'linear')];
   return tf.tidy(() =>
-    ckaFromGrams(kernelGram(x, 'linear', 0.5), kernelGram(y, 'linear', 0.5), Boolean(opts.debiased)),
+    ckaFromGrams(
+      kernelGram(timesPow2(x, kx), 'linear', 0.5),
+      kernelGram(timesPow2(y, ky), 'linear', 0.5),
+      Boolean(opts.debiased),
+    ),
   );
 }
 
@@ -179,8 +282,18 @@ export function rbfCka(
 ): tf.Scalar {
   checkRows('rbfCka', { x, y }, opts.debiased ? 4 : 2);
   const t = opts.threshold ?? 0.5;
-  return tf.tidy(() => ckaFromGrams(kernelGram(x, 'rbf', t), kernelGram(y, 'rbf', t), Boolean(opts.debiased)));
+  const [kx, ky] = [kernelExponent(x, 'rbf'), kernelExponent(y, 'rbf')];
+  return tf.tidy(() =>
+    ckaFromGrams(
+      kernelGram(timesPow2(x, kx), 'rbf', t),
+      kernelGram(timesPow2(y, ky), 'rbf', t),
+      Boolean(opts.debiased),
+    ),
+  );
 }
+
+/** Smallest normal float64. */
+const MIN_NORMAL_FLOAT64 = 2 ** -1022;
 
 export interface MinibatchCkaOptions {
   /**
@@ -203,8 +316,10 @@ export interface MinibatchCkaOptions {
  * over batches with the unbiased HSIC_1 (Nguyen, Raghu & Kornblith 2021). Per batch, each layer's
  * Gram is computed once (features flattened per example and column-centred) and U-centred, and all
  * layer pairs come from one matrix product of the flattened Grams: O(L·n²·p) + O(L_A·L_B·n²).
- * Sums are kept in float64. Call `.update()` per batch (tensors of any rank, first axis = examples),
- * then `.result()`: rows are A's layers, columns B's.
+ * Sums are kept in float64; a layer whose magnitude would over- or underflow the float32 Grams enters
+ * a batch scaled by a power of two, folded back exactly in float64 (selfHsic holds the true values).
+ * A zero-variance layer has self-HSIC 0 and CKA 0 with everything. Call `.update()` per batch
+ * (tensors of any rank, first axis = examples), then `.result()`: rows are A's layers, columns B's.
  */
 export class MinibatchCka {
   readonly weighting: 'equal' | 'size';
@@ -267,18 +382,22 @@ export class MinibatchCka {
     }
     const biased = this.estimator === 'biased';
     const weight = this.weighting === 'size' ? (biased ? (n - 1) * (n - 1) : n * (n - 3)) : 1;
+    // a layer outside the window enters this batch as f·2^k; its Gram then carries 2^2k, and the
+    // batch's terms are multiplied back by powers of two in float64, where they cannot overflow
+    const expA = featuresA.map((f) => rescaleExponent(f, minibatchWindow(n, f.size / n)));
+    const expB = featuresB.map((f) => rescaleExponent(f, minibatchWindow(n, f.size / n)));
     const [cross, selfA, selfB] = tf.tidy(() => {
       // flattened U-centred Grams [L, n²]: HSIC_1 of every layer pair is one row-by-row product
-      const prep = (fs: tf.Tensor[]) =>
+      const prep = (fs: tf.Tensor[], exps: number[]) =>
         tf.stack(
-          fs.map((f) => {
-            const xc = centerColumns(tf.reshape<tf.Rank.R2>(f, [n, -1]));
+          fs.map((f, i) => {
+            const xc = centerColumns(tf.reshape<tf.Rank.R2>(timesPow2(f, exps[i]), [n, -1]));
             const k = tf.matMul<tf.Tensor2D>(xc, xc, false, true); // = HKH: the columns are centred
             return tf.reshape(biased ? k : uCentred(k), [-1]);
           }),
         ) as tf.Tensor2D;
-      const a = prep(featuresA);
-      const b = prep(featuresB);
+      const a = prep(featuresA, expA);
+      const b = prep(featuresB, expB);
       const norm = biased ? (n - 1) * (n - 1) : n * (n - 3);
       return [
         tf.div(tf.matMul(a, b, false, true), norm).dataSync(),
@@ -286,9 +405,11 @@ export class MinibatchCka {
         tf.div(tf.sum(tf.square(b), 1), norm).dataSync(),
       ];
     });
-    for (let i = 0; i < cross.length; i++) this.xy[i] += weight * cross[i];
-    for (let i = 0; i < selfA.length; i++) this.xx![i] += weight * selfA[i];
-    for (let i = 0; i < selfB.length; i++) this.yy![i] += weight * selfB[i];
+    for (let i = 0; i < this.la; i++)
+      for (let j = 0; j < this.lb; j++)
+        this.xy[i * this.lb + j] += weight * cross[i * this.lb + j] * 2 ** (-2 * (expA[i] + expB[j]));
+    for (let i = 0; i < selfA.length; i++) this.xx![i] += weight * selfA[i] * 2 ** (-4 * expA[i]);
+    for (let i = 0; i < selfB.length; i++) this.yy![i] += weight * selfB[i] * 2 ** (-4 * expB[i]);
     this.batches++;
   }
 
@@ -310,8 +431,15 @@ export class MinibatchCka {
     for (let i = 0; i < this.la; i++) {
       const row: number[] = [];
       for (let j = 0; j < this.lb; j++) {
-        const den = this.xx![i] * this.yy![j];
-        row.push(den > 0 ? this.xy[i * this.lb + j] / Math.sqrt(den) : 0);
+        const [xx, yy] = [this.xx![i], this.yy![j]];
+        const den = xx * yy;
+        const xy = this.xy[i * this.lb + j];
+        // self-HSICs of features near float32's ends (up to ~2^±512 each) can over- or underflow
+        // their float64 product: then the square roots are taken first
+        if (Number.isFinite(den) && den >= MIN_NORMAL_FLOAT64) row.push(xy / Math.sqrt(den));
+        else row.push(xx > 0 && yy > 0 ? xy / (Math.sqrt(xx) * Math.sqrt(yy)) : 0);
+        if (!Number.isFinite(row[j]))
+          throw new Error(`MinibatchCka.result: CKA of layer ${i} of A and layer ${j} of B is ${row[j]}`);
       }
       out.push(row);
     }
