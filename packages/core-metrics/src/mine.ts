@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@repro/runtime';
 import { checkRows } from './validate';
+import { rescaleExponent, timesPow2, type Window } from './magnitude';
 
 export interface NeuralMiOptions {
   /** Hidden width of the statistics network / critic (default 64; dt-tradeoff uses 1024). */
@@ -169,8 +170,14 @@ function pairRows(
   return tf.tensor2d(out, [n, width]);
 }
 
-function finish(history: number[], window: number, heldOut: number, iterations: number): NeuralMiResult {
+function finish(fn: string, history: number[], window: number, heldOut: number, iterations: number): NeuralMiResult {
   const finite = history.filter(Number.isFinite);
+  // an empty mean would report 0 nats: a network that diverged is an error, not an estimate
+  if (finite.length === 0 || !Number.isFinite(heldOut))
+    throw new Error(
+      `${fn}: the bound is non-finite (${finite.length} of ${history.length} training iterations finite, held-out value ${heldOut}): ` +
+        `the network diverged (float32 overflow); lower learningRate`,
+    );
   const estimate = mean(finite.slice(-window));
   const plateaued = plateau(finite, estimate);
   const overfitGap = estimate - heldOut;
@@ -202,6 +209,57 @@ interface Split {
   yHeld: tf.Tensor2D;
   nTrain: number;
   nHeld: number;
+}
+
+/**
+ * The inputs' magnitude window, on the largest |entry| (the network sees raw values). MI is invariant
+ * under scaling each variable, the network is not: its N(0, 0.02) and Glorot initialisations and
+ * Adam's step sizes are made for inputs of order 1, and at large magnitudes e^T overflows float32.
+ * Inputs within [2^-10, 2^10] are used as given (today's estimates do not move); outside, each is scaled
+ * by a power of two to a largest |entry| in [1, 2). Inside the window the estimate still depends on the
+ * scale (see the README); standardise inputs of unusual scale before estimating.
+ */
+const MI_WINDOW: Window = { lo: -10, hi: 10, raw: true };
+
+/** The split of x and y, each scaled by a power of two first when its magnitude is outside MI_WINDOW. */
+function rescaledSplit(x: tf.Tensor2D, y: tf.Tensor2D, fraction: number, rng: Rng): Split {
+  const xs = timesPow2(x, rescaleExponent(x, MI_WINDOW));
+  const ys = timesPow2(y, rescaleExponent(y, MI_WINDOW));
+  try {
+    return split(xs, ys, fraction, rng);
+  } finally {
+    if (xs !== x) xs.dispose();
+    if (ys !== y) ys.dispose();
+  }
+}
+
+type IntegerOption = 'hidden' | 'layers' | 'batchSize' | 'iterations' | 'window' | 'progressEvery' | 'embedding';
+
+/** Rejects options that would make a silent nonsense estimate (0 iterations report 0 nats). */
+function checkOptions(fn: string, opts: NeuralMiOptions & { embedding?: number }): void {
+  const minimum: Record<IntegerOption, number> = {
+    hidden: 1,
+    layers: 1,
+    batchSize: 2, // a DV or InfoNCE bound of one pair says nothing (InfoNCE's cap log 1 = 0)
+    iterations: 1,
+    window: 1,
+    progressEvery: 1,
+    embedding: 1,
+  };
+  for (const [name, min] of Object.entries(minimum) as Array<[IntegerOption, number]>) {
+    const v = opts[name];
+    if (v !== undefined && !(Number.isInteger(v) && v >= min))
+      throw new Error(`${fn}: ${name} must be an integer >= ${min}, got ${v}`);
+  }
+  const { learningRate, heldOutFraction, maRate } = opts;
+  if (learningRate !== undefined && !(Number.isFinite(learningRate) && learningRate > 0))
+    throw new Error(`${fn}: learningRate must be a finite number > 0, got ${learningRate}`);
+  if (heldOutFraction !== undefined && !(heldOutFraction > 0 && heldOutFraction < 1))
+    throw new Error(`${fn}: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
+  if (maRate !== undefined && !(maRate > 0 && maRate <= 1))
+    throw new Error(`${fn}: maRate must be in (0, 1], got ${maRate}`);
+  if (opts.seed !== undefined && !Number.isFinite(opts.seed))
+    throw new Error(`${fn}: seed must be a finite number, got ${opts.seed}`);
 }
 
 function split(x: tf.Tensor2D, y: tf.Tensor2D, fraction: number, rng: Rng): Split {
@@ -240,10 +298,11 @@ function dvBound(tJoint: tf.Tensor, tMarg: tf.Tensor): tf.Scalar {
  */
 export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {}): NeuralMiResult {
   checkRows('mine', { x, y }, 4);
+  checkOptions('mine', opts);
   const rng = new Rng(opts.seed ?? 0);
   const iterations = opts.iterations ?? 5000;
   const maRate = opts.maRate ?? 0.01;
-  const s = split(x, y, opts.heldOutFraction ?? 0.2, rng.fork('split'));
+  const s = rescaledSplit(x, y, opts.heldOutFraction ?? 0.2, rng.fork('split'));
   const batch = Math.min(opts.batchSize ?? 500, s.nTrain);
   const net = mlp(x.shape[1] + y.shape[1], opts.hidden ?? 64, opts.layers ?? 3, 1, rng.fork('init'), 'mine_statistics');
   const optimizer = tf.train.adam(opts.learningRate ?? 1e-4);
@@ -300,7 +359,7 @@ export function mine(x: tf.Tensor2D, y: tf.Tensor2D, opts: NeuralMiOptions = {})
       }
       return dvBound(tJ, tf.concat(margs, 0)).dataSync()[0];
     });
-    return finish(history, window, heldOut, iterations);
+    return finish('mine', history, window, heldOut, iterations);
   } finally {
     net.dispose();
     optimizer.dispose();
@@ -327,9 +386,10 @@ export function infoNce(
   opts: NeuralMiOptions & { embedding?: number } = {},
 ): InfoNceResult {
   checkRows('infoNce', { x, y }, 4);
+  checkOptions('infoNce', opts);
   const rng = new Rng(opts.seed ?? 0);
   const iterations = opts.iterations ?? 1000;
-  const s = split(x, y, opts.heldOutFraction ?? 0.2, rng.fork('split'));
+  const s = rescaledSplit(x, y, opts.heldOutFraction ?? 0.2, rng.fork('split'));
   const batch = Math.min(opts.batchSize ?? 500, s.nTrain);
   const hidden = opts.hidden ?? 128;
   const emb = opts.embedding ?? 64;
@@ -369,7 +429,7 @@ export function infoNce(
       return acc / reps;
     });
     const cap = Math.log(batch);
-    const r = finish(history, window, heldOut, iterations);
+    const r = finish('infoNce', history, window, heldOut, iterations);
     return { ...r, cap, atCap: r.estimate > cap - 0.05 };
   } finally {
     g.dispose();
