@@ -20,6 +20,7 @@ import {
   hsicBiasedFromGrams,
   hsicUnbiasedFromGrams,
   infoNce,
+  uCentreGram,
   linearCka,
   mine,
   pdcor,
@@ -346,5 +347,380 @@ describe('ordinary magnitudes', () => {
     const got = ordinaryOutputs();
     expect(tf.memory().numTensors).toBe(before);
     expect(got).toEqual(RECORDED);
+  });
+});
+
+/** The scales of the issue: far outside float32's comfortable range on both sides. */
+const SCALES = [1e-30, 1e-15, 1e-8, 1e8, 1e15, 1e20, 1e30];
+/** Exact powers of two: rescaled and unscaled computations then agree bit for bit. */
+const POWERS = [-100, -60, -30, 30, 60, 100];
+// (float32's range, restated here so that this file also runs against code without magnitude.ts)
+const FLOAT32_MAX = (2 - 2 ** -23) * 2 ** 127;
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+const RANGE_ERROR = /outside the range of float32 numbers \(1\.18e-38 to 3\.40e\+38 in magnitude\)/;
+// inputs multiplied by a decimal scale are rounded to float32 (2^-24 relative per entry)
+const TOL = { abs: 1e-6, rel: 1e-5 };
+
+function close(actual: number, expected: number, tol: { abs: number; rel: number }, what: string): void {
+  const bound = tol.abs + tol.rel * Math.abs(expected);
+  if (!(Math.abs(actual - expected) <= bound))
+    throw new Error(`${what}: got ${actual}, expected ${expected} (|Δ| = ${Math.abs(actual - expected)} > ${bound})`);
+}
+
+const valueOf = (s: tf.Scalar): number => {
+  const v = s.dataSync()[0];
+  s.dispose();
+  return v;
+};
+
+interface Stat {
+  name: string;
+  /** result(c_i · input_i) = Π |c_i|^degrees[i] · result(inputs): all 0 for a scale-invariant statistic */
+  degrees: number[];
+  /** takes the linear Grams of the inputs instead of the inputs */
+  grams?: boolean;
+  call: (a: tf.Tensor2D[]) => tf.Scalar;
+}
+
+const PATHS = [
+  ['full', { method: 'full' }],
+  ['blocked', { method: 'blocked', blockRows: 7 }],
+] as const;
+const STATS: Stat[] = [
+  ...PATHS.flatMap(([path, o]): Stat[] => [
+    { name: `dcor2 ${path}`, degrees: [0, 0], call: ([x, y]) => dcor2(x, y, o) },
+    {
+      name: `dcor2 rowNormalize ${path}`,
+      degrees: [0, 0],
+      call: ([x, y]) => dcor2(x, y, { ...o, rowNormalize: true }),
+    },
+    { name: `dcor ${path}`, degrees: [0, 0], call: ([x, y]) => dcor(x, y, o) },
+    { name: `bcdcor ${path}`, degrees: [0, 0], call: ([x, y]) => bcdcor(x, y, o) },
+    { name: `pdcor ${path}`, degrees: [0, 0, 0], call: ([x, y, z]) => pdcor(x, y, z, o) },
+    { name: `semipartialDcor ${path}`, degrees: [0, 0, 0], call: ([x, y, z]) => semipartialDcor(x, y, z, o) },
+    { name: `dcov2 ${path}`, degrees: [1, 1], call: ([x, y]) => dcov2(x, y, o) },
+    { name: `dcovU ${path}`, degrees: [1, 1], call: ([x, y]) => dcovU(x, y, o) },
+    { name: `pdcov ${path}`, degrees: [1, 1, 0], call: ([x, y, z]) => pdcov(x, y, z, o) },
+  ]),
+  {
+    name: 'dcorTest statistic',
+    degrees: [0, 0],
+    call: ([x, y]) => tf.scalar(dcorTest(x, y, { permutations: 9 }).statistic),
+  },
+  {
+    name: 'dcorTest p-value',
+    degrees: [0, 0],
+    call: ([x, y]) => tf.scalar(dcorTest(x, y, { permutations: 9 }).pValue),
+  },
+  { name: 'linearCka', degrees: [0, 0], call: ([x, y]) => linearCka(x, y) },
+  { name: 'linearCka debiased', degrees: [0, 0], call: ([x, y]) => linearCka(x, y, { debiased: true }) },
+  { name: 'rbfCka', degrees: [0, 0], call: ([x, y]) => rbfCka(x, y) },
+  { name: 'rbfCka debiased', degrees: [0, 0], call: ([x, y]) => rbfCka(x, y, { debiased: true }) },
+  { name: 'hsic rbf', degrees: [0, 0], call: ([x, y]) => hsic(x, y, { kernel: 'rbf' }) },
+  {
+    name: 'hsic rbf unbiased',
+    degrees: [0, 0],
+    call: ([x, y]) => hsic(x, y, { kernel: 'rbf', estimator: 'unbiased' }),
+  },
+  { name: 'hsic linear', degrees: [2, 2], call: ([x, y]) => hsic(x, y) },
+  { name: 'hsic linear unbiased', degrees: [2, 2], call: ([x, y]) => hsic(x, y, { estimator: 'unbiased' }) },
+  // the Gram-level functions take Grams: the Grams (of x and y at scale 1) are what is scaled
+  { name: 'hsicBiasedFromGrams', degrees: [1, 1], grams: true, call: ([k, l]) => hsicBiasedFromGrams(k, l) },
+  { name: 'hsicUnbiasedFromGrams', degrees: [1, 1], grams: true, call: ([k, l]) => hsicUnbiasedFromGrams(k, l) },
+  {
+    name: 'uCentreGram (an entry)',
+    degrees: [1],
+    grams: true,
+    call: ([k]) => tf.tidy(() => tf.slice(uCentreGram(k), [2, 3], [1, 1]).reshape([])),
+  },
+  { name: 'distanceMatrix (largest entry)', degrees: [1], call: ([x]) => tf.tidy(() => tf.max(distanceMatrix(x))) },
+  {
+    name: 'gram linear (an entry)',
+    degrees: [2],
+    call: ([x]) => tf.tidy(() => tf.slice(gram(x), [2, 3], [1, 1]).reshape([])),
+  },
+  {
+    name: 'gram rbf (an entry)',
+    degrees: [0],
+    call: ([x]) => tf.tidy(() => tf.slice(gram(x, 'rbf'), [2, 3], [1, 1]).reshape([])),
+  },
+];
+
+/** Dependent inputs: x [40, 6] (the Gram-trick distances), y [40, 3] and z [40, 2] (per-column distances). */
+function inputs(): tf.Tensor2D[] {
+  return tf.tidy(() => {
+    const x = randn(21, 40, 6, 2);
+    const y = tf.add<tf.Tensor2D>(tf.tanh(x.slice([0, 0], [-1, 3])), randn(22, 40, 3).mul(0.5));
+    const z = tf.add<tf.Tensor2D>(x.slice([0, 3], [-1, 2]), randn(23, 40, 2).mul(0.7));
+    return [x, y, z];
+  });
+}
+
+/** Which inputs a case scales: x alone, every input, and z alone (where there is a z). */
+function scalings(arity: number): Array<[string, number[]]> {
+  const out: Array<[string, number[]]> = [['x', [0]]];
+  if (arity > 1) out.push(['all', Array.from({ length: arity }, (_, i) => i)]);
+  if (arity === 3) out.push(['z', [2]]);
+  return out;
+}
+
+describe.each(STATS.map((s) => [s.name, s] as const))('%s at extreme magnitudes', (_name, s) => {
+  const all = inputs();
+  const args = s.grams ? all.slice(0, s.degrees.length).map((x) => gram(x)) : all.slice(0, s.degrees.length);
+  let atOne: number;
+  beforeAll(() => {
+    atOne = valueOf(s.call(args));
+  });
+  afterAll(() => tf.dispose(s.grams ? [...all, ...args] : all));
+
+  const run = (scale: number, which: number[]) => {
+    const scaled = args.map((a, i) => (which.includes(i) ? tf.mul<tf.Tensor2D>(a, scale) : a));
+    try {
+      return valueOf(s.call(scaled));
+    } finally {
+      tf.dispose(scaled.filter((t, i) => t !== args[i]));
+    }
+  };
+  const factor = (scale: number, which: number[]) => which.reduce((f, i) => f * scale ** s.degrees[i], 1);
+
+  it.each(scalings(s.degrees.length))(
+    'scaling %s by 1e-30 … 1e30: the value at scale 1, times the scale to its degree, or an error naming the range',
+    (_which, which) => {
+      for (const scale of SCALES) {
+        const expected = atOne * factor(scale, which);
+        const what = `${s.name}, inputs ${which.join(',')} × ${scale}`;
+        if (Math.abs(expected) > 2 * FLOAT32_MAX || (expected !== 0 && Math.abs(expected) < FLOAT32_MIN_NORMAL / 2)) {
+          expect(() => run(scale, which)).toThrow(RANGE_ERROR);
+        } else if (Math.abs(expected) > FLOAT32_MAX / 2 || Math.abs(expected) < 2 * FLOAT32_MIN_NORMAL) {
+          // at the edge of the range either answer is right
+          try {
+            close(run(scale, which), expected, { abs: 0, rel: TOL.rel }, what);
+          } catch (err) {
+            expect((err as Error).message).toMatch(RANGE_ERROR);
+          }
+        } else {
+          close(run(scale, which), expected, { abs: TOL.abs * factor(scale, which), rel: TOL.rel }, what);
+        }
+      }
+    },
+  );
+
+  it.each(scalings(s.degrees.length))(
+    'scaling %s by powers of two 2^±30 … 2^±100: exact, bit for bit',
+    (_which, which) => {
+      for (const j of POWERS) {
+        const expected = Math.fround(atOne * factor(2 ** j, which));
+        const exact = atOne * factor(2 ** j, which);
+        if (Math.abs(exact) > FLOAT32_MAX || (exact !== 0 && Math.abs(exact) < FLOAT32_MIN_NORMAL)) {
+          expect(() => run(2 ** j, which)).toThrow(RANGE_ERROR);
+        } else {
+          expect(`2^${j}: ${f32hex(run(2 ** j, which))}`).toBe(`2^${j}: ${f32hex(expected)}`);
+        }
+      }
+    },
+  );
+
+  it('leaves no tensor behind on the rescaled path', () => {
+    const scaled = tf.tidy(() => args.map((a) => tf.mul<tf.Tensor2D>(a, 1e20)));
+    const small = tf.tidy(() => args.map((a) => tf.mul<tf.Tensor2D>(a, 1e-20)));
+    for (const t of [scaled, small]) {
+      const before = tf.memory().numTensors;
+      try {
+        s.call(t).dispose();
+      } catch (err) {
+        expect((err as Error).message).toMatch(RANGE_ERROR);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    tf.dispose([...scaled, ...small]);
+  });
+});
+
+describe('gradients at extreme magnitudes (the full, differentiable path)', () => {
+  const [x, y, z] = inputs();
+  afterAll(() => tf.dispose([x, y, z]));
+  // d f(c·x) / d(c·x) = (1/c) · d f(x) / dx for a scale-invariant f
+  it.each([
+    ['dcor2', (a: tf.Tensor2D) => dcor2(a, y)],
+    ['dcor2 rowNormalize', (a: tf.Tensor2D) => dcor2(a, y, { rowNormalize: true })],
+    ['pdcor', (a: tf.Tensor2D) => pdcor(a, y, z)],
+    ['linearCka', (a: tf.Tensor2D) => linearCka(a, y)],
+  ] as const)('%s', (_name, f) => {
+    const grad = (a: tf.Tensor2D) => {
+      const g = tf.grad((t: tf.Tensor) => f(t as tf.Tensor2D))(a);
+      const v = Array.from(g.dataSync());
+      g.dispose();
+      return v;
+    };
+    const atOne = grad(x);
+    const largest = Math.max(...atOne.map(Math.abs));
+    for (const scale of [...SCALES, ...POWERS.map((j) => 2 ** j)]) {
+      const xs = tf.mul<tf.Tensor2D>(x, scale);
+      const before = tf.memory().numTensors;
+      const g = grad(xs);
+      expect(tf.memory().numTensors).toBe(before);
+      xs.dispose();
+      g.forEach((v, i) => close(v * scale, atOne[i], { abs: 1e-4 * largest, rel: 1e-4 }, `${scale}: entry ${i}`));
+    }
+  });
+});
+
+describe('constant and zero inputs keep their defined results at any magnitude', () => {
+  it('0, never NaN', () => {
+    const y = tf.tidy(() => randn(5, 20, 2));
+    for (const level of [7.5e-30, 7.5, 7.5e30, 0]) {
+      const c = tf.fill<tf.Rank.R2>([20, 3], level);
+      for (const f of [dcor, dcor2, dcov2, bcdcor, dcovU, linearCka, rbfCka]) expect(valueOf(f(c, y))).toBe(0);
+      expect(valueOf(pdcor(c, y, y))).toBe(0);
+      c.dispose();
+    }
+    y.dispose();
+  });
+});
+
+describe('MinibatchCka', () => {
+  const layers = () =>
+    tf.tidy(() => {
+      const a = randn(31, 96, 12);
+      return [a, tf.tanh(tf.matMul(a, randn(32, 12, 5))), tf.square(a.slice([0, 0], [-1, 4]))] as tf.Tensor2D[];
+    });
+  const accumulate = (fs: tf.Tensor2D[], scales: number[], opts = {}) => {
+    const m = new MinibatchCka(opts);
+    for (const start of [0, 32, 64])
+      tf.tidy(() => {
+        const batch = fs.map((f, i) => tf.mul(f.slice([start, 0], [32, -1]), scales[i]));
+        m.update(batch.slice(0, 2), batch.slice(1));
+      });
+    return m;
+  };
+
+  it.each([
+    ['debiased, equal', {}],
+    ['biased, size', { estimator: 'biased', weighting: 'size' }],
+  ] as const)('%s: CKA at scale 1 and the self-HSICs scaled exactly (float64), at 1e-30 … 1e30', (_n, opts) => {
+    const fs = layers();
+    const ref = accumulate(fs, [1, 1, 1], opts);
+    const want = ref.result();
+    expect(want[1][0]).toBeCloseTo(1, 5); // layer 1 of A is layer 0 of B
+    for (const scale of SCALES)
+      for (const scales of [
+        [scale, 1, 1],
+        [scale, scale, scale],
+      ]) {
+        const m = accumulate(fs, scales, opts);
+        m.result().forEach((row, i) =>
+          row.forEach((v, j) => close(v, want[i][j], TOL, `× ${scales.join(',')}: [${i}][${j}]`)),
+        );
+        const self = m.selfHsic();
+        const selfRef = ref.selfHsic();
+        self.a.forEach((v, i) => close(v, selfRef.a[i] * scales[i] ** 4, { abs: 0, rel: TOL.rel }, `selfHsic a[${i}]`));
+        self.b.forEach((v, i) =>
+          close(v, selfRef.b[i] * scales[i + 1] ** 4, { abs: 0, rel: TOL.rel }, `selfHsic b[${i}]`),
+        );
+      }
+    tf.dispose(fs);
+  });
+
+  it('a layer against itself is 1, a zero-variance layer gives self-HSIC 0 and CKA 0, at any magnitude', () => {
+    const fs = layers();
+    for (const scale of [1, ...SCALES]) {
+      const m = new MinibatchCka();
+      tf.tidy(() => {
+        const f = tf.mul(fs[0], scale);
+        const flat = tf.fill([96, 3], 2.5 * scale);
+        m.update([f, flat], [f]);
+      });
+      close(m.result()[0][0], 1, { abs: 1e-5, rel: 0 }, `self × ${scale}`);
+      expect(m.result()[1][0]).toBe(0);
+      expect(m.selfHsic().a[1]).toBe(0);
+    }
+    tf.dispose(fs);
+  });
+
+  it('update leaves no tensor behind when it rescales', () => {
+    const fs = layers();
+    const big = tf.tidy(() => fs.map((f) => tf.mul(f, 1e30)));
+    const m = new MinibatchCka();
+    m.update(big.slice(0, 2), big.slice(1));
+    const before = tf.memory().numTensors;
+    m.update(big.slice(0, 2), big.slice(1));
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...fs, ...big]);
+  });
+});
+
+describe('mine and infoNce', () => {
+  /** Correlated Gaussians (MI 0.83 nats), x scaled so that its largest |entry| is in [1, 2). */
+  const pair = (): [tf.Tensor2D, tf.Tensor2D] =>
+    tf.tidy(() => {
+      const x = tf.randomNormal<tf.Rank.R2>([300, 1], 0, 1, 'float32', 41);
+      const e = tf.randomNormal<tf.Rank.R2>([300, 1], 0, 1, 'float32', 42);
+      const y = tf.add<tf.Tensor2D>(tf.mul(x, 0.9), tf.mul(e, Math.sqrt(1 - 0.81)));
+      const largest = tf.max(tf.abs(x)).dataSync()[0];
+      return [tf.mul<tf.Tensor2D>(x, 2 ** -Math.floor(Math.log2(largest))), y];
+    });
+  const settings = { iterations: 120, hidden: 16, batchSize: 100, learningRate: 3e-3, seed: 1 };
+  const estimators = [
+    ['mine', (a: tf.Tensor2D, b: tf.Tensor2D) => mine(a, b, settings)],
+    ['infoNce', (a: tf.Tensor2D, b: tf.Tensor2D) => infoNce(a, b, settings)],
+  ] as const;
+
+  it.each(estimators)('%s: the estimate at scale 1, exactly at powers of two and closely at 1e-30 … 1e30', (_n, f) => {
+    const [x, y] = pair();
+    const atOne = f(x, y);
+    expect(atOne.estimate).toBeGreaterThan(0.4);
+    for (const j of [-100, -30, 30, 100]) {
+      const xs = tf.mul<tf.Tensor2D>(x, 2 ** j);
+      const before = tf.memory().numTensors;
+      const r = f(xs, y);
+      expect(tf.memory().numTensors).toBe(before);
+      expect([j, r.estimate, r.heldOut]).toEqual([j, atOne.estimate, atOne.heldOut]);
+      xs.dispose();
+    }
+    // a decimal scale lands the input at another power of two's multiple of x (a factor in [1/2, 2)):
+    // the network is not scale-free, so the estimates differ by optimisation noise, not by the scale
+    for (const scale of SCALES) {
+      const [xs, ys] = [tf.mul<tf.Tensor2D>(x, scale), tf.mul<tf.Tensor2D>(y, scale)];
+      for (const [a, b] of [
+        [xs, y],
+        [xs, ys],
+      ]) {
+        const r = f(a, b);
+        close(r.estimate, atOne.estimate, { abs: 0.15, rel: 0 }, `× ${scale}`);
+      }
+      tf.dispose([xs, ys]);
+    }
+    tf.dispose([x, y]);
+  });
+
+  it.each(estimators.map(([n]) => n))('%s refuses options that would give a meaningless estimate', (name) => {
+    const [x, y] = pair();
+    const f = name === 'mine' ? mine : infoNce;
+    for (const [bad, pattern] of [
+      [{ iterations: 0 }, /iterations must be an integer >= 1, got 0/],
+      [{ iterations: 2.5 }, /iterations must be an integer >= 1, got 2.5/],
+      [{ batchSize: -5 }, /batchSize must be an integer >= 2, got -5/],
+      [{ batchSize: 1 }, /batchSize must be an integer >= 2, got 1/],
+      [{ hidden: 0 }, /hidden must be an integer >= 1/],
+      [{ layers: 0 }, /layers must be an integer >= 1/],
+      [{ learningRate: 0 }, /learningRate must be a finite number > 0, got 0/],
+      [{ learningRate: NaN }, /learningRate must be a finite number > 0, got NaN/],
+      [{ heldOutFraction: 1 }, /heldOutFraction must be in \(0, 1\), got 1/],
+      [{ maRate: 0 }, /maRate must be in \(0, 1\], got 0/],
+      [{ window: 0 }, /window must be an integer >= 1/],
+      [{ progressEvery: 0 }, /progressEvery must be an integer >= 1/],
+    ] as const) {
+      const before = tf.memory().numTensors;
+      expect(() => f(x, y, { ...settings, ...bad })).toThrow(new RegExp(`${name}: ${pattern.source}`));
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    tf.dispose([x, y]);
+  });
+
+  it('a network that diverges is an error, not an estimate of 0 nats', () => {
+    const [x, y] = pair();
+    // a learning rate far too large sends the statistics network to ±Infinity within a few steps
+    expect(() => mine(x, y, { ...settings, learningRate: 1e30 })).toThrow(/mine: the bound is non-finite/);
+    tf.dispose([x, y]);
   });
 });
