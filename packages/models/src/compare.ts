@@ -3,7 +3,8 @@
  * PyTorch, for any tfjs LayersModel. Features are each tapped layer's whole output flattened per
  * example, as torch_cka and Kornblith et al. do; the statistic is `MinibatchCka` of
  * `@repro/core-metrics` (columns centred before the Gram, float64 sums, every layer's Gram built once
- * per batch and all pairs from one product of the stacked Grams).
+ * per batch and all pairs from one product of the stacked Grams, features of any magnitude rescaled by
+ * powers of two so that their float32 Grams neither overflow nor underflow).
  *
  * Differences from torch_cka 0.21, on purpose (see ../README.md):
  *  - layer names are validated (unknown names fail with the valid ones), kept in the caller's order,

@@ -303,6 +303,60 @@ const RECORDED_MATRICES: string[] = [
 ];
 
 describe('magnitude', () => {
+  const SCALES = [1e-30, 1e-15, 1e-8, 1e8, 1e15, 1e20, 1e30];
+
+  /** Two taps: 'feat' (the data) and 'scaled' (the data times `s`: a dense layer without bias, kernel s·I). */
+  function scaledTwin(dim: number, s: number): tf.LayersModel {
+    const input = tf.input({ shape: [dim] });
+    const feat = tf.layers.activation({ activation: 'linear', name: 'feat' }).apply(input) as tf.SymbolicTensor;
+    const dense = tf.layers.dense({ units: dim, useBias: false, name: 'scaled' });
+    const out = dense.apply(feat) as tf.SymbolicTensor;
+    const kernel = tf.tidy(() => tf.mul(tf.eye(dim), s));
+    dense.setWeights([kernel]);
+    kernel.dispose();
+    return tf.model({ inputs: input, outputs: out, name: `twin${s}` });
+  }
+
+  it('activations scaled by 1e-30 … 1e30: every layer against itself and its scaled copy is 1', () => {
+    const c = byName('unequal_batches_n250');
+    const x = tf.tensor2d(c.X);
+    for (const s of SCALES) {
+      const m = scaledTwin(c.p, s);
+      const before = tf.memory().numTensors;
+      const r = compareModels(m, m, { data: x, batchSize: 64 });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(r.layersA).toEqual(['feat', 'scaled']);
+      r.matrix.flat().forEach((v) => expect([s, Math.abs(v - 1) < 1e-5]).toEqual([s, true]));
+    }
+    x.dispose();
+  });
+
+  it("activations scaled by 1e-30 … 1e30 on both sides: torch_cka's value at scale 1", () => {
+    const c = byName('unequal_batches_n250');
+    const a = identityModel(c.p, 'A');
+    const b = identityModel(c.q, 'B');
+    for (const s of SCALES) {
+      const [x, y] = tf.tidy((): tf.Tensor2D[] => [tf.mul(tf.tensor2d(c.X), s), tf.mul(tf.tensor2d(c.Y), s)]);
+      for (const [weighting, want] of [
+        ['equal', c.minibatch!.minibatch_cka_equal_weights],
+        ['size', c.minibatch!.minibatch_cka_pair_weights],
+      ] as const) {
+        const r = compareModels(a, b, {
+          data: x,
+          dataB: y,
+          batchSize: 64,
+          layersA: ['feat'],
+          layersB: ['feat'],
+          weighting,
+        });
+        expect([s, weighting, Math.abs(r.matrix[0][0] - want) < 1e-5]).toEqual([s, weighting, true]);
+      }
+      const per = perMinibatchCka(a, b, { layerA: 'feat', layerB: 'feat', data: x, dataB: y, batchSize: 64 });
+      per.forEach((v) => expect(Number.isFinite(v) && Math.abs(v) <= 1 + 1e-6).toBe(true));
+      tf.dispose([x, y]);
+    }
+  });
+
   it('ordinary activations: the matrix is unchanged bit for bit (recorded before the rescaling rules)', () => {
     const a = smallConvNet(31, 'a');
     const b = smallConvNet(32, 'b', 6);
