@@ -13,6 +13,9 @@
  * beyond the observed values), while the t interval is exact under normality and conservative enough
  * here.
  */
+import * as path from 'path';
+import { writeJsonAtomic } from '@repro/runtime';
+import type { RunRecord, Scale } from './record';
 import type { ClaimOutcome } from './table';
 
 export interface Interval {
@@ -24,9 +27,12 @@ export interface Interval {
   lo: number;
   hi: number;
   level: number;
-  method: 'student-t' | 'welch-t';
+  /** student-t: one group; paired-t: per-seed differences of two variants; welch-t: two independent groups. */
+  method: 'student-t' | 'paired-t' | 'welch-t';
   /** Degrees of freedom of the t quantile. */
   df: number;
+  /** Standard error of the estimate (NaN with too few seeds). */
+  se: number;
 }
 
 export type ClaimVerdict = 'holds' | 'fails' | 'inconclusive';
@@ -135,7 +141,8 @@ export function meanInterval(values: number[], level = 0.95): Interval {
   const n = values.length;
   const df = n - 1;
   const half = n > 1 ? tQuantile(1 - (1 - level) / 2, df) * (sd / Math.sqrt(n)) : NaN;
-  return { n: String(n), estimate: mean, lo: mean - half, hi: mean + half, level, method: 'student-t', df };
+  const se = n > 1 ? sd / Math.sqrt(n) : NaN;
+  return { n: String(n), estimate: mean, lo: mean - half, hi: mean + half, level, method: 'student-t', df, se };
 }
 
 /** Welch interval of mean(a) − mean(b) (bounds NaN when either group has fewer than 2 seeds). */
@@ -162,6 +169,7 @@ export function differenceInterval(a: number[], b: number[], level = 0.95): Inte
     level,
     method: 'welch-t',
     df,
+    se,
   };
 }
 
@@ -180,9 +188,17 @@ const fmt = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digit
 export function describeInterval(iv: Interval, rule: ClaimRule): string {
   const d = rule.digits ?? 2;
   const f2 = (v: number) => fmt(v, d);
-  const how = iv.method === 'student-t' ? 'Student t over seeds' : `Welch t over seeds, df ${iv.df.toFixed(1)}`;
+  const how =
+    iv.method === 'student-t'
+      ? 'Student t over seeds'
+      : iv.method === 'paired-t'
+        ? 'paired t over seeds'
+        : `Welch t over seeds, df ${iv.df.toFixed(1)}`;
+  const what =
+    iv.method === 'student-t' ? 'mean' : iv.method === 'paired-t' ? 'mean paired difference' : 'difference of means';
   const ci = Number.isFinite(iv.lo) ? `[${f2(iv.lo)}, ${f2(iv.hi)}]` : '(too few seeds for an interval)';
-  return `n=${iv.n}, ${iv.method === 'student-t' ? 'mean' : 'difference of means'} ${f2(iv.estimate)}, ${Math.round(iv.level * 100)}% CI ${ci} (${how}); holds if the interval lies ${rule.holdsWhen} ${rule.threshold.toFixed(d)}`;
+  const level = String(Number((iv.level * 100).toFixed(2))); // 95, 97.5, 98.33
+  return `n=${iv.n}, ${what} ${f2(iv.estimate)}, ${level}% CI ${ci} (${how}); holds if the interval lies ${rule.holdsWhen} ${rule.threshold.toFixed(d)}`;
 }
 
 /** A claim's outcome from its interval: the verdict, the estimate as the row's value, and the note. */
@@ -193,4 +209,361 @@ export function claimFromInterval(iv: Interval, rule: ClaimRule, what: string): 
     interval: iv,
     note: `${what}: ${describeInterval(iv, rule)}`,
   };
+}
+
+/** Student t interval at another level, from an interval's estimate, standard error and df. */
+export function atLevel(iv: Interval, level: number): Interval {
+  if (!(level > 0 && level < 1)) throw new Error(`atLevel: level must be in (0, 1), got ${level}`);
+  const half =
+    iv.se === 0
+      ? 0
+      : Number.isFinite(iv.se) && Number.isFinite(iv.df)
+        ? tQuantile(1 - (1 - level) / 2, iv.df) * iv.se
+        : NaN;
+  return { ...iv, level, lo: iv.estimate - half, hi: iv.estimate + half };
+}
+
+/** One seed's value of a quantity (`a`/`b`: the two variants' values of a paired design). */
+export interface SeedValue {
+  seed: number;
+  value: number;
+  /** The run it came from, where one group pools several runs. */
+  run?: string;
+}
+
+/** How a claim's per-seed values combine; pairing follows the design (seeds shared between variants). */
+export type ClaimDesign =
+  /** the mean of one value per seed */
+  | { kind: 'mean'; values: SeedValue[] }
+  /** a − b within each seed both variants share (the same seed: the same initialisation, data order) */
+  | { kind: 'paired'; a: SeedValue[]; b: SeedValue[] }
+  /** mean(a) − mean(b) of independent groups (Welch) */
+  | { kind: 'welch'; a: SeedValue[]; b: SeedValue[] };
+
+/** A named check of a claim's premise, computed from the records, with its measured value. */
+export interface Precondition {
+  name: string;
+  passed: boolean;
+  value: number | string | null;
+  /** What was measured and what passing means, e.g. "mean gain of the last 2 epochs 0.31 points; < 0.5 passes". */
+  detail: string;
+}
+
+/** Where a claim comes from: the words or figure it tests, quoted, and where they stand. */
+export interface ClaimSource {
+  /** The sentence, figure caption or table cell, verbatim (or "Figure 3, read from the plot: ..."). */
+  quote: string;
+  /** Document and place: "Klachko's re-examination, README, section Results (commit 1a2b3c4)". */
+  where: string;
+}
+
+/**
+ * A claim as data: what it tests, from which source, on which quantity of which runs, and how seeds
+ * combine; shared code (`evaluateClaims`) computes the interval, applies preconditions and families,
+ * decides the verdict and writes the note. A package declares these and computes nothing else.
+ */
+export interface ClaimSpec {
+  /** Stable id (the table's row): "a-smoothed-metric". */
+  id: string;
+  /** The claim in our words, as tested. */
+  statement: string;
+  source: ClaimSource;
+  /** The quantity with its unit: "best true accuracy, C − B (points)". */
+  quantity: string;
+  /** Runs whose records the claim reads. */
+  runIds: string[];
+  /** The command that produces the records. */
+  command: string;
+  threshold: number;
+  holdsWhen: 'above' | 'below';
+  /** Why the threshold is what it is (said in the note). */
+  thresholdWhy?: string;
+  /** Decimals in the note (default 2). */
+  digits?: number;
+  /** Claims that test one statement (or the cells of "at every ε"): decided together, Holm–Bonferroni at 95% family-wise. */
+  family?: string;
+  /** The per-seed values, from records of one scale that include every run of `runIds`. */
+  measure(records: RunRecord[]): ClaimDesign;
+  /** Checks of the premise; one that fails makes the verdict claim-inconclusive. */
+  preconditions?(records: RunRecord[]): Precondition[];
+  /** Further numbers for the reader (not part of the verdict). */
+  context?(records: RunRecord[]): string;
+  /** Table of the CSV row (default 'claims'). */
+  table?: string;
+}
+
+export type ClaimStatus = 'claim-holds' | 'claim-fails' | 'claim-inconclusive' | 'missing' | 'smoke';
+
+/** One object of `<package>.claims.json`: a contract, its field names are read outside the repository. */
+export interface ClaimResult {
+  id: string;
+  statement: string;
+  source: ClaimSource;
+  quantity: string;
+  /** The scale of the records it was decided on (null: no records). */
+  scale: Scale | null;
+  verdict: ClaimStatus;
+  estimate: number | null;
+  lo: number | null;
+  hi: number | null;
+  /** Confidence level of [lo, hi] (0.95, or the Holm step's level in a family). */
+  level: number | null;
+  threshold: number;
+  holdsWhen: 'above' | 'below';
+  thresholdWhy: string | null;
+  method: Interval['method'] | null;
+  /** Seeds: "5", or "5+5" for two independent groups. */
+  n: string | null;
+  perSeed: Array<{ seed: number; value: number; run?: string; a?: number; b?: number; group?: 'a' | 'b' }>;
+  preconditions: Precondition[];
+  family: string | null;
+  /** Holm–Bonferroni in a family of more than one claim: its size, this claim's step, the level used. */
+  adjusted: { method: 'holm-bonferroni'; familySize: number; step: number; level: number } | null;
+  runIds: string[];
+  command: string;
+  /** The note of the CSV row, rendered from the fields above. */
+  note: string;
+}
+
+const FAMILY_LEVEL = 0.95;
+
+function fromDesign(d: ClaimDesign): { iv: Interval; perSeed: ClaimResult['perSeed'] } {
+  if (d.kind === 'mean') return { iv: meanInterval(d.values.map((v) => v.value)), perSeed: d.values };
+  if (d.kind === 'welch')
+    return {
+      iv: differenceInterval(
+        d.a.map((v) => v.value),
+        d.b.map((v) => v.value),
+      ),
+      perSeed: [...d.a.map((v) => ({ ...v, group: 'a' as const })), ...d.b.map((v) => ({ ...v, group: 'b' as const }))],
+    };
+  const b = new Map(d.b.map((v) => [v.seed, v.value]));
+  const pairs = d.a.filter((v) => b.has(v.seed)).map((v) => ({ seed: v.seed, a: v.value, b: b.get(v.seed)! }));
+  if (pairs.length === 0) throw new Error('paired claim: the two variants share no seed');
+  const perSeed = pairs.map((p) => ({ ...p, value: p.a - p.b }));
+  return { iv: { ...meanInterval(perSeed.map((p) => p.value)), method: 'paired-t' }, perSeed };
+}
+
+/** One-sided p-value of "the quantity is not on the claim's side" (small: the claim holds). */
+function pHolds(iv: Interval, spec: Pick<ClaimSpec, 'threshold' | 'holdsWhen'>): number {
+  const diff = spec.holdsWhen === 'above' ? iv.estimate - spec.threshold : spec.threshold - iv.estimate;
+  if (iv.se === 0) return diff > 0 ? 0 : 1;
+  if (!Number.isFinite(iv.se) || !Number.isFinite(iv.df)) return 1;
+  return 1 - tCdf(diff / iv.se, iv.df);
+}
+
+/**
+ * Holm's step-down over a family: claims sorted by p-value, step k of m tested at the interval level
+ * 1 − (1 − FAMILY_LEVEL)/(m − k + 1); the first that does not reach its side stops the steps (it and all
+ * after it cannot reach that side). Run once for "holds" and once for "fails".
+ */
+function holm(ps: number[], m: number): { step: number; level: number; passes: boolean }[] {
+  const order = ps.map((p, i) => ({ p, i })).sort((x, y) => x.p - y.p || x.i - y.i);
+  const out = new Array<{ step: number; level: number; passes: boolean }>(ps.length);
+  let stopped = false;
+  order.forEach(({ p, i }, k) => {
+    const alpha = (1 - FAMILY_LEVEL) / (m - k);
+    // two-sided interval at level 1 − alpha lies on the side <=> one-sided p < alpha / 2
+    const passes = !stopped && p < alpha / 2;
+    if (!passes) stopped = true;
+    out[i] = { step: k + 1, level: 1 - alpha, passes };
+  });
+  return out;
+}
+
+function renderNote(r: Omit<ClaimResult, 'note'>, iv: Interval | undefined, spec: ClaimSpec, extra: string[]): string {
+  const parts = [`claim: ${r.statement}`, `source: "${r.source.quote}" (${r.source.where})`];
+  if (iv) {
+    parts.push(
+      `${r.quantity}: ${describeInterval(iv, { threshold: r.threshold, holdsWhen: r.holdsWhen, digits: spec.digits })}`,
+    );
+    if (r.thresholdWhy) parts.push(`threshold: ${r.thresholdWhy}`);
+    if (r.adjusted)
+      parts.push(
+        `family ${r.family}: Holm–Bonferroni over ${r.adjusted.familySize} claims at 95% family-wise, this claim at step ${r.adjusted.step} (interval at ${Number((r.adjusted.level * 100).toFixed(2))}%)`,
+      );
+  }
+  if (r.preconditions.length)
+    parts.push(
+      `preconditions: ${r.preconditions.map((c) => `${c.name} ${c.passed ? 'passed' : 'FAILED'} (${c.detail})`).join(', ')}`,
+    );
+  parts.push(...extra);
+  return parts.join('; ');
+}
+
+/**
+ * Every claim decided at every scale that has its runs: intervals over seeds, families adjusted
+ * (Holm–Bonferroni, decided among the claims of a family at one scale), preconditions applied.
+ * Smoke records give status `smoke` (a pipeline check, never a verdict).
+ */
+export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales: Scale[]): ClaimResult[] {
+  const results: ClaimResult[] = [];
+  for (const scale of scales) {
+    const pending: Array<{
+      spec: ClaimSpec;
+      recs: RunRecord[];
+      iv: Interval;
+      base: Omit<ClaimResult, 'note'>;
+      extra: string[];
+    }> = [];
+    for (const spec of specs) {
+      const recs = records.filter((r) => spec.runIds.includes(r.runId) && r.scale === scale && r.complete);
+      if (recs.length === 0) continue;
+      const base: Omit<ClaimResult, 'note'> = {
+        id: spec.id,
+        statement: spec.statement,
+        source: spec.source,
+        quantity: spec.quantity,
+        scale,
+        verdict: scale === 'smoke' ? 'smoke' : 'missing',
+        estimate: null,
+        lo: null,
+        hi: null,
+        level: null,
+        threshold: spec.threshold,
+        holdsWhen: spec.holdsWhen,
+        thresholdWhy: spec.thresholdWhy ?? null,
+        method: null,
+        n: null,
+        perSeed: [],
+        preconditions: [],
+        family: spec.family ?? null,
+        adjusted: null,
+        runIds: spec.runIds,
+        command: spec.command,
+      };
+      const lacking = spec.runIds.filter((id) => !recs.some((r) => r.runId === id));
+      if (lacking.length) {
+        results.push({ ...base, note: renderNote(base, undefined, spec, [`runs missing: ${lacking.join(', ')}`]) });
+        continue;
+      }
+      const { iv, perSeed } = fromDesign(spec.measure(recs));
+      const preconditions = spec.preconditions?.(recs) ?? [];
+      const context = spec.context?.(recs);
+      pending.push({
+        spec,
+        recs,
+        iv,
+        extra: context ? [context] : [],
+        base: {
+          ...base,
+          estimate: iv.estimate,
+          lo: iv.lo,
+          hi: iv.hi,
+          level: iv.level,
+          method: iv.method,
+          n: iv.n,
+          perSeed,
+          preconditions,
+        },
+      });
+    }
+    // families: Holm among the members present at this scale (a smoke scale decides nothing)
+    const families = new Map<string, typeof pending>();
+    for (const p of pending)
+      if (p.spec.family) families.set(p.spec.family, [...(families.get(p.spec.family) ?? []), p]);
+    const adjusted = new Map<
+      (typeof pending)[number],
+      { step: number; level: number; holds: boolean; fails: boolean }
+    >();
+    for (const members of families.values()) {
+      if (members.length < 2) continue;
+      const m = members.length;
+      const h = holm(
+        members.map((x) => pHolds(x.iv, x.spec)),
+        m,
+      );
+      const f = holm(
+        members.map((x) =>
+          pHolds(x.iv, { threshold: x.spec.threshold, holdsWhen: x.spec.holdsWhen === 'above' ? 'below' : 'above' }),
+        ),
+        m,
+      );
+      members.forEach((x, i) =>
+        adjusted.set(x, { step: h[i].step, level: h[i].level, holds: h[i].passes, fails: f[i].passes }),
+      );
+    }
+    for (const p of pending) {
+      const adj = adjusted.get(p);
+      let iv = p.iv;
+      let decided: ClaimVerdict;
+      if (adj) {
+        iv = atLevel(p.iv, adj.level);
+        decided = adj.holds ? 'holds' : adj.fails ? 'fails' : 'inconclusive';
+      } else decided = decideClaim(iv, p.spec);
+      const premiseMet = p.base.preconditions.every((c) => c.passed);
+      const verdict: ClaimStatus =
+        scale === 'smoke' ? 'smoke' : premiseMet ? (`claim-${decided}` as ClaimStatus) : 'claim-inconclusive';
+      const r: Omit<ClaimResult, 'note'> = {
+        ...p.base,
+        verdict,
+        lo: iv.lo,
+        hi: iv.hi,
+        level: iv.level,
+        adjusted: adj
+          ? {
+              method: 'holm-bonferroni',
+              familySize: families.get(p.spec.family!)!.length,
+              step: adj.step,
+              level: adj.level,
+            }
+          : null,
+      };
+      const why =
+        !premiseMet && scale !== 'smoke'
+          ? [
+              `inconclusive because a precondition failed: ${p.base.preconditions
+                .filter((c) => !c.passed)
+                .map((c) => `${c.name} = ${String(c.value)}`)
+                .join(', ')}`,
+            ]
+          : [];
+      results.push({ ...r, note: renderNote(r, iv, p.spec, [...why, ...p.extra]) });
+    }
+  }
+  return results;
+}
+
+/** A claim never run: its result has no numbers and says how to run it. */
+export function unrunClaim(spec: ClaimSpec): ClaimResult {
+  const base: Omit<ClaimResult, 'note'> = {
+    id: spec.id,
+    statement: spec.statement,
+    source: spec.source,
+    quantity: spec.quantity,
+    scale: null,
+    verdict: 'missing',
+    estimate: null,
+    lo: null,
+    hi: null,
+    level: null,
+    threshold: spec.threshold,
+    holdsWhen: spec.holdsWhen,
+    thresholdWhy: spec.thresholdWhy ?? null,
+    method: null,
+    n: null,
+    perSeed: [],
+    preconditions: [],
+    family: spec.family ?? null,
+    adjusted: null,
+    runIds: spec.runIds,
+    command: spec.command,
+  };
+  return { ...base, note: renderNote(base, undefined, spec, [`not run; run with: ${spec.command}`]) };
+}
+
+/**
+ * `<out>/<package>.claims.json`: one object per claim, decided on the largest scale that has its runs
+ * (paper, else cpu, else smoke), or `missing` with nulls.
+ */
+export function writeClaimsJson(out: string, pkg: string, specs: ClaimSpec[], results: ClaimResult[]): string {
+  const order: Array<Scale | null> = ['paper', 'cpu', 'smoke'];
+  const chosen = specs.map(
+    (s) =>
+      results.filter((r) => r.id === s.id).sort((a, b) => order.indexOf(a.scale) - order.indexOf(b.scale))[0] ??
+      unrunClaim(s),
+  );
+  const file = path.join(out, `${pkg}.claims.json`);
+  writeJsonAtomic(file, { schema: 'repro.claims/1', package: pkg, claims: chosen });
+  return file;
 }

@@ -62,10 +62,24 @@ export {
   decideClaim,
   describeInterval,
   claimFromInterval,
+  atLevel,
+  evaluateClaims,
+  writeClaimsJson,
   tQuantile,
   tCdf,
 } from './claims';
-export type { Interval, ClaimVerdict, ClaimRule } from './claims';
+export type {
+  Interval,
+  ClaimVerdict,
+  ClaimRule,
+  ClaimSpec,
+  ClaimDesign,
+  ClaimResult,
+  ClaimSource,
+  ClaimStatus,
+  Precondition,
+  SeedValue,
+} from './claims';
 export {
   planReproduce,
   describePlan,

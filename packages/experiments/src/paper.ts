@@ -13,7 +13,8 @@ import { BackendInfo, assertSafeId, formatDuration, initBackend } from '@repro/r
 import { CommonOptions, buildPaperCli } from './cli';
 import { RunRecord, Scale, mergeRunRecords, readRunRecords, writeRunRecord } from './record';
 import { runReproduce } from './reproduce';
-import { Claim, PublishedValue, buildTable, writeResultsCsv } from './table';
+import { Claim, PublishedValue, buildTable, claimResults, isClaimSpec, writeResultsCsv } from './table';
+import { ClaimSpec, writeClaimsJson } from './claims';
 import { writeResultsReadme } from './results-readme';
 
 export interface PaperRun {
@@ -39,7 +40,8 @@ export interface PaperSpec<R extends PaperRun> {
   description: string;
   runs: R[];
   published: PublishedValue[];
-  claims: Claim[];
+  /** Claims as data (`ClaimSpec`, with `<out>/<name>.claims.json`) or, until restated, as closures (`Claim`). */
+  claims: Array<Claim | ClaimSpec>;
   /** The run's resolved configuration at a scale: what its record carries (`RunRecord.config`). */
   resolve(run: R, scale: Scale): Record<string, unknown>;
   /** Trains one run and seed (checkpoints and resume through the shared loop); returns its record. */
@@ -192,12 +194,24 @@ export function definePaper<R extends PaperRun>(spec: PaperSpec<R>): Paper<R> {
     const csv = path.join(o.out, `${spec.name}.csv`);
     // the plots are drawn into a staging folder and moved into place only when all of them are drawn
     const staged = spec.plots ? await stagePlots(o.out, (dir) => spec.plots!(records, dir)) : undefined;
+    const specs = spec.claims.filter(isClaimSpec);
+    const results = claimResults(specs, records);
     writeResultsCsv(csv, rows);
+    if (specs.length) writeClaimsJson(o.out, spec.name, specs, results);
     if (staged) staged.commit(path.join(o.out, 'plots', spec.name));
     writeResultsReadme(o.out);
-    for (const c of rows.filter((r) => r.table === 'claims' && r.scale !== '')) {
+    const older = new Set(spec.claims.filter((c) => !isClaimSpec(c)).map((c) => (c as Claim).row));
+    for (const c of rows.filter((r) => r.table === 'claims' && r.scale !== '' && older.has(String(r.row)))) {
       const numbers = String(c.note).split('; ').slice(1).join('; ');
       log(`claim ${c.row} (${c.scale}): ${c.status} — ${c.reproduced === '' ? '' : `${c.reproduced}; `}${numbers}`);
+    }
+    const d = (v: number | null) => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(2));
+    for (const r of results.filter((x) => x.scale !== null)) {
+      const failed = r.preconditions.filter((c) => !c.passed).map((c) => c.name);
+      log(
+        `claim ${r.id} (${r.scale}): ${r.verdict} — ${d(r.estimate)} [${d(r.lo)}, ${d(r.hi)}] vs ${r.holdsWhen} ${r.threshold}` +
+          (failed.length ? `; failed preconditions: ${failed.join(', ')}` : ''),
+      );
     }
     log(`wrote ${csv} (${rows.length} rows from ${records.length} run records)`);
   };

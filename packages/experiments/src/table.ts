@@ -8,7 +8,8 @@
 import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from '@repro/runtime';
 import { RunRecord, Scale } from './record';
-import type { ClaimVerdict, Interval } from './claims';
+import type { ClaimResult, ClaimSpec, ClaimVerdict, Interval } from './claims';
+import { evaluateClaims, unrunClaim } from './claims';
 
 export type Status =
   | 'match'
@@ -98,6 +99,11 @@ export interface ClaimOutcome {
   note: string;
 }
 
+/**
+ * A claim as a closure (the older form): `evaluate` builds its own outcome and note. New claims are
+ * `ClaimSpec`s (claims.ts: source, design, preconditions, family as data, decided by shared code);
+ * the packages move to them as their claims are restated.
+ */
 export interface Claim {
   table: string;
   row: string;
@@ -222,16 +228,44 @@ function claimRows(pkg: string, c: Claim, records: RunRecord[]): ResultRow[] {
   return rows;
 }
 
+export function isClaimSpec(c: Claim | ClaimSpec): c is ClaimSpec {
+  return 'measure' in c;
+}
+
+/** Every ClaimSpec decided at every scale with records (`evaluateClaims`), and the never-run ones. */
+export function claimResults(specs: ClaimSpec[], records: RunRecord[]): ClaimResult[] {
+  const results = evaluateClaims(specs, records, SCALE_ORDER);
+  return [...results, ...specs.filter((s) => !results.some((r) => r.id === s.id)).map(unrunClaim)];
+}
+
+function claimSpecRow(pkg: string, spec: ClaimSpec, r: ClaimResult, records: RunRecord[]): ResultRow {
+  const recs = records.filter((x) => spec.runIds.includes(x.runId) && x.scale === r.scale && x.complete);
+  return {
+    ...emptyRow(pkg, spec.table ?? 'claims', spec.id, spec.quantity),
+    ...(recs.length ? describe(recs) : {}),
+    scale: r.scale ?? '',
+    reproduced: r.estimate === null ? '' : round(r.estimate),
+    status: r.verdict,
+    note: r.note,
+  };
+}
+
 /** Rows for every published value and claim of a package, from its run records; sorted stably. */
 export function buildTable(
   pkg: string,
   records: RunRecord[],
   published: PublishedValue[],
-  claims: Claim[],
+  claims: Array<Claim | ClaimSpec>,
 ): ResultRow[] {
+  const specs = claims.filter(isClaimSpec);
+  const results = claimResults(specs, records);
   const rows = [
     ...published.flatMap((p) => publishedRows(pkg, p, records)),
-    ...claims.flatMap((c) => claimRows(pkg, c, records)),
+    ...claims.flatMap((c) =>
+      isClaimSpec(c)
+        ? results.filter((r) => r.id === c.id).map((r) => claimSpecRow(pkg, c, r, records))
+        : claimRows(pkg, c, records),
+    ),
   ];
   const key = (r: ResultRow) => [r.table, r.row, r.metric, SCALE_ORDER.indexOf(r.scale as Scale)].map(String);
   return rows.sort((a, b) => {

@@ -56,6 +56,7 @@ it('verdicts: holds / fails / inconclusive by where the interval lies', () => {
     level: 0.95,
     method: 'student-t' as const,
     df: 4,
+    se: NaN,
   });
   expect(decideClaim(iv(1.2, 3), { threshold: 1, holdsWhen: 'above' })).toBe('holds');
   expect(decideClaim(iv(-1, 0.5), { threshold: 1, holdsWhen: 'above' })).toBe('fails');

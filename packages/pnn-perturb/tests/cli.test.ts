@@ -59,6 +59,16 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(csv.filter((l) => l.includes(',K1,') && l.includes(',missing,'))[0]).toMatch(
     /train --scale paper --run k1-resnet18-nf44/,
   );
+  // the claims as data: one object per claim, smoke (a pipeline check, no verdict), its per-seed values
+  const claims = readJson<{ claims: Array<{ id: string; verdict: string; perSeed: unknown[]; scale: string }> }>(
+    path.join(out, 'pnn-perturb.claims.json'),
+  ).claims;
+  expect(claims.map((c) => [c.id, c.scale, c.verdict])).toEqual([
+    ['a-smoothed-metric', 'smoke', 'smoke'],
+    ['b-noise-adds-little', 'smoke', 'smoke'],
+    ['c-3x3-beats-pnn', 'smoke', 'smoke'],
+  ]);
+  expect(claims[1].perSeed).toHaveLength(1);
   const rec = readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-c-pnn-nm1.seed1.json'));
   expect(rec.scale).toBe('smoke');
   expect(rec.dataset).toBe('fashion-mnist-fixture');

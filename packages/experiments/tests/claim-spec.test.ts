@@ -1,0 +1,178 @@
+/**
+ * Claims as data: the design decides how seeds combine, a failed precondition makes the verdict
+ * inconclusive, a family is decided by Holm's step-down, and `<package>.claims.json` carries the
+ * contract's fields.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  ClaimSpec,
+  RUN_RECORD_SCHEMA,
+  RunRecord,
+  differenceInterval,
+  evaluateClaims,
+  meanInterval,
+  tQuantile,
+  writeClaimsJson,
+} from '../src';
+
+function rec(runId: string, seed: number, metrics: Record<string, number>, scale: 'cpu' | 'smoke' = 'cpu'): RunRecord {
+  return {
+    schema: RUN_RECORD_SCHEMA,
+    package: 'demo',
+    runId,
+    seed,
+    scale,
+    dataset: 'fashion-mnist',
+    model: 'lenet',
+    config: {},
+    overrides: {},
+    history: [],
+    metrics,
+    backend: { name: 'wasm', detail: 'test', tfjsVersion: '4.22.0' },
+    commit: 'abc1234',
+    startedAt: '2026-12-04T00:00:00Z',
+    wallSeconds: 1,
+    complete: true,
+  };
+}
+const seeds = [1, 2, 3, 4, 5];
+const A = [3.1, 2.4, 2.9, 3.6, 2.2];
+const B = [1.0, 1.1, 0.7, 1.9, 0.4];
+const records = [
+  ...seeds.map((s, i) => rec('a', s, { acc: A[i] })),
+  ...seeds.map((s, i) => rec('b', 6 - s, { acc: B[4 - i] })), // b's seeds in another order: pairing is by seed
+];
+const by = (recs: RunRecord[], id: string) =>
+  recs.filter((r) => r.runId === id).map((r) => ({ seed: r.seed, value: r.metrics.acc }));
+const base = (over: Partial<ClaimSpec>): ClaimSpec => ({
+  id: 'x',
+  statement: 'a beats b',
+  source: { quote: 'A is better than B.', where: 'demo paper, section 4' },
+  quantity: 'accuracy a − b (points)',
+  runIds: ['a', 'b'],
+  command: 'demo reproduce',
+  threshold: 0,
+  holdsWhen: 'above',
+  measure: (recs) => ({ kind: 'paired', a: by(recs, 'a'), b: by(recs, 'b') }),
+  ...over,
+});
+
+it('paired by seed, Welch for independent groups, a mean for one group', () => {
+  const [paired] = evaluateClaims([base({})], records, ['cpu']);
+  const diffs = A.map((a, i) => a - B[i]);
+  const ref = meanInterval(diffs);
+  expect(paired).toMatchObject({ verdict: 'claim-holds', method: 'paired-t', n: '5', estimate: ref.estimate });
+  expect(paired.lo).toBeCloseTo(ref.lo, 12);
+  expect(paired.perSeed).toEqual(seeds.map((s, i) => ({ seed: s, a: A[i], b: B[i], value: A[i] - B[i] })));
+  const [welch] = evaluateClaims(
+    [base({ measure: (recs) => ({ kind: 'welch', a: by(recs, 'a'), b: by(recs, 'b') }) })],
+    records,
+    ['cpu'],
+  );
+  const w = differenceInterval(A, B);
+  expect(welch).toMatchObject({ method: 'welch-t', n: '5+5' });
+  expect(welch.hi).toBeCloseTo(w.hi, 12);
+  // a pairing that drops seeds is visible in n
+  const fewer = records.filter((r) => !(r.runId === 'b' && r.seed === 5));
+  expect(evaluateClaims([base({})], fewer, ['cpu'])[0].n).toBe('4');
+});
+
+it('a failing precondition makes the verdict inconclusive, and the note names it with its value', () => {
+  const [r] = evaluateClaims(
+    [
+      base({
+        preconditions: () => [
+          { name: 'plateau', passed: false, value: 1.7, detail: 'last-2-epoch gain 1.70 points; < 0.5 passes' },
+          { name: 'matched-size', passed: true, value: 0.01, detail: 'parameter counts within 1%' },
+        ],
+      }),
+    ],
+    records,
+    ['cpu'],
+  );
+  expect(r.verdict).toBe('claim-inconclusive');
+  expect(r.lo).toBeGreaterThan(0); // the interval alone would hold
+  expect(r.note).toMatch(/inconclusive because a precondition failed: plateau = 1\.7/);
+  expect(r.note).toMatch(/preconditions: plateau FAILED \(last-2-epoch gain .*\), matched-size passed/);
+});
+
+it("a family is decided by Holm's step-down at 95% family-wise, each claim at its step's level", () => {
+  // three claims on one group each: means 3 (far above 0), 1 (clearly above), 0.5 (above at 95%, not at 97.5%)
+  const mk = (id: string, values: number[]): ClaimSpec =>
+    base({
+      id,
+      family: 'f',
+      runIds: ['a'],
+      measure: () => ({ kind: 'mean', values: values.map((value, i) => ({ seed: i + 1, value })) }),
+    });
+  const sd = [-1, -0.5, 0, 0.5, 1];
+  const t95 = tQuantile(0.975, 4);
+  const v = (m: number, s: number) => sd.map((d) => m + d * s);
+  // scale so that the third claim's unadjusted interval excludes 0 but its 97.5% one does not
+  const se = (s: number) => (s * Math.sqrt(2.5 / 4)) / Math.sqrt(5); // sample sd of the offsets over √n
+  const s3 = 0.5 / (t95 * se(1)) / 1.05;
+  const specs = [mk('far', v(3, 0.2)), mk('clear', v(1, 0.1)), mk('edge', v(0.5, s3))];
+  const alone = evaluateClaims([specs[2]], records, ['cpu'])[0];
+  expect(alone.verdict).toBe('claim-holds');
+  const results = evaluateClaims(specs, records, ['cpu']);
+  const get = (id: string) => results.find((r) => r.id === id)!;
+  expect(get('far').adjusted).toEqual({ method: 'holm-bonferroni', familySize: 3, step: 1, level: 1 - 0.05 / 3 });
+  expect(get('clear').adjusted!.step).toBe(2);
+  expect(get('edge').adjusted).toMatchObject({ step: 3, level: 0.95 });
+  // the edge claim is at the last step (level 95%) and still holds: Holm gives it the unadjusted level
+  expect(get('edge').verdict).toBe('claim-holds');
+  // with the order changed so that the edge claim must pass first, it fails to and stops the steps
+  const strict = evaluateClaims([mk('edge', v(0.5, s3)), mk('edge2', v(0.5, s3))], records, ['cpu']);
+  expect(strict.map((r) => r.verdict)).toEqual(['claim-inconclusive', 'claim-inconclusive']);
+  expect(strict[0].note).toMatch(
+    /family f: Holm–Bonferroni over 2 claims at 95% family-wise, this claim at step [12] \(interval at 97\.5%\)/,
+  );
+});
+
+it('smoke records give status smoke, missing runs status missing', () => {
+  const smoke = seeds
+    .map((s, i) => rec('a', s, { acc: A[i] }, 'smoke'))
+    .concat(seeds.map((s, i) => rec('b', s, { acc: B[i] }, 'smoke')));
+  expect(evaluateClaims([base({})], smoke, ['cpu', 'smoke']).map((r) => [r.scale, r.verdict])).toEqual([
+    ['smoke', 'smoke'],
+  ]);
+  const [m] = evaluateClaims(
+    [base({})],
+    records.filter((r) => r.runId === 'a'),
+    ['cpu'],
+  );
+  expect(m.verdict).toBe('missing');
+  expect(m.note).toMatch(/runs missing: b/);
+});
+
+it('<package>.claims.json: one object per claim with the contract fields', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-claims-'));
+  const specs = [base({}), base({ id: 'never', runIds: ['zzz'] })];
+  const file = writeClaimsJson(out, 'demo', specs, evaluateClaims(specs, records, ['cpu']));
+  expect(file).toBe(path.join(out, 'demo.claims.json'));
+  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { package: string; claims: Array<Record<string, unknown>> };
+  expect(json.package).toBe('demo');
+  expect(json.claims.map((c) => c.id)).toEqual(['x', 'never']);
+  for (const c of json.claims)
+    for (const k of [
+      'id',
+      'statement',
+      'source',
+      'verdict',
+      'estimate',
+      'lo',
+      'hi',
+      'threshold',
+      'holdsWhen',
+      'method',
+      'n',
+      'perSeed',
+      'preconditions',
+      'family',
+      'adjusted',
+    ])
+      expect(c).toHaveProperty(k);
+  expect(json.claims[1]).toMatchObject({ verdict: 'missing', estimate: null, perSeed: [] });
+});
