@@ -199,7 +199,7 @@ export function definePaper<R extends PaperRun>(spec: PaperSpec<R>): Paper<R> {
     writeResultsCsv(csv, rows);
     if (specs.length) writeClaimsJson(o.out, spec.name, specs, results);
     if (staged) staged.commit(path.join(o.out, 'plots', spec.name));
-    writeResultsReadme(o.out);
+    writeResultsReadme(o.out, o.records);
     const older = new Set(spec.claims.filter((c) => !isClaimSpec(c)).map((c) => (c as Claim).row));
     for (const c of rows.filter((r) => r.table === 'claims' && r.scale !== '' && older.has(String(r.row)))) {
       const numbers = String(c.note).split('; ').slice(1).join('; ');

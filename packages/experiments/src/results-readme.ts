@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'csv-parse/sync';
 import { SAFE_ID_PATTERN, writeFileAtomic } from '@repro/runtime';
-import { readRunRecords } from './record';
+import { RunRecord, mergeRunRecords, readRunRecords } from './record';
 import { STATUS_MEANINGS } from './table';
 
 const SHOWN = ['table', 'row', 'metric', 'published', 'reproduced', 'delta', 'scale', 'seeds', 'status'] as const;
@@ -15,7 +15,19 @@ function mdEscape(v: string): string {
   return v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-export function resultsReadme(outDir: string): string {
+/**
+ * The records behind a package's CSV: those of `<out>/runs`, or, for a table made with --records, of
+ * the folders it merged (a folder without records of this package adds none).
+ */
+function recordsOf(outDir: string, pkg: string, recordDirs?: string[]): RunRecord[] {
+  if (!recordDirs) return readRunRecords(path.join(outDir, 'runs'), pkg);
+  const withRecords = recordDirs.filter(
+    (d) => readRunRecords(fs.existsSync(path.join(d, 'runs', pkg)) ? path.join(d, 'runs') : d, pkg).length > 0,
+  );
+  return withRecords.length ? mergeRunRecords(withRecords, pkg) : [];
+}
+
+export function resultsReadme(outDir: string, recordDirs?: string[]): string {
   const csvs = fs.existsSync(outDir)
     ? fs
         .readdirSync(outDir)
@@ -38,7 +50,7 @@ export function resultsReadme(outDir: string): string {
   for (const csv of csvs) {
     const pkg = csv.replace(/\.csv$/, '');
     const rows = parse<Record<string, string>>(fs.readFileSync(path.join(outDir, csv), 'utf8'), { columns: true });
-    const records = readRunRecords(path.join(outDir, 'runs'), pkg);
+    const records = recordsOf(outDir, pkg, recordDirs);
     const hardware = [...new Set(records.map((r) => r.hardware ?? 'not recorded'))];
     const backends = [
       ...new Set(records.map((r) => `${r.backend.name} (${r.backend.detail}), tfjs ${r.backend.tfjsVersion}`)),
@@ -69,6 +81,6 @@ export function resultsReadme(outDir: string): string {
   return lines.join('\n');
 }
 
-export function writeResultsReadme(outDir: string): void {
-  writeFileAtomic(path.join(outDir, 'README.md'), resultsReadme(outDir));
+export function writeResultsReadme(outDir: string, recordDirs?: string[]): void {
+  writeFileAtomic(path.join(outDir, 'README.md'), resultsReadme(outDir, recordDirs));
 }
