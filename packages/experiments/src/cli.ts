@@ -275,11 +275,19 @@ function addCommon(cmd: Command, spec: PaperCliSpec, runRequired: boolean, kind:
     .addOption(new Option('--backend <name>', 'compute backend (or REPRO_BACKEND)').choices([...BACKEND_PREFERENCES]))
     .option('--data-dir <dir>', 'dataset folder (or REPRO_DATA_DIR); default: the Debian Fashion-MNIST location')
     .option('--seeds <list>', `comma-separated seeds, 0 to ${FLAG_LIMITS.seed} (default: each run's own)`, parseSeeds)
-    .option('--out <dir>', 'results folder (CSV, plots, runs/)', spec.defaultOut)
+    .option(
+      '--out <dir>',
+      `results folder (CSV, plots, runs/) (default: ${spec.defaultOut}; with --scale smoke: ${smokeOut(spec)}, so that a smoke run never touches the committed results)`,
+    )
     .option(
       '--run <ids>',
       `comma-separated run ids${runRequired ? ' (required)' : ' (default: all)'}: ${spec.runIds.map((r) => r.id).join(', ')}`,
     );
+}
+
+/** Where smoke runs go unless --out says otherwise: beside the results, in the git-ignored .cache/. */
+function smokeOut(spec: PaperCliSpec): string {
+  return path.join(path.dirname(spec.defaultOut), '.cache', 'smoke-results');
 }
 
 function toCommon(
@@ -306,7 +314,12 @@ function toCommon(
     backend: parseBackendPreference(raw.backend as string | undefined),
     dataDir: raw.dataDir as string | undefined,
     seeds: raw.seeds as number[] | undefined,
-    out: path.resolve(checkOutputDir('--out', raw.out as string)),
+    out: path.resolve(
+      checkOutputDir(
+        '--out',
+        typeof raw.out === 'string' ? raw.out : raw.scale === 'smoke' ? smokeOut(spec) : spec.defaultOut,
+      ),
+    ),
     resume: raw.resumeIfCompatible
       ? 'if-compatible'
       : kind === 'reproduce'

@@ -161,3 +161,35 @@ describe('at parse time', () => {
     expect(trained).toMatchObject([{ seeds: [1, 3], runs: ['a'] }]);
   });
 });
+
+it('smoke output goes to the git-ignored .cache/smoke-results beside the results unless --out says otherwise', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-smoke-out-'));
+  const seen: string[] = [];
+  const program = buildPaperCli({
+    name: 'p',
+    description: 'd',
+    runIds: [{ id: 'a', description: 'a run' }],
+    defaultScale: 'cpu',
+    defaultOut: path.join(root, 'results'),
+    train: () => Promise.resolve(),
+    evaluate: () => Promise.resolve(),
+    reproduce: (o) => {
+      seen.push(o.out);
+      return Promise.resolve();
+    },
+    table: (o) => {
+      seen.push(o.out);
+      return Promise.resolve();
+    },
+  }).exitOverride();
+  await program.parseAsync(['reproduce', '--scale', 'smoke'], { from: 'user' });
+  await program.parseAsync(['table', '--scale', 'smoke'], { from: 'user' });
+  await program.parseAsync(['reproduce'], { from: 'user' });
+  await program.parseAsync(['reproduce', '--scale', 'smoke', '--out', path.join(root, 'results')], { from: 'user' });
+  expect(seen).toEqual([
+    path.join(root, '.cache', 'smoke-results'),
+    path.join(root, '.cache', 'smoke-results'),
+    path.join(root, 'results'),
+    path.join(root, 'results'),
+  ]);
+});
