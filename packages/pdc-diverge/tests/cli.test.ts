@@ -66,6 +66,15 @@ describe('reproduce --scale smoke', () => {
       '4-table2-asymmetry',
     ]);
     expect(claims.every((r) => r.status === 'smoke' && r.scale === 'smoke')).toBe(true);
+    // claims 2-4 are ClaimSpecs (claim 1 is still a closure): one object each in the claims file
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'pdc-diverge.claims.json'), 'utf8')) as {
+      claims: Array<{ id: string; verdict: string; method: string }>;
+    };
+    expect(json.claims.map((c) => [c.id, c.verdict, c.method])).toEqual([
+      ['2-clean-cost', 'smoke', 'paired-t'],
+      ['3-diverge-decorrelates', 'smoke', 'paired-t'],
+      ['4-table2-asymmetry', 'smoke', 'paired-t'],
+    ]);
     // smoke analogs sit beside the published rows
     expect(rows.some((r) => r.scale === 'smoke' && r.metric === 'oursPgdEps0.1Pct' && r.reproduced !== '')).toBe(true);
   });
