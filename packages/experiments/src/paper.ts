@@ -205,7 +205,8 @@ export function definePaper<R extends PaperRun>(spec: PaperSpec<R>): Paper<R> {
       const numbers = String(c.note).split('; ').slice(1).join('; ');
       log(`claim ${c.row} (${c.scale}): ${c.status} — ${c.reproduced === '' ? '' : `${c.reproduced}; `}${numbers}`);
     }
-    const d = (v: number | null) => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(2));
+    const d = (v: number | null) =>
+      v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(Math.abs(v) < 0.1 && v !== 0 ? 4 : 2);
     for (const r of results.filter((x) => x.scale !== null)) {
       const failed = r.preconditions.filter((c) => !c.passed).map((c) => c.name);
       log(
