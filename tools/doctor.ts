@@ -44,7 +44,13 @@ async function main(): Promise<void> {
   );
   line('tfjs-node', node ? 'installed' : 'not installed (optional, same reason)');
   const native = nativeStatus();
-  line('native kernels', native.available ? `on: ${native.detail}` : `off: ${native.reason}`);
+  // oneDNN has its own line: the detail would say it twice
+  line(
+    'native kernels',
+    native.available
+      ? `on: OpenBLAS ${native.library}, ${native.threads} thread${native.threads === 1 ? '' : 's'}`
+      : `off: ${native.reason}`,
+  );
   if (!native.available)
     line(
       '',

@@ -214,6 +214,12 @@ export async function runReproduce(spec: ReproduceSpec, o: CommonOptions): Promi
   if (o.list) {
     const plan = planReproduce(o.out, spec.pkg, o.scale, selected, { fresh: false });
     const todo = o.fresh ? selected : plan.todo;
+    // stdout stays one JSON object per job (for a scheduler); the word for a person goes to stderr
+    if (todo.length === 0)
+      log(
+        spec.pkg,
+        `--list: no job left to train at --scale ${o.scale} (${plan.finished.length} of ${selected.length} finished; --fresh lists them all)`,
+      );
     for (const job of todo) {
       process.stdout.write(
         JSON.stringify({

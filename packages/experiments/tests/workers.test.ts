@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess, spawn } from 'child_process';
-import { parseShard, staleReason, tryLock } from '../src';
+import { parseShard, runReproduce, staleReason, tryLock } from '../src';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
@@ -140,4 +140,34 @@ describe('reproduce and its children', () => {
     expect(pids.filter(alive)).toEqual([]);
     expect(fs.readdirSync(path.join(out, 'runs', 'demo', 'smoke')).filter((f) => f.endsWith('.json'))).toEqual([]);
   });
+});
+
+it('reproduce --list with no job left says so on stderr and prints no job on stdout', async () => {
+  const out = tmp('repro-list-');
+  const file = path.join(out, 'runs', 'demo', 'smoke', 'a.seed1.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ runId: 'a', seed: 1, scale: 'smoke', config: { demo: 1 }, complete: true }));
+  const err: string[] = [];
+  const outLines: string[] = [];
+  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (outLines.push(String(s)), true));
+  try {
+    await runReproduce(
+      {
+        pkg: 'demo',
+        cli: path.join(FIXTURES, 'fake-train.js'),
+        root: out,
+        jobs: () => [{ runId: 'a', seed: 1, config: { demo: 1 } }],
+        table: () => Promise.resolve(),
+      },
+      { scale: 'smoke', out, resume: 'if-compatible', fresh: false, list: true },
+    );
+  } finally {
+    e.mockRestore();
+    o.mockRestore();
+  }
+  expect(outLines).toEqual([]);
+  expect(err.join('')).toMatch(
+    /--list: no job left to train at --scale smoke \(1 of 1 finished; --fresh lists them all\)/,
+  );
 });
