@@ -27,6 +27,8 @@ export class Progress {
   private readonly start = Date.now();
   private lastDraw = 0;
   private stepsDone = 0;
+  /** Steps done before this process began (a resumed run): the rate and ETA count only the steps since. */
+  private stepsBefore: number | undefined;
   private epochStart = Date.now();
 
   constructor(opts: ProgressOptions) {
@@ -39,19 +41,24 @@ export class Progress {
     return this.opts.epochs * this.opts.stepsPerEpoch;
   }
 
+  private get stepsHere(): number {
+    return this.stepsDone - (this.stepsBefore ?? 0);
+  }
+
   private eta(): number {
     const elapsed = (Date.now() - this.start) / 1000;
-    return this.stepsDone > 0 ? (elapsed / this.stepsDone) * (this.totalSteps - this.stepsDone) : NaN;
+    return this.stepsHere > 0 ? (elapsed / this.stepsHere) * (this.totalSteps - this.stepsDone) : NaN;
   }
 
   /** Call after each step; `epoch` and `step` are 0-based. */
   step(epoch: number, step: number, loss: number): void {
+    this.stepsBefore ??= epoch * this.opts.stepsPerEpoch + step;
     this.stepsDone = epoch * this.opts.stepsPerEpoch + step + 1;
     if (!this.opts.interactive) return;
     const now = Date.now();
     if (now - this.lastDraw < 200 && step + 1 < this.opts.stepsPerEpoch) return;
     this.lastDraw = now;
-    const rate = (this.stepsDone * this.opts.itemsPerStep) / Math.max(1e-3, (now - this.start) / 1000);
+    const rate = (this.stepsHere * this.opts.itemsPerStep) / Math.max(1e-3, (now - this.start) / 1000);
     const line =
       `${this.opts.label} epoch ${epoch + 1}/${this.opts.epochs} step ${step + 1}/${this.opts.stepsPerEpoch} ` +
       `loss ${loss.toFixed(4)} ${rate.toFixed(1)}/s ETA ${formatDuration(this.eta())}`;
@@ -60,6 +67,7 @@ export class Progress {
 
   /** Call at the end of each epoch with the metrics to show. */
   endEpoch(epoch: number, metrics: Record<string, number>): void {
+    this.stepsBefore ??= epoch * this.opts.stepsPerEpoch;
     this.stepsDone = (epoch + 1) * this.opts.stepsPerEpoch;
     const secs = (Date.now() - this.epochStart) / 1000;
     this.epochStart = Date.now();

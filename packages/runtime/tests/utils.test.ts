@@ -68,6 +68,24 @@ describe('Progress', () => {
     expect(out.some((l) => /^\rrun epoch 1\/1 step 2\/2 loss 1\.0000 [0-9.]+\/s ETA /.test(l))).toBe(true);
   });
 
+  it('after a resume the ETA counts only the steps of this process (one epoch of 10 s left: about 10 s)', () => {
+    let now = 1_000_000;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const { out, stream } = sink();
+      const p = new Progress({ label: 'run', epochs: 4, stepsPerEpoch: 10, stream, interactive: false });
+      // resumed after epoch 2: epoch 3 (index 2) runs here at 1 s per step
+      for (let s = 0; s < 10; s++) {
+        now += 1000;
+        p.step(2, s, 1);
+      }
+      p.endEpoch(2, { loss: 1 });
+      expect(out[0]).toMatch(/ETA 10s\)\n$/);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('formats durations and parses backend names', () => {
     expect(formatDuration(3725)).toBe('1h02m');
     expect(formatDuration(65)).toBe('1m05s');
