@@ -82,6 +82,21 @@ describe('reproduce --scale smoke', () => {
     ).toEqual(['d1-rho0.5', 'd1-rho0.9']);
     // no number is typed from the paper: nothing has a published value
     expect(rows.every((r) => r.published === '')).toBe(true);
+    // the claims as data (3a, 4a, 4b at both scales): smoke (a pipeline check, no verdict) with its
+    // per-seed values, the paper-scale ones missing; the closure claims and the Gaussian rows are not in it
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'dt-tradeoff-ctc.claims.json'), 'utf8')) as {
+      claims: Array<{ id: string; scale: string | null; verdict: string; method: string | null; perSeed: unknown[] }>;
+    };
+    expect(json.claims.map((c) => [c.id, c.scale, c.verdict])).toEqual([
+      ['3a-ixt-falls-late', 'smoke', 'smoke'],
+      ['4a-ctc-raises-transfer-repo-probe', 'smoke', 'smoke'],
+      ['4b-ctc-raises-transfer-strict-probe', 'smoke', 'smoke'],
+      ['paper-3a-ixt-falls-late', null, 'missing'],
+      ['paper-4a-ctc-raises-transfer-repo-probe', null, 'missing'],
+      ['paper-4b-ctc-raises-transfer-strict-probe', null, 'missing'],
+    ]);
+    expect(json.claims[1].method).toBe('paired-t');
+    expect(json.claims[1].perSeed).toHaveLength(1);
   });
 
   it('records every checkpoint analysis, leaks no tensors, and draws the figures', () => {
