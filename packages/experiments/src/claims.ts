@@ -391,6 +391,33 @@ function renderNote(r: Omit<ClaimResult, 'note'>, iv: Interval | undefined, spec
   return parts.join('; ');
 }
 
+/** A claim's result before anything is measured (smoke, or missing, with no numbers). */
+function emptyResult(spec: ClaimSpec, scale: Scale | null): Omit<ClaimResult, 'note'> {
+  return {
+    id: spec.id,
+    statement: spec.statement,
+    source: spec.source,
+    quantity: spec.quantity,
+    scale,
+    verdict: scale === 'smoke' ? 'smoke' : 'missing',
+    estimate: null,
+    lo: null,
+    hi: null,
+    level: null,
+    threshold: spec.threshold,
+    holdsWhen: spec.holdsWhen,
+    thresholdWhy: spec.thresholdWhy ?? null,
+    method: null,
+    n: null,
+    perSeed: [],
+    preconditions: [],
+    family: spec.family ?? null,
+    adjusted: null,
+    runIds: spec.runIds,
+    command: spec.command,
+  };
+}
+
 /**
  * Every claim decided at every scale that has its runs: intervals over seeds, families adjusted
  * (Holm–Bonferroni, decided among the claims of a family at one scale), preconditions applied.
@@ -409,29 +436,7 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
     for (const spec of specs) {
       const recs = records.filter((r) => spec.runIds.includes(r.runId) && r.scale === scale && r.complete);
       if (recs.length === 0) continue;
-      const base: Omit<ClaimResult, 'note'> = {
-        id: spec.id,
-        statement: spec.statement,
-        source: spec.source,
-        quantity: spec.quantity,
-        scale,
-        verdict: scale === 'smoke' ? 'smoke' : 'missing',
-        estimate: null,
-        lo: null,
-        hi: null,
-        level: null,
-        threshold: spec.threshold,
-        holdsWhen: spec.holdsWhen,
-        thresholdWhy: spec.thresholdWhy ?? null,
-        method: null,
-        n: null,
-        perSeed: [],
-        preconditions: [],
-        family: spec.family ?? null,
-        adjusted: null,
-        runIds: spec.runIds,
-        command: spec.command,
-      };
+      const base = emptyResult(spec, scale);
       const lacking = spec.runIds.filter((id) => !recs.some((r) => r.runId === id));
       if (lacking.length) {
         results.push({ ...base, note: renderNote(base, undefined, spec, [`runs missing: ${lacking.join(', ')}`]) });
@@ -526,29 +531,7 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
 
 /** A claim never run: its result has no numbers and says how to run it. */
 export function unrunClaim(spec: ClaimSpec): ClaimResult {
-  const base: Omit<ClaimResult, 'note'> = {
-    id: spec.id,
-    statement: spec.statement,
-    source: spec.source,
-    quantity: spec.quantity,
-    scale: null,
-    verdict: 'missing',
-    estimate: null,
-    lo: null,
-    hi: null,
-    level: null,
-    threshold: spec.threshold,
-    holdsWhen: spec.holdsWhen,
-    thresholdWhy: spec.thresholdWhy ?? null,
-    method: null,
-    n: null,
-    perSeed: [],
-    preconditions: [],
-    family: spec.family ?? null,
-    adjusted: null,
-    runIds: spec.runIds,
-    command: spec.command,
-  };
+  const base = emptyResult(spec, null);
   return { ...base, note: renderNote(base, undefined, spec, [`not run; run with: ${spec.command}`]) };
 }
 
