@@ -65,6 +65,14 @@ describe('reproduce --scale smoke', () => {
       '4c-dpk-gain-keeps-rising',
     ]);
     expect(claims.every((r) => r.status === 'smoke' && r.reproduced !== '')).toBe(true);
+    // the claims as data: one object per claim, smoke (a pipeline check, no verdict), its per-seed values
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'cka-maskfeat.claims.json'), 'utf8')) as {
+      claims: Array<{ id: string; scale: string; verdict: string; method: string; perSeed: unknown[] }>;
+    };
+    expect(json.claims.map((c) => c.id).sort()).toEqual(claims.map((r) => r.row).sort());
+    expect(json.claims.every((c) => c.scale === 'smoke' && c.verdict === 'smoke' && c.perSeed.length === 1)).toBe(true);
+    expect(json.claims.find((c) => c.id === '3-mask-ratio-falls')!.method).toBe('student-t');
+    expect(json.claims.filter((c) => c.method === 'paired-t')).toHaveLength(8);
   });
 
   it('records what the claims and plots read, leaks no tensors, and draws the figures', () => {
