@@ -247,7 +247,17 @@ export function definePaper<R extends PaperRun>(spec: PaperSpec<R>): Paper<R> {
     train,
     evaluate,
     reproduce,
-    table,
+    // the table subcommand on a folder without records is a mistake (a wrong --out), not an empty table;
+    // reproduce still writes one when other workers hold every job
+    table: (o) => {
+      if (!o.records && readRunRecords(path.join(o.out, 'runs'), spec.name).length === 0)
+        return Promise.reject(
+          new Error(
+            `--out ${o.out} holds no run records of ${spec.name} (expected ${path.join(o.out, 'runs', spec.name, '<scale>', '*.json')}); nothing written. Train first (reproduce) or point --out or --records at a results folder`,
+          ),
+        );
+      return table(o);
+    },
     epilog: spec.epilog,
   });
   return { program, selectedRuns, seedsOf, findRun, table };

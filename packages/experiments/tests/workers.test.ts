@@ -111,22 +111,28 @@ describe('reproduce and its children', () => {
     expect(JSON.parse(fs.readFileSync(bRecord, 'utf8'))).toHaveProperty('trainedBy');
   });
 
-  it('SIGTERM: the children get it, are waited for, the locks are released, the exit is 143', async () => {
-    const out = tmp('repro-sigterm-');
-    const { child, done } = start(out, [], { FAKE_TRAIN_MS: '60000' });
-    expect(await waitFor(marks(out, 'started'))).toBe(true);
-    const pids = marks(out, 'started').map((f) => Number(fs.readFileSync(f, 'utf8')));
-    const locks = path.join(out, 'runs', 'demo', 'smoke', 'locks');
-    expect(fs.readdirSync(locks).filter((f) => f.endsWith('.lock'))).toHaveLength(2);
-    child.kill('SIGTERM');
-    const { code, stderr } = await done;
-    expect(stderr).toMatch(/interrupted by SIGTERM/);
-    expect(code).toBe(143);
-    for (const f of marks(out, 'sigterm')) expect(fs.existsSync(f)).toBe(true);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
-    expect(fs.readdirSync(locks).filter((f) => f.endsWith('.lock'))).toEqual([]);
-    expect(fs.readdirSync(path.join(out, 'runs', 'demo', 'smoke')).filter((f) => f.endsWith('.json'))).toEqual([]);
-  });
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)(
+    '%s: the children get it, are waited for, the locks are released, the exit is %i',
+    async (signal, exit) => {
+      const out = tmp('repro-signal-');
+      const { child, done } = start(out, [], { FAKE_TRAIN_MS: '60000' });
+      expect(await waitFor(marks(out, 'started'))).toBe(true);
+      const pids = marks(out, 'started').map((f) => Number(fs.readFileSync(f, 'utf8')));
+      const locks = path.join(out, 'runs', 'demo', 'smoke', 'locks');
+      expect(fs.readdirSync(locks).filter((f) => f.endsWith('.lock'))).toHaveLength(2);
+      child.kill(signal);
+      const { code, stderr } = await done;
+      expect(stderr).toMatch(new RegExp(`interrupted by ${signal}`));
+      expect(code).toBe(exit);
+      for (const f of marks(out, signal.toLowerCase())) expect(fs.existsSync(f)).toBe(true);
+      for (const pid of pids) expect(alive(pid)).toBe(false);
+      expect(fs.readdirSync(locks).filter((f) => f.endsWith('.lock'))).toEqual([]);
+      expect(fs.readdirSync(path.join(out, 'runs', 'demo', 'smoke')).filter((f) => f.endsWith('.json'))).toEqual([]);
+    },
+  );
 
   it('a child whose reproduce was SIGKILLed stops by itself (no orphan keeps training)', async () => {
     const out = tmp('repro-orphan-');

@@ -53,3 +53,11 @@ it('folders without records: exit 1 with a message naming the folder, nothing wr
   expect(r.status).toBe(1);
   expect(fs.existsSync(out)).toBe(false);
 }, 60_000);
+
+it('table on an --out without records (a mistyped folder): exit 1 naming it, nothing written', () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'repro-pnn-typo-')), 'resluts');
+  const r = cli(['table', '--out', out]);
+  expect(r.stderr).toContain(`pnn-perturb: --out ${out} holds no run records of pnn-perturb`);
+  expect(r.status).toBe(1);
+  expect(fs.existsSync(out)).toBe(false);
+}, 60_000);
