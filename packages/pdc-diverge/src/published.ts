@@ -312,6 +312,18 @@ export const CLAIMS: Array<Claim | ClaimSpec> = [
     holdsWhen: 'above',
     digits: 4,
     measure: (recs) => ({ kind: 'paired', a: perSeed(recs, 't2_pdcXgivenY'), b: perSeed(recs, 't2_pdcYgivenX') }),
+    // both compared nets must be trained to their end: the strong one is net 0 (Baseline); the weak
+    // one's curve is not recorded, so its plateau is not shown, and an unshown premise is not met
+    preconditions: (recs) => [
+      ...plateau(recs).filter((c) => c.name === 'plateau-baseline'),
+      {
+        name: 'plateau-weak',
+        passed: false,
+        value: null,
+        detail:
+          'weak net (convnet width 4): its per-epoch test accuracy is not in the records, so its plateau is not shown',
+      },
+    ],
     context: (recs) =>
       `R²(strong, GT) ${iv(values(recs, 't2_r2XGt'), 4)}, R²(weak, GT) ${iv(values(recs, 't2_r2YGt'), 4)}, R²(strong|weak, GT) ${iv(values(recs, 't2_pdcXgivenY'), 4)}, R²(weak|strong, GT) ${iv(values(recs, 't2_pdcYgivenX'), 4)}; ` +
       `Székely-Rizzo pdcor: strong|weak ${iv(values(recs, 't2_pdcorXgivenY'), 4)}, weak|strong ${iv(values(recs, 't2_pdcorYgivenX'), 4)}; clean accuracy strong ${iv(values(recs, 'strongCleanPct'))}, weak ${iv(values(recs, 'weakCleanPct'))}`,
