@@ -536,15 +536,15 @@ export function unrunClaim(spec: ClaimSpec): ClaimResult {
 }
 
 /**
- * `<out>/<package>.claims.json`: one object per claim, decided on the largest scale that has its runs
- * (paper, else cpu, else smoke), or `missing` with nulls.
+ * `<out>/<package>.claims.json`: one object per claim, from the largest scale where it was decided
+ * (paper, else cpu, else smoke); a scale that lacks some of its runs (`missing`) counts only when no
+ * scale decided it; never run: `missing` with nulls.
  */
 export function writeClaimsJson(out: string, pkg: string, specs: ClaimSpec[], results: ClaimResult[]): string {
   const order: Array<Scale | null> = ['paper', 'cpu', 'smoke'];
+  const rank = (r: ClaimResult) => (r.verdict === 'missing' ? order.length : 0) + order.indexOf(r.scale);
   const chosen = specs.map(
-    (s) =>
-      results.filter((r) => r.id === s.id).sort((a, b) => order.indexOf(a.scale) - order.indexOf(b.scale))[0] ??
-      unrunClaim(s),
+    (s) => results.filter((r) => r.id === s.id).sort((a, b) => rank(a) - rank(b))[0] ?? unrunClaim(s),
   );
   const file = path.join(out, `${pkg}.claims.json`);
   writeJsonAtomic(file, { schema: 'repro.claims/1', package: pkg, claims: chosen });

@@ -1,6 +1,6 @@
 /**
- * Runs training jobs in child processes, `parallel` at a time (one per core by default: the
- * WebAssembly backend computes on one thread per process). Each child gets an equal share of
+ * Runs training jobs in child processes, `parallel` at a time (min(2, cores) by default, REPRO_JOBS
+ * otherwise: the WebAssembly backend computes on one thread per process). Each child gets an equal share of
  * the native kernels' threads (REPRO_BLAS_THREADS, unless set by the caller), so that
  * two children on two cores do not oversubscribe them. Progress lines of the children are forwarded.
  */

@@ -62,7 +62,6 @@ export class Optimizer {
 
   /**
    * One step on `vars`: computes the loss and its gradients, adds weight decay, applies the update.
-   * `lossFn` may compute extra scalars and hand them out through `aux` (read inside lossFn only).
    * @returns the loss value.
    */
   step(vars: tf.Variable[], lossFn: () => tf.Scalar): number {

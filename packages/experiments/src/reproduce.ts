@@ -194,10 +194,14 @@ function trainArgs(spec: ReproduceSpec, o: CommonOptions, job: ReproduceJob): st
   return args;
 }
 
-/** The shell command a scheduler runs for one job (resuming from its checkpoint if one exists). */
+/**
+ * The shell command a scheduler runs for one job: resuming from its checkpoint if one exists, or
+ * with --fresh starting over (a plain `train`, which replaces the job's checkpoints and record).
+ */
 export function jobCommand(spec: ReproduceSpec, o: CommonOptions, job: ReproduceJob): string {
   const quote = (a: string) => (/^[\w./:@=,-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
-  return `npx nx run ${spec.pkg}:cli -- ${[...trainArgs(spec, o, job), '--resume'].map(quote).join(' ')}`;
+  const args = [...trainArgs(spec, o, job), ...(o.fresh ? [] : ['--resume'])];
+  return `npx nx run ${spec.pkg}:cli -- ${args.map(quote).join(' ')}`;
 }
 
 const log = (pkg: string, line: string) => process.stderr.write(`[${pkg}] ${line}\n`);

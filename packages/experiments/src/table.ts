@@ -25,11 +25,11 @@ export const STATUS_MEANINGS: Record<Status, string> = {
   match: "reproduced at the paper's scale, within the stated tolerance of the published value",
   'outside-tol': "reproduced at the paper's scale, outside the stated tolerance (a result, not an error)",
   'claim-holds':
-    "the paper's claim holds on our runs at the stated scale: the 95% confidence interval over seeds lies on the claim's side of its threshold (n, mean, interval and threshold in the note)",
+    "the paper's claim holds on our runs at the stated scale: the 95% confidence interval over seeds (for a claim in a family, the interval at its Holm step's level) lies on the claim's side of its threshold, and every precondition passed (n, mean, interval, threshold and preconditions in the note)",
   'claim-fails':
-    "the paper's claim does not hold on our runs at the stated scale: the 95% interval over seeds lies on the other side of the threshold (numbers in the note)",
+    "the paper's claim does not hold on our runs at the stated scale: the interval over seeds lies on the other side of the threshold, and every precondition passed (numbers in the note)",
   'claim-inconclusive':
-    'our runs cannot decide the claim at the stated scale: the 95% interval over seeds straddles the threshold (more seeds would narrow it; numbers in the note)',
+    'our runs cannot decide the claim at the stated scale: the interval over seeds straddles the threshold (more seeds would narrow it), or a precondition failed (the note names it and its value)',
   missing: 'not run yet; the note gives the command that runs it',
   'not-reproducible-here':
     'this machine cannot produce the published number (data, models or hardware; the note says which); a value shown comes from the stated smaller analog and is not comparable',

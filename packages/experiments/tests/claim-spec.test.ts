@@ -176,3 +176,17 @@ it('<package>.claims.json: one object per claim with the contract fields', () =>
       expect(c).toHaveProperty(k);
   expect(json.claims[1]).toMatchObject({ verdict: 'missing', estimate: null, perSeed: [] });
 });
+
+it('claims.json takes the largest scale that decided a claim: a paper scale lacking runs does not hide the cpu verdict', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-claims-scale-'));
+  const paperA = seeds.map((s, i) => ({ ...rec('a', s, { acc: A[i] }), scale: 'paper' as const }));
+  const specs = [base({})];
+  const results = evaluateClaims(specs, [...records, ...paperA], ['paper', 'cpu']);
+  expect(results.map((r) => [r.scale, r.verdict])).toEqual([
+    ['paper', 'missing'],
+    ['cpu', 'claim-holds'],
+  ]);
+  const file = writeClaimsJson(out, 'demo', specs, results);
+  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { claims: Array<{ scale: string; verdict: string }> };
+  expect(json.claims[0]).toMatchObject({ scale: 'cpu', verdict: 'claim-holds' });
+});

@@ -177,3 +177,28 @@ it('reproduce --list with no job left says so on stderr and prints no job on std
     /--list: no job left to train at --scale smoke \(1 of 1 finished; --fresh lists them all\)/,
   );
 });
+
+it('reproduce --list --fresh prints commands that start over (no --resume); without --fresh they resume', async () => {
+  const out = tmp('repro-list-fresh-');
+  const list = async (fresh: boolean) => {
+    const lines: string[] = [];
+    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => (lines.push(String(s)), true));
+    try {
+      await runReproduce(
+        {
+          pkg: 'demo',
+          cli: path.join(FIXTURES, 'fake-train.js'),
+          root: out,
+          jobs: () => [{ runId: 'a', seed: 1, config: { demo: 1 } }],
+          table: () => Promise.resolve(),
+        },
+        { scale: 'smoke', out, resume: 'if-compatible', fresh, list: true },
+      );
+    } finally {
+      o.mockRestore();
+    }
+    return lines.map((l) => (JSON.parse(l) as { command: string }).command);
+  };
+  expect(await list(false)).toEqual([expect.stringMatching(/ train --run a --seeds 1 .* --resume$/)]);
+  expect((await list(true))[0]).not.toMatch(/--resume/);
+});
