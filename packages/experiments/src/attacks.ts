@@ -137,6 +137,9 @@ export function pgd(model: tf.LayersModel, x: tf.Tensor, eps: number, opts: PgdO
       adv = next;
     }
     return adv;
+  } catch (err) {
+    adv.dispose(); // a step that threw leaves no tensor behind
+    throw err;
   } finally {
     y.dispose();
   }

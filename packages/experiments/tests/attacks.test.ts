@@ -111,6 +111,34 @@ it('PGD stays in the ε-ball, never lowers a linear model loss, and is seeded', 
   model.dispose();
 });
 
+it('pgd leaves none of its tensors behind when a step throws', () => {
+  const model = linearModel();
+  const { x, y } = batch();
+  const apply = model.apply.bind(model);
+  let calls = 0;
+  // the third forward pass (the second attack step) fails
+  model.apply = (...args: Parameters<typeof apply>) => {
+    if (++calls === 3) throw new Error('step failed');
+    return apply(...args);
+  };
+  // what tfjs's own tf.grad leaves behind when its function throws after making a tensor (its tape)
+  const g0 = tf.memory().numTensors;
+  expect(() =>
+    tf.tidy(() =>
+      tf.grad((v: tf.Tensor) => {
+        tf.oneHot(tf.tensor1d([0], 'int32'), 2);
+        throw new Error(`no ${v.rank}`);
+      })(x),
+    ),
+  ).toThrow(/no 2/);
+  const tfjsLeak = tf.memory().numTensors - g0;
+  const before = tf.memory().numTensors;
+  expect(() => pgd(model, x, 0.1, { y, stepSize: 0.02, steps: 3, seed: 1 })).toThrow(/step failed/);
+  expect(tf.memory().numTensors - before).toBe(tfjsLeak); // nothing of pgd's own (the adversarial batch)
+  tf.dispose([x, y]);
+  model.dispose();
+});
+
 it('leaves no tensor behind and rejects bad input by name', () => {
   const model = linearModel();
   const { x, y } = batch();
