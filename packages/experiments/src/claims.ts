@@ -274,15 +274,29 @@ export interface ClaimSpec {
   runIds: string[];
   /** The command that produces the records. */
   command: string;
-  threshold: number;
+  /**
+   * A number, or one computed from the records of the scale being decided, with its reason (e.g. two
+   * binomial standard errors of one accuracy; an estimator's measured seed-to-seed spread).
+   */
+  threshold: number | ((records: RunRecord[]) => { value: number; why: string });
   holdsWhen: 'above' | 'below';
   /** Why the threshold is what it is (said in the note). */
   thresholdWhy?: string;
+  /**
+   * A finding in the records that contradicts the statement outright, whatever the interval (e.g. "the
+   * peak is the last checkpoint: there is no decline"): the verdict is claim-fails with this reason.
+   */
+  refutes?(records: RunRecord[]): string | undefined;
+  /** 'claim' (default): a statement of the source; 'estimator-check': a check of our own estimator. */
+  kind?: 'claim' | 'estimator-check';
   /** Decimals in the note (default 2). */
   digits?: number;
   /** Claims that test one statement (or the cells of "at every ε"): decided together, Holm–Bonferroni at 95% family-wise. */
   family?: string;
-  /** The per-seed values, from records of one scale that include every run of `runIds`. */
+  /**
+   * The per-seed values, from records of one scale that include every run of `runIds`; no values (a
+   * case this scale does not run) gives status `missing` for that scale.
+   */
   measure(records: RunRecord[]): ClaimDesign;
   /** Checks of the premise; one that fails makes the verdict claim-inconclusive. */
   preconditions?(records: RunRecord[]): Precondition[];
@@ -308,9 +322,13 @@ export interface ClaimResult {
   hi: number | null;
   /** Confidence level of [lo, hi] (0.95, or the Holm step's level in a family). */
   level: number | null;
-  threshold: number;
+  /** null: computed from records, and there were none. */
+  threshold: number | null;
   holdsWhen: 'above' | 'below';
   thresholdWhy: string | null;
+  /** The outright contradiction that made it claim-fails, if any. */
+  refutation: string | null;
+  kind: 'claim' | 'estimator-check';
   method: Interval['method'] | null;
   /** Seeds: "5", or "5+5" for two independent groups. */
   n: string | null;
@@ -345,7 +363,7 @@ function fromDesign(d: ClaimDesign): { iv: Interval; perSeed: ClaimResult['perSe
 }
 
 /** One-sided p-value of "the quantity is not on the claim's side" (small: the claim holds). */
-function pHolds(iv: Interval, spec: Pick<ClaimSpec, 'threshold' | 'holdsWhen'>): number {
+function pHolds(iv: Interval, spec: { threshold: number; holdsWhen: 'above' | 'below' }): number {
   const diff = spec.holdsWhen === 'above' ? iv.estimate - spec.threshold : spec.threshold - iv.estimate;
   if (iv.se === 0) return diff > 0 ? 0 : 1;
   if (!Number.isFinite(iv.se) || !Number.isFinite(iv.df)) return 1;
@@ -375,7 +393,7 @@ function renderNote(r: Omit<ClaimResult, 'note'>, iv: Interval | undefined, spec
   const parts = [`claim: ${r.statement}`, `source: "${r.source.quote}" (${r.source.where})`];
   if (iv) {
     parts.push(
-      `${r.quantity}: ${describeInterval(iv, { threshold: r.threshold, holdsWhen: r.holdsWhen, digits: spec.digits })}`,
+      `${r.quantity}: ${describeInterval(iv, { threshold: r.threshold ?? NaN, holdsWhen: r.holdsWhen, digits: spec.digits })}`,
     );
     if (r.thresholdWhy) parts.push(`threshold: ${r.thresholdWhy}`);
     if (r.adjusted)
@@ -404,9 +422,11 @@ function emptyResult(spec: ClaimSpec, scale: Scale | null): Omit<ClaimResult, 'n
     lo: null,
     hi: null,
     level: null,
-    threshold: spec.threshold,
+    threshold: typeof spec.threshold === 'number' ? spec.threshold : null,
     holdsWhen: spec.holdsWhen,
     thresholdWhy: spec.thresholdWhy ?? null,
+    refutation: null,
+    kind: spec.kind ?? 'claim',
     method: null,
     n: null,
     perSeed: [],
@@ -430,6 +450,7 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
       spec: ClaimSpec;
       recs: RunRecord[];
       iv: Interval;
+      rule: ClaimRule;
       base: Omit<ClaimResult, 'note'>;
       extra: string[];
     }> = [];
@@ -442,16 +463,27 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
         results.push({ ...base, note: renderNote(base, undefined, spec, [`runs missing: ${lacking.join(', ')}`]) });
         continue;
       }
-      const { iv, perSeed } = fromDesign(spec.measure(recs));
+      const design = spec.measure(recs);
+      if ((design.kind === 'mean' ? design.values : [...design.a, ...design.b]).length === 0) {
+        results.push({ ...base, note: renderNote(base, undefined, spec, ['no value in the records at this scale']) });
+        continue;
+      }
+      const { iv, perSeed } = fromDesign(design);
+      const t =
+        typeof spec.threshold === 'number' ? { value: spec.threshold, why: spec.thresholdWhy } : spec.threshold(recs);
       const preconditions = spec.preconditions?.(recs) ?? [];
       const context = spec.context?.(recs);
       pending.push({
         spec,
         recs,
         iv,
+        rule: { threshold: t.value, holdsWhen: spec.holdsWhen, digits: spec.digits },
         extra: context ? [context] : [],
         base: {
           ...base,
+          threshold: t.value,
+          thresholdWhy: t.why ?? null,
+          refutation: spec.refutes?.(recs) ?? null,
           estimate: iv.estimate,
           lo: iv.lo,
           hi: iv.hi,
@@ -475,12 +507,12 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
       if (members.length < 2) continue;
       const m = members.length;
       const h = holm(
-        members.map((x) => pHolds(x.iv, x.spec)),
+        members.map((x) => pHolds(x.iv, x.rule)),
         m,
       );
       const f = holm(
         members.map((x) =>
-          pHolds(x.iv, { threshold: x.spec.threshold, holdsWhen: x.spec.holdsWhen === 'above' ? 'below' : 'above' }),
+          pHolds(x.iv, { threshold: x.rule.threshold, holdsWhen: x.rule.holdsWhen === 'above' ? 'below' : 'above' }),
         ),
         m,
       );
@@ -495,8 +527,10 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
       if (adj) {
         iv = atLevel(p.iv, adj.level);
         decided = adj.holds ? 'holds' : adj.fails ? 'fails' : 'inconclusive';
-      } else decided = decideClaim(iv, p.spec);
+      } else decided = decideClaim(iv, p.rule);
+      // an unmet premise decides nothing, an outright contradiction fails the claim, else the interval
       const premiseMet = p.base.preconditions.every((c) => c.passed);
+      if (premiseMet && p.base.refutation) decided = 'fails';
       const verdict: ClaimStatus =
         scale === 'smoke' ? 'smoke' : premiseMet ? (`claim-${decided}` as ClaimStatus) : 'claim-inconclusive';
       const r: Omit<ClaimResult, 'note'> = {
@@ -515,14 +549,18 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
           : null,
       };
       const why =
-        !premiseMet && scale !== 'smoke'
-          ? [
-              `inconclusive because a precondition failed: ${p.base.preconditions
-                .filter((c) => !c.passed)
-                .map((c) => `${c.name} = ${String(c.value)}`)
-                .join(', ')}`,
-            ]
-          : [];
+        scale === 'smoke'
+          ? []
+          : !premiseMet
+            ? [
+                `inconclusive because a precondition failed: ${p.base.preconditions
+                  .filter((c) => !c.passed)
+                  .map((c) => `${c.name} = ${String(c.value)}`)
+                  .join(', ')}`,
+              ]
+            : p.base.refutation
+              ? [`fails outright: ${p.base.refutation}`]
+              : [];
       results.push({ ...r, note: renderNote(r, iv, p.spec, [...why, ...p.extra]) });
     }
   }

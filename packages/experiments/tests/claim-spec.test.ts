@@ -190,3 +190,36 @@ it('claims.json takes the largest scale that decided a claim: a paper scale lack
   const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { claims: Array<{ scale: string; verdict: string }> };
   expect(json.claims[0]).toMatchObject({ scale: 'cpu', verdict: 'claim-holds' });
 });
+
+it('a threshold computed from the records, an outright refutation, and a case not measured at a scale', () => {
+  const [t] = evaluateClaims(
+    [base({ threshold: (recs) => ({ value: recs.length / 10, why: `one tenth of the ${recs.length} records` }) })],
+    records,
+    ['cpu'],
+  );
+  expect(t).toMatchObject({ threshold: 1, thresholdWhy: 'one tenth of the 10 records', verdict: 'claim-holds' });
+  expect(t.note).toMatch(/holds if the interval lies above 1\.00; threshold: one tenth of the 10 records/);
+  const [r] = evaluateClaims([base({ refutes: () => 'the peak is the last checkpoint' })], records, ['cpu']);
+  expect(r).toMatchObject({ verdict: 'claim-fails', refutation: 'the peak is the last checkpoint' });
+  expect(r.lo).toBeGreaterThan(0); // the interval alone would hold
+  expect(r.note).toMatch(/fails outright: the peak is the last checkpoint/);
+  // a failed precondition still comes first: nothing is decided on an unmet premise
+  const [p] = evaluateClaims(
+    [
+      base({
+        refutes: () => 'contradicted',
+        preconditions: () => [{ name: 'plateau', passed: false, value: 2, detail: 'still rising' }],
+      }),
+    ],
+    records,
+    ['cpu'],
+  );
+  expect(p.verdict).toBe('claim-inconclusive');
+  const [m] = evaluateClaims(
+    [base({ kind: 'estimator-check', measure: () => ({ kind: 'mean', values: [] }) })],
+    records,
+    ['cpu'],
+  );
+  expect(m).toMatchObject({ verdict: 'missing', kind: 'estimator-check', estimate: null });
+  expect(m.note).toMatch(/no value in the records at this scale/);
+});
