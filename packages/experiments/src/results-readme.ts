@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'csv-parse/sync';
-import { SAFE_ID_PATTERN, writeFileAtomic } from '@repro/runtime';
+import { SAFE_ID_PATTERN, readFileInside, writeFileAtomic } from '@repro/runtime';
 import { RunRecord, mergeRunRecords, readRunRecords } from './record';
 import { STATUS_MEANINGS } from './table';
 
@@ -27,6 +27,69 @@ function recordsOf(outDir: string, pkg: string, recordDirs?: string[]): RunRecor
   return withRecords.length ? mergeRunRecords(withRecords, pkg) : [];
 }
 
+type ClaimsFile = {
+  claims: Array<{
+    id: string;
+    verdict: string;
+    scale: string | null;
+    estimate: number | null;
+    lo: number | null;
+    hi: number | null;
+    level: number | null;
+    threshold: number | null;
+    holdsWhen: string;
+    kind?: string;
+    preconditions: Array<{ name: string; passed: boolean; value: unknown }>;
+    refutation?: string | null;
+  }>;
+};
+
+/** Numbers of one quantity with the precision their size asks for: 4 decimals when all are below 0.1, else 2. */
+function nums(...vs: Array<number | null>): string[] {
+  const finite = vs.filter((v): v is number => v !== null && Number.isFinite(v));
+  const d = finite.length && Math.max(...finite.map(Math.abs)) < 0.1 ? 4 : 2;
+  return vs.map((v) => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(d)));
+}
+
+/** The claims of `<pkg>.claims.json` (a file of this folder, size-bounded), or undefined when there is none. */
+function readClaims(outDir: string, pkg: string): ClaimsFile | undefined {
+  const name = `${pkg}.claims.json`;
+  if (!fs.existsSync(path.join(outDir, name))) return undefined;
+  const text = readFileInside(outDir, name, { what: 'claims file', maxBytes: 64 * 2 ** 20 }).toString('utf8');
+  const json = JSON.parse(text) as Partial<ClaimsFile>;
+  if (!Array.isArray(json.claims)) throw new Error(`${path.join(outDir, name)}: no claims array`);
+  return json as ClaimsFile;
+}
+
+/** The first screen: every claim of every package with its verdict, estimate, interval and threshold. */
+function overview(outDir: string, pkgs: string[]): string[] {
+  const rows: string[] = [];
+  for (const pkg of pkgs) {
+    const claims = readClaims(outDir, pkg)?.claims.filter((c) => (c.kind ?? 'claim') === 'claim' && c.scale !== null);
+    for (const c of claims ?? []) {
+      const failed = c.preconditions.filter((x) => !x.passed).map((x) => x.name);
+      const why = failed.length ? `failed: ${failed.join(', ')}` : c.refutation ? `refuted: ${c.refutation}` : '';
+      const level = c.level === null ? '' : ` (${Number((c.level * 100).toFixed(2))}%)`;
+      const [est, lo, hi, threshold] = nums(c.estimate, c.lo, c.hi, c.threshold);
+      rows.push(
+        `| ${pkg} | ${c.id} | \`${c.verdict}\` | ${est} [${lo}, ${hi}]${level} | ${c.holdsWhen} ${threshold} | ${mdEscape(why)} | ${c.scale} | [plots](plots/${pkg}/) |`,
+      );
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    '## What holds, paper by paper',
+    '',
+    'Each claim as decided on our runs (`<package>.claims.json` holds the per-seed values, the',
+    "preconditions and the source's words; the package sections below and the CSVs have the notes).",
+    '',
+    '| package | claim | verdict | estimate [interval] | holds if | preconditions | scale | plots |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ];
+}
+
 export function resultsReadme(outDir: string, recordDirs?: string[]): string {
   const csvs = fs.existsSync(outDir)
     ? fs
@@ -40,8 +103,15 @@ export function resultsReadme(outDir: string, recordDirs?: string[]): string {
     '# Results',
     '',
     'Every number here comes from a run record under `runs/` (resolved config, seeds, per-epoch metrics,',
-    'backend, commit). Published values carry their source in the `note` column of each CSV.',
+    'backend, commit). Published values carry their source in the `note` column of each CSV. One seed is',
+    'one training run: its initialisation, data order, augmentation and, where a run draws one, its data',
+    'subset; the intervals are over seeds, so they cover that variation and nothing else (not other',
+    'datasets, architectures or hardware).',
     '',
+    ...overview(
+      outDir,
+      csvs.map((f) => f.replace(/\.csv$/, '')),
+    ),
     '## Status values',
     '',
     ...Object.entries(STATUS_MEANINGS).map(([k, v]) => `- \`${k}\`: ${v}`),
@@ -57,6 +127,13 @@ export function resultsReadme(outDir: string, recordDirs?: string[]): string {
     ];
     const counts = new Map<string, number>();
     for (const r of rows) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+    // rows with nothing reproduced here would bury the ones that have a value
+    const hide = (r: Record<string, string>) =>
+      (r.status === 'missing' || r.status === 'not-reproducible-here') && (r.reproduced ?? '') === '';
+    const shown = rows.filter((r) => !hide(r));
+    const hidden = rows.filter(hide);
+    const hiddenCounts = new Map<string, number>();
+    for (const r of hidden) hiddenCounts.set(r.status, (hiddenCounts.get(r.status) ?? 0) + 1);
     lines.push(
       `## ${pkg}`,
       '',
@@ -67,8 +144,14 @@ export function resultsReadme(outDir: string, recordDirs?: string[]): string {
       '',
       `| ${SHOWN.join(' | ')} |`,
       `| ${SHOWN.map(() => '---').join(' | ')} |`,
-      ...rows.map((r) => `| ${SHOWN.map((c) => mdEscape(r[c] ?? '')).join(' | ')} |`),
+      ...shown.map((r) => `| ${SHOWN.map((c) => mdEscape(r[c] ?? '')).join(' | ')} |`),
       '',
+      ...(hidden.length
+        ? [
+            `Not shown: ${hidden.length} rows with no reproduced value here (${[...hiddenCounts].map(([k, n]) => `${n} \`${k}\``).join(', ')}): published values that need data or weights this machine lacks, or runs not made yet; their citations and commands are in \`${csv}\`.`,
+            '',
+          ]
+        : []),
     );
     const claims = rows.filter((r) => r.table === 'claims' && r.scale !== '' && r.status !== 'missing');
     if (claims.length) {
