@@ -15,7 +15,7 @@ import { initBackend } from '@repro/runtime';
 import { mine } from '@repro/core-metrics';
 import { createModel, disposeModel, saveModel } from '@repro/models';
 import type { RunRecord } from '@repro/experiments';
-import { checkpointSequence, runMine, runTransfer } from '../src';
+import { GAUSSIAN_CASES, checkpointSequence, runMine, runTransfer } from '../src';
 
 const CLI = path.join(__dirname, '..', 'src', 'cli.ts');
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -82,21 +82,33 @@ describe('reproduce --scale smoke', () => {
     ).toEqual(['d1-rho0.5', 'd1-rho0.9']);
     // no number is typed from the paper: nothing has a published value
     expect(rows.every((r) => r.published === '')).toBe(true);
-    // the claims as data (3a, 4a, 4b at both scales): smoke (a pipeline check, no verdict) with its
-    // per-seed values, the paper-scale ones missing; the closure claims and the Gaussian rows are not in it
+    // every claim is data: the cpu claims at smoke (a pipeline check, no verdict) with their per-seed
+    // values, the paper-scale ones missing, and the Gaussian estimator checks (no value where not run)
     const json = JSON.parse(fs.readFileSync(path.join(out, 'dt-tradeoff-ctc.claims.json'), 'utf8')) as {
-      claims: Array<{ id: string; scale: string | null; verdict: string; method: string | null; perSeed: unknown[] }>;
+      claims: Array<{
+        id: string;
+        scale: string | null;
+        verdict: string;
+        kind: string;
+        method: string | null;
+        perSeed: unknown[];
+      }>;
     };
+    const ids = cpu.sort();
     expect(json.claims.map((c) => [c.id, c.scale, c.verdict])).toEqual([
-      ['3a-ixt-falls-late', 'smoke', 'smoke'],
-      ['4a-ctc-raises-transfer-repo-probe', 'smoke', 'smoke'],
-      ['4b-ctc-raises-transfer-strict-probe', 'smoke', 'smoke'],
-      ['paper-3a-ixt-falls-late', null, 'missing'],
-      ['paper-4a-ctc-raises-transfer-repo-probe', null, 'missing'],
-      ['paper-4b-ctc-raises-transfer-strict-probe', null, 'missing'],
+      ...ids.map((id) => [id, 'smoke', 'smoke']),
+      ...ids.map((id) => [`paper-${id}`, null, 'missing']),
+      ...GAUSSIAN_CASES.map((g) => [g.name, 'smoke', 'smoke']),
     ]);
-    expect(json.claims[1].method).toBe('paired-t');
-    expect(json.claims[1].perSeed).toHaveLength(1);
+    const byId = (id: string) => json.claims.find((c) => c.id === id)!;
+    expect(byId('4a-ctc-raises-transfer-repo-probe').method).toBe('paired-t');
+    expect(byId('4a-ctc-raises-transfer-repo-probe').perSeed).toHaveLength(1);
+    expect(byId('1-discriminability-rises').method).toBe('student-t');
+    expect(json.claims.filter((c) => c.kind === 'estimator-check').map((c) => c.id)).toEqual(
+      GAUSSIAN_CASES.map((g) => g.name),
+    );
+    expect(byId('d1-rho0.5').perSeed).toHaveLength(1);
+    expect(byId('d5-rho0.5').perSeed).toHaveLength(0);
   });
 
   it('records every checkpoint analysis, leaks no tensors, and draws the figures', () => {
