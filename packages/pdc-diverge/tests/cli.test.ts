@@ -43,7 +43,7 @@ describe('reproduce --scale smoke', () => {
     rows = parse<Record<string, string>>(fs.readFileSync(path.join(out, 'pdc-diverge.csv'), 'utf8'), { columns: true });
   }, 240_000);
 
-  it('writes every published value (70 + 56 + 12) with its citation, and the four claims', () => {
+  it('writes every published value (70 + 56 + 12) with its citation, and the claims (claim 1 per cell)', () => {
     const paper = rows.filter((r) => r.scale === 'paper');
     const count = (t: string) => paper.filter((r) => r.table === t).length;
     expect(count('table1-transfer-attacks')).toBe(70);
@@ -59,22 +59,32 @@ describe('reproduce --scale smoke', () => {
     const vit = paper.find((r) => r.row === 'ViT | ResNet 18' && r.metric === 't2_pdcXgivenY')!;
     expect(vit.published).toBe('0.035');
     const claims = rows.filter((r) => r.table === 'claims');
-    expect(claims.map((r) => r.row).sort()).toEqual([
-      '1-ours-more-robust',
-      '2-clean-cost',
-      '3-diverge-decorrelates',
-      '4-table2-asymmetry',
-    ]);
+    // claim 1 is a family of (attack, ε) cells over the cpu run's declared ε; smoke runs 0.1 and 0.3,
+    // so the other cells have no value there
+    const cells = [0.03, 0.05, 0.1, 0.2, 0.3].flatMap((eps) =>
+      ['fgm', 'pgd'].map((a) => `1-ours-more-robust-${a}-${eps}`),
+    );
+    expect(claims.map((r) => r.row).sort()).toEqual(
+      [...cells, '2-clean-cost', '3-diverge-decorrelates', '4-table2-asymmetry'].sort(),
+    );
     expect(claims.every((r) => r.status === 'smoke' && r.scale === 'smoke')).toBe(true);
-    // claims 2-4 are ClaimSpecs (claim 1 is still a closure): one object each in the claims file
+    expect(
+      claims
+        .filter((r) => r.reproduced === '')
+        .map((r) => r.row)
+        .sort(),
+    ).toEqual(cells.filter((c) => !c.endsWith('-0.1') && !c.endsWith('-0.3')).sort());
+    // every claim is a ClaimSpec: one object each in the claims file, the cells in family 1-ours-more-robust
     const json = JSON.parse(fs.readFileSync(path.join(out, 'pdc-diverge.claims.json'), 'utf8')) as {
-      claims: Array<{ id: string; verdict: string; method: string }>;
+      claims: Array<{ id: string; verdict: string; method: string | null; family: string | null }>;
     };
     expect(json.claims.map((c) => [c.id, c.verdict, c.method])).toEqual([
+      ...cells.map((c) => [c, 'smoke', c.endsWith('-0.1') || c.endsWith('-0.3') ? 'paired-t' : null]),
       ['2-clean-cost', 'smoke', 'paired-t'],
       ['3-diverge-decorrelates', 'smoke', 'paired-t'],
       ['4-table2-asymmetry', 'smoke', 'paired-t'],
     ]);
+    expect(json.claims.filter((c) => c.family === '1-ours-more-robust').map((c) => c.id)).toEqual(cells);
     // smoke analogs sit beside the published rows
     expect(rows.some((r) => r.scale === 'smoke' && r.metric === 'oursPgdEps0.1Pct' && r.reproduced !== '')).toBe(true);
   });
