@@ -16,7 +16,6 @@
 import * as path from 'path';
 import { writeJsonAtomic } from '@repro/runtime';
 import type { RunRecord, Scale } from './record';
-import type { ClaimOutcome } from './table';
 
 export interface Interval {
   /** Seeds (per group, for a difference: "na + nb"). */
@@ -199,16 +198,6 @@ export function describeInterval(iv: Interval, rule: ClaimRule): string {
   const ci = Number.isFinite(iv.lo) ? `[${f2(iv.lo)}, ${f2(iv.hi)}]` : '(too few seeds for an interval)';
   const level = String(Number((iv.level * 100).toFixed(2))); // 95, 97.5, 98.33
   return `n=${iv.n}, ${what} ${f2(iv.estimate)}, ${level}% CI ${ci} (${how}); holds if the interval lies ${rule.holdsWhen} ${rule.threshold.toFixed(d)}`;
-}
-
-/** A claim's outcome from its interval: the verdict, the estimate as the row's value, and the note. */
-export function claimFromInterval(iv: Interval, rule: ClaimRule, what: string): ClaimOutcome {
-  return {
-    value: iv.estimate,
-    verdict: decideClaim(iv, rule),
-    interval: iv,
-    note: `${what}: ${describeInterval(iv, rule)}`,
-  };
 }
 
 /** Student t interval at another level, from an interval's estimate, standard error and df. */

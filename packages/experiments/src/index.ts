@@ -30,7 +30,7 @@ export {
 } from './record';
 export type { RunRecord, Scale } from './record';
 export { buildTable, resultsCsv, writeResultsCsv, RESULT_COLUMNS, STATUS_MEANINGS } from './table';
-export type { Status, Citation, PublishedValue, Claim, ClaimOutcome, ResultRow } from './table';
+export type { Status, Citation, PublishedValue, ResultRow } from './table';
 export { lineChartSpec, barChartSpec, heatmapSpec, renderSvg, svgToPng, writePlot, meanBand, epochCurve } from './plot';
 export type { LinePoint, LineChartOptions, BarPoint } from './plot';
 export {
@@ -61,7 +61,6 @@ export {
   differenceInterval,
   decideClaim,
   describeInterval,
-  claimFromInterval,
   atLevel,
   evaluateClaims,
   writeClaimsJson,

@@ -13,7 +13,7 @@ import { BackendInfo, assertSafeId, formatDuration, initBackend } from '@repro/r
 import { CommonOptions, buildPaperCli } from './cli';
 import { RunRecord, Scale, mergeRunRecords, readRunRecords, writeRunRecord } from './record';
 import { runReproduce } from './reproduce';
-import { Claim, PublishedValue, buildTable, claimResults, isClaimSpec, writeResultsCsv } from './table';
+import { PublishedValue, buildTable, claimResults, writeResultsCsv } from './table';
 import { ClaimSpec, writeClaimsJson } from './claims';
 import { writeResultsReadme } from './results-readme';
 
@@ -40,8 +40,8 @@ export interface PaperSpec<R extends PaperRun> {
   description: string;
   runs: R[];
   published: PublishedValue[];
-  /** Claims as data (`ClaimSpec`, with `<out>/<name>.claims.json`) or, until restated, as closures (`Claim`). */
-  claims: Array<Claim | ClaimSpec>;
+  /** Claims as data (decided by shared code; `<out>/<name>.claims.json`). */
+  claims: ClaimSpec[];
   /** The run's resolved configuration at a scale: what its record carries (`RunRecord.config`). */
   resolve(run: R, scale: Scale): Record<string, unknown>;
   /** Trains one run and seed (checkpoints and resume through the shared loop); returns its record. */
@@ -194,23 +194,17 @@ export function definePaper<R extends PaperRun>(spec: PaperSpec<R>): Paper<R> {
     const csv = path.join(o.out, `${spec.name}.csv`);
     // the plots are drawn into a staging folder and moved into place only when all of them are drawn
     const staged = spec.plots ? await stagePlots(o.out, (dir) => spec.plots!(records, dir)) : undefined;
-    const specs = spec.claims.filter(isClaimSpec);
-    const results = claimResults(specs, records);
+    const results = claimResults(spec.claims, records);
     writeResultsCsv(csv, rows);
-    if (specs.length) writeClaimsJson(o.out, spec.name, specs, results);
+    if (spec.claims.length) writeClaimsJson(o.out, spec.name, spec.claims, results);
     if (staged) staged.commit(path.join(o.out, 'plots', spec.name));
     writeResultsReadme(o.out, o.records);
-    const older = new Set(spec.claims.filter((c) => !isClaimSpec(c)).map((c) => (c as Claim).row));
-    for (const c of rows.filter((r) => r.table === 'claims' && r.scale !== '' && older.has(String(r.row)))) {
-      const numbers = String(c.note).split('; ').slice(1).join('; ');
-      log(`claim ${c.row} (${c.scale}): ${c.status} — ${c.reproduced === '' ? '' : `${c.reproduced}; `}${numbers}`);
-    }
     const d = (v: number | null) =>
       v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(Math.abs(v) < 0.1 && v !== 0 ? 4 : 2);
     for (const r of results.filter((x) => x.scale !== null)) {
       const failed = r.preconditions.filter((c) => !c.passed).map((c) => c.name);
       log(
-        `claim ${r.id} (${r.scale}): ${r.verdict} — ${d(r.estimate)} [${d(r.lo)}, ${d(r.hi)}] vs ${r.holdsWhen} ${r.threshold}` +
+        `claim ${r.id} (${r.scale}): ${r.verdict} — ${d(r.estimate)} [${d(r.lo)}, ${d(r.hi)}] vs ${r.holdsWhen} ${d(r.threshold)}` +
           (failed.length ? `; failed preconditions: ${failed.join(', ')}` : ''),
       );
     }

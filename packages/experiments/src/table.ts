@@ -8,7 +8,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from '@repro/runtime';
 import { RunRecord, Scale } from './record';
-import type { ClaimResult, ClaimSpec, ClaimVerdict, Interval } from './claims';
+import type { ClaimResult, ClaimSpec } from './claims';
 import { evaluateClaims, unrunClaim } from './claims';
 
 export type Status =
@@ -87,33 +87,6 @@ export interface PublishedValue {
    * have): its paper-scale row is `not-reproducible-here` with this reason instead of `missing`.
    */
   unavailable?: string;
-}
-
-export interface ClaimOutcome {
-  /** The number the verdict rests on (e.g. a mean difference in points). */
-  value: number | null;
-  /** From the interval over seeds (`claimFromInterval`); null: cannot be evaluated (status missing). */
-  verdict: ClaimVerdict | null;
-  /** The interval behind the verdict. */
-  interval?: Interval;
-  note: string;
-}
-
-/**
- * A claim as a closure (the older form): `evaluate` builds its own outcome and note. New claims are
- * `ClaimSpec`s (claims.ts: source, design, preconditions, family as data, decided by shared code);
- * the packages move to them as their claims are restated.
- */
-export interface Claim {
-  table: string;
-  row: string;
-  metric: string;
-  /** What the paper claims, in one sentence. */
-  statement: string;
-  /** Runs the claim needs. */
-  runIds: string[];
-  evaluate(records: RunRecord[]): ClaimOutcome;
-  command: string;
 }
 
 const SCALE_ORDER: Scale[] = ['paper', 'cpu', 'smoke'];
@@ -199,39 +172,6 @@ function publishedRows(pkg: string, p: PublishedValue, records: RunRecord[]): Re
   return rows;
 }
 
-function claimRows(pkg: string, c: Claim, records: RunRecord[]): ResultRow[] {
-  const rows: ResultRow[] = [];
-  for (const scale of SCALE_ORDER) {
-    const recs = records.filter((r) => c.runIds.includes(r.runId) && r.scale === scale && r.complete);
-    if (recs.length === 0) continue;
-    const present = new Set(recs.map((r) => r.runId));
-    const row: ResultRow = { ...emptyRow(pkg, c.table, c.row, c.metric), ...describe(recs), scale };
-    const lacking = c.runIds.filter((id) => !present.has(id));
-    if (lacking.length) {
-      row.status = scale === 'smoke' ? 'smoke' : 'missing';
-      row.note = `claim: ${c.statement}; runs missing: ${lacking.join(', ')}`;
-    } else {
-      const o = c.evaluate(recs);
-      row.reproduced = o.value === null ? '' : round(o.value);
-      row.status = scale === 'smoke' ? 'smoke' : o.verdict === null ? 'missing' : (`claim-${o.verdict}` as Status);
-      row.note = `claim: ${c.statement}; ${o.note}`;
-    }
-    rows.push(row);
-  }
-  if (rows.length === 0) {
-    rows.push({
-      ...emptyRow(pkg, c.table, c.row, c.metric),
-      status: 'missing',
-      note: `claim: ${c.statement}; not run; run with: ${c.command}`,
-    });
-  }
-  return rows;
-}
-
-export function isClaimSpec(c: Claim | ClaimSpec): c is ClaimSpec {
-  return 'measure' in c;
-}
-
 /** Every ClaimSpec decided at every scale with records (`evaluateClaims`), and the never-run ones. */
 export function claimResults(specs: ClaimSpec[], records: RunRecord[]): ClaimResult[] {
   const results = evaluateClaims(specs, records, SCALE_ORDER);
@@ -255,17 +195,12 @@ export function buildTable(
   pkg: string,
   records: RunRecord[],
   published: PublishedValue[],
-  claims: Array<Claim | ClaimSpec>,
+  claims: ClaimSpec[],
 ): ResultRow[] {
-  const specs = claims.filter(isClaimSpec);
-  const results = claimResults(specs, records);
+  const results = claimResults(claims, records);
   const rows = [
     ...published.flatMap((p) => publishedRows(pkg, p, records)),
-    ...claims.flatMap((c) =>
-      isClaimSpec(c)
-        ? results.filter((r) => r.id === c.id).map((r) => claimSpecRow(pkg, c, r, records))
-        : claimRows(pkg, c, records),
-    ),
+    ...claims.flatMap((c) => results.filter((r) => r.id === c.id).map((r) => claimSpecRow(pkg, c, r, records))),
   ];
   const key = (r: ResultRow) => [r.table, r.row, r.metric, SCALE_ORDER.indexOf(r.scale as Scale)].map(String);
   return rows.sort((a, b) => {

@@ -4,9 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   buildTable,
-  Claim,
-  claimFromInterval,
-  differenceInterval,
+  ClaimSpec,
   PublishedValue,
   readRunRecords,
   resultsCsv,
@@ -84,23 +82,22 @@ const PUBLISHED: PublishedValue[] = [
     command: 'demo train --run d --scale paper',
   },
 ];
-const gap = (hi: string, lo: string, min: number, statement: string): Claim => ({
-  table: 'claims',
-  row: `${hi}>${lo}`,
-  metric: 'top1Pct gap',
+const gap = (hi: string, lo: string, min: number, statement: string): ClaimSpec => ({
+  id: `${hi}>${lo}`,
   statement,
+  source: { quote: statement, where: 'demo paper' },
+  quantity: `${hi} − ${lo} (points)`,
   runIds: [hi, lo],
   command: `demo reproduce --run ${hi},${lo}`,
-  evaluate: (recs) => {
-    const v = (id: string) => recs.filter((r) => r.runId === id).map((r) => r.metrics.top1Pct);
-    return claimFromInterval(
-      differenceInterval(v(hi), v(lo)),
-      { threshold: min, holdsWhen: 'above' },
-      `${hi} − ${lo} (points)`,
-    );
+  threshold: min,
+  holdsWhen: 'above',
+  measure: (recs) => {
+    const v = (id: string) =>
+      recs.filter((r) => r.runId === id).map((r) => ({ seed: r.seed, value: r.metrics.top1Pct }));
+    return { kind: 'welch', a: v(hi), b: v(lo) };
   },
 });
-const CLAIMS: Claim[] = [
+const CLAIMS: ClaimSpec[] = [
   gap('c', 'e', 2, 'c beats e by 2 points'),
   gap('e', 'c', 2, 'e beats c by 2 points'),
   gap('c', 'f', 2, 'c beats f by 2 points'),
