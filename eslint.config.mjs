@@ -38,7 +38,15 @@ const layering = ALL.map((pkg) => {
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/native/build/**', 'results/**', '.nx/**', 'tmp/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/native/build/**',
+      'results/**',
+      '.nx/**',
+      'tmp/**',
+      'docs/api/**',
+    ],
   },
   {
     files: ['**/*.ts'],

@@ -1,3 +1,9 @@
+/**
+ * Statistics for representations: the distance-correlation family (dcor, dcor2, bcdcor, pdcor, ...),
+ * HSIC and CKA, MINE and InfoNCE, accuracy, on `tf.Tensor2D` [n, p] inputs (one example per row).
+ *
+ * @module @repro/core-metrics
+ */
 export {
   dcov2,
   dcor,

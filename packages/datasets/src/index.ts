@@ -1,3 +1,9 @@
+/**
+ * Dataset readers (IDX, CIFAR binary, PNG folders, NumPy .npy, ImageNet JPEG folders), datasets by name
+ * with their normalisation, lazy tensor batches and seeded augmentation.
+ *
+ * @module @repro/datasets
+ */
 export type { ImageDataset } from './dataset';
 export {
   validateDataset,

@@ -1,3 +1,9 @@
+/**
+ * Training loop, optimizers, schedules, checkpoints and resume, run records, claims by interval,
+ * result tables, plots (including `writeCkaFiles`, torch_cka's `plot_results`) and CLI building blocks.
+ *
+ * @module @repro/experiments
+ */
 export { Optimizer, trainableVariables, jointStep } from './optim';
 export type { OptimizerConfig } from './optim';
 export { multiStep, cosine, constant } from './schedule';

@@ -1,3 +1,9 @@
+/**
+ * Model registry and architectures of the four papers, feature taps, save and load, and
+ * `compareModels` (torch_cka's layer × layer CKA).
+ *
+ * @module @repro/models
+ */
 import './pnn';
 import './resnet';
 import './mobile';

@@ -1,3 +1,9 @@
+/**
+ * Compute backend selection (`initBackend`: tfjs-node-gpu, tfjs-node, WebAssembly with training kernels and
+ * optional native kernels, or cpu), seeded randomness, atomic writes, safe paths and progress lines.
+ *
+ * @module @repro/runtime
+ */
 export { initBackend, currentBackend, parseBackendPreference, BACKEND_PREFERENCES } from './backend';
 export type { BackendInfo, BackendPreference } from './backend';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/wasm-training';
