@@ -1,6 +1,8 @@
 /**
  * Statistics for representations: the distance-correlation family (dcor, dcor2, bcdcor, pdcor, ...),
- * HSIC and CKA, MINE and InfoNCE, accuracy, on `tf.Tensor2D` [n, p] inputs (one example per row).
+ * HSIC and CKA, MINE and InfoNCE, accuracy, on `tf.Tensor2D` [n, p] inputs (one example per row) returning
+ * `tf.Scalar`s; {@link numeric} has the same statistics on plain arrays (`number[][]`, typed arrays),
+ * returning numbers.
  *
  * @module @repro/core-metrics
  */
@@ -44,3 +46,5 @@ export { accuracy, smoothedAccuracy, smoothedAccuracyTrace } from './accuracy';
 export type { SmoothedAccuracyOptions } from './accuracy';
 export { distanceMatrix, safeSqrt, EXACT_MAX_DIM } from './distance';
 export { nonFinite } from './validate';
+export * as numeric from './numeric';
+export type { MatrixInput, FlatMatrix } from './numeric';
