@@ -292,6 +292,8 @@ function forEachFeatureBatch(
 /**
  * CKA of every selected layer of A with every selected layer of B (torch_cka's `CKA.compare`, see
  * the module comment for where it differs). Tensors are freed batch by batch; nothing leaks.
+ * `ckaExport` gives torch_cka's `export()`; the files and heatmap of its `plot_results` are
+ * `writeCkaFiles` in `@repro/experiments` (beside the plotting it draws with).
  */
 export function compareModels(modelA: tf.LayersModel, modelB: tf.LayersModel, opts: CompareOptions): CompareResult {
   const maxLayers = opts.maxLayers ?? 150;
