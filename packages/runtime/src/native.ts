@@ -178,9 +178,14 @@ function load(): NativeStatus {
   }
   if (isOff(process.env.REPRO_NATIVE)) return { available: false, reason: 'disabled by REPRO_NATIVE=0' };
   if (!fs.existsSync(NATIVE_ADDON_PATH)) {
+    // a checkout has the C sources beside the package; the npm tarball ships neither sources nor addon
+    const inCheckout = fs.existsSync(path.resolve(NATIVE_ADDON_PATH, '..', '..', '..', 'binding.gyp'));
+    const hint = inCheckout
+      ? 'run node tools/build-native.js'
+      : 'the installed package ships no native sources: it is built only in a repro checkout';
     return {
       available: false,
-      reason: `native addon not built (${path.relative(process.cwd(), NATIVE_ADDON_PATH)} missing; run node tools/build-native.js)`,
+      reason: `native addon not built (${path.relative(process.cwd(), NATIVE_ADDON_PATH)} missing; ${hint})`,
     };
   }
   let addon: NativeAddon;
