@@ -235,8 +235,29 @@ function rescaledSplit(x: tf.Tensor2D, y: tf.Tensor2D, fraction: number, rng: Rn
 
 type IntegerOption = 'hidden' | 'layers' | 'batchSize' | 'iterations' | 'window' | 'progressEvery' | 'embedding';
 
-/** Rejects options that would make a silent nonsense estimate (0 iterations report 0 nats). */
+const KNOWN_OPTIONS = new Set([
+  'hidden',
+  'layers',
+  'batchSize',
+  'learningRate',
+  'iterations',
+  'heldOutFraction',
+  'maRate',
+  'window',
+  'seed',
+  'onProgress',
+  'progressEvery',
+  'embedding',
+]);
+
+/**
+ * Rejects options that would make a silent nonsense estimate (0 iterations report 0 nats), and names
+ * it does not know: a misspelt option (`lr` for `learningRate`) would otherwise leave its default in force.
+ */
 function checkOptions(fn: string, opts: NeuralMiOptions & { embedding?: number }): void {
+  for (const k of Object.keys(opts))
+    if (!KNOWN_OPTIONS.has(k) && (opts as Record<string, unknown>)[k] !== undefined)
+      throw new Error(`${fn}: unknown option '${k}' (options: ${[...KNOWN_OPTIONS].join(', ')})`);
   const minimum: Record<IntegerOption, number> = {
     hidden: 1,
     layers: 1,

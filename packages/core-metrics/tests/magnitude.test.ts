@@ -709,6 +709,8 @@ describe('mine and infoNce', () => {
       [{ maRate: 0 }, /maRate must be in \(0, 1\], got 0/],
       [{ window: 0 }, /window must be an integer >= 1/],
       [{ progressEvery: 0 }, /progressEvery must be an integer >= 1/],
+      // a misspelt option would leave its default in force (dt-tradeoff passed lr, and ran at 1e-4)
+      [{ lr: 4e-4 }, /unknown option 'lr' \(options: .*learningRate/],
     ] as const) {
       const before = tf.memory().numTensors;
       expect(() => f(x, y, { ...settings, ...bad })).toThrow(new RegExp(`${name}: ${pattern.source}`));

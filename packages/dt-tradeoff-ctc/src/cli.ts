@@ -539,7 +539,7 @@ export async function runMine(o: MineCliOptions): Promise<Array<Record<string, n
   const name = parseDataset('--dataset', o.dataset);
   const info = DATASETS[name];
   const settings = {
-    lr: flag(FLAGS.lr, o.lr, 1e-4),
+    learningRate: flag(FLAGS.lr, o.lr, 1e-4),
     iterations: flag(FLAGS.iterNum, o.iterNum, 5000),
     hidden: flag(FLAGS.hidden, o.hidden, 1024),
     batchSize: flag(FLAGS.batchSize, o.batchSize, 500),

@@ -34,7 +34,8 @@ export interface ProbeConfig {
 
 /** One MINE estimate's settings (mine.py's flags; the statistics network is hidden-hidden-hidden-1). */
 export interface MineSettings {
-  lr: number;
+  /** Adam's learning rate (mine.py's --lr), core-metrics' `learningRate`. */
+  learningRate: number;
   iterations: number;
   hidden: number;
   batchSize: number;
@@ -198,8 +199,8 @@ const CPU_COMMON = {
     examples: 4000,
     xPool: 2,
     // the golden Gaussian cases' settings (hidden 64, batch 500) at lr × iterations = 0.28 (dt-tradeoff.md §3)
-    xt: { lr: 4e-4, iterations: 700, hidden: 64, batchSize: 500 },
-    ty: { lr: 4e-4, iterations: 700, hidden: 64, batchSize: 500 },
+    xt: { learningRate: 4e-4, iterations: 700, hidden: 64, batchSize: 500 },
+    ty: { learningRate: 4e-4, iterations: 700, hidden: 64, batchSize: 500 },
     spreadSeeds: [101],
   },
   seeds: [1, 2, 3],
@@ -268,8 +269,8 @@ const PAPER_COMMON = {
     examples: 10000,
     xPool: 1,
     // README: xt --lr 8e-5 --iter_num 1e+4; ty --lr 1e-5 --iter_num 2e+4; mine.py: hidden 1024, batch 5000
-    xt: { lr: 8e-5, iterations: 10000, hidden: 1024, batchSize: 5000 },
-    ty: { lr: 1e-5, iterations: 20000, hidden: 1024, batchSize: 5000 },
+    xt: { learningRate: 8e-5, iterations: 10000, hidden: 1024, batchSize: 5000 },
+    ty: { learningRate: 1e-5, iterations: 20000, hidden: 1024, batchSize: 5000 },
     spreadSeeds: [101, 102],
   },
   seeds: [1],
@@ -312,7 +313,7 @@ export const ALL_RUNS: DtRun[] = [...CPU_RUNS, ...PAPER_RUNS];
  */
 export function resolveRun(run: DtRun, scale: Scale): DtRun {
   if (scale !== 'smoke') return run;
-  const smokeMine = { lr: 1e-3, iterations: 60, hidden: 16, batchSize: 50 };
+  const smokeMine = { learningRate: 1e-3, iterations: 60, hidden: 16, batchSize: 50 };
   return {
     ...run,
     // the fixture has about 30 training and 10 test images per class: half for the source, half for the probe

@@ -18,7 +18,7 @@ it('CIFAR-100 -> CINIC-10 with ResNeXt32-16x4d: data, both CTC stages, probes an
   writeSyntheticCifar100(dir, { train: 32, test: 10 });
   writeSyntheticCinic10(dir, { perClass: 1 });
   const base = PAPER_RUNS.find((r) => r.id === 'paper-ctc-transferability')!;
-  const tiny = { lr: 1e-3, iterations: 5, hidden: 8, batchSize: 4 };
+  const tiny = { learningRate: 1e-3, iterations: 5, hidden: 8, batchSize: 4 };
   const run = {
     ...base,
     epochs: 2,
