@@ -52,6 +52,8 @@ export async function writeCkaFiles(r: CompareResult, outDir: string, base = 'ck
     colLabels: r.layersB,
     yLabel: `Layers ${r.modelNames[0]}`,
     xLabel: `Layers ${r.modelNames[1]}`,
+    // the colour bar names the statistic the matrix holds (minibatch linear CKA, its HSIC estimator)
+    valueLabel: `linear CKA (${r.estimator})`,
     scheme: 'magma',
     rowOrder: 'bottom-up',
     cellText: r.layersA.length * r.layersB.length <= 400,

@@ -37,8 +37,27 @@ export {
 export type { RunRecord, Scale } from './record';
 export { buildTable, resultsCsv, writeResultsCsv, RESULT_COLUMNS, STATUS_MEANINGS } from './table';
 export type { Status, Citation, PublishedValue, ResultRow } from './table';
-export { lineChartSpec, barChartSpec, heatmapSpec, renderSvg, svgToPng, writePlot, meanBand, epochCurve } from './plot';
-export type { LinePoint, LineChartOptions, BarPoint } from './plot';
+export {
+  lineChartSpec,
+  barChartSpec,
+  heatmapSpec,
+  renderSvg,
+  svgToPng,
+  writePlot,
+  meanBand,
+  epochCurve,
+  PALETTE,
+  seriesScales,
+  shade,
+  schemeColor,
+  relativeLuminance,
+  textColorOn,
+  DARK_TEXT,
+  LIGHT_TEXT,
+  parseAutoLayerName,
+  shortLayerLabels,
+} from './plot';
+export type { LinePoint, LineChartOptions, BarPoint, HeatmapOptions, SeriesStyle, SeriesStyles } from './plot';
 export {
   buildPaperCli,
   runCli,

@@ -3,7 +3,26 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
-import { barChartSpec, heatmapSpec, jet, lineChartSpec, writeOverlayGridPng, writePlot } from '../src';
+import {
+  DARK_TEXT,
+  LIGHT_TEXT,
+  PALETTE,
+  SeriesStyles,
+  barChartSpec,
+  heatmapSpec,
+  jet,
+  lineChartSpec,
+  parseAutoLayerName,
+  relativeLuminance,
+  renderSvg,
+  schemeColor,
+  seriesScales,
+  shade,
+  shortLayerLabels,
+  textColorOn,
+  writeOverlayGridPng,
+  writePlot,
+} from '../src';
 
 it('renders a line chart and a heatmap to SVG and PNG', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-plot-'));
@@ -87,4 +106,149 @@ it('writes heat-map overlays as a PNG grid: tile size, image pixels, jet colours
   expect(() => writeOverlayGridPng(file, [[{ image: new Float32Array(3) }]], { h: 2, w: 2, channels: 1 })).toThrow(
     /tile 0,0 has 3 values, expected 4/,
   );
+});
+
+describe('heatmap cells, colour bar and layer labels', () => {
+  const cellTexts = (svg: string) =>
+    Object.fromEntries(
+      [...svg.matchAll(/<text[^>]*fill="(#[0-9a-f]{6})"[^>]*>(-?\d\.\d\d)<\/text>/g)].map((m) => [m[2], m[1]]),
+    );
+
+  it.each(['magma', 'viridis'])(
+    'prints dark numbers on light cells and light numbers on dark cells (%s)',
+    async (scheme) => {
+      const svg = await renderSvg(
+        heatmapSpec([[0.95, 0.05]], { title: 'CKA', rowLabels: ['a'], colLabels: ['x', 'y'], scheme }),
+      );
+      expect(cellTexts(svg)).toEqual({ '0.95': DARK_TEXT, '0.05': LIGHT_TEXT });
+      // the text colour is chosen from the colour the cell is really drawn in
+      const fills = [...svg.matchAll(/aria-roledescription="rect mark" d="[^"]*" fill="([^"]+)"/g)].map((m) => m[1]);
+      expect(fills).toEqual([schemeColor(scheme, [0, 1], 0.95), schemeColor(scheme, [0, 1], 0.05)]);
+      expect(textColorOn(fills[0])).toBe(DARK_TEXT);
+      expect(textColorOn(fills[1])).toBe(LIGHT_TEXT);
+    },
+  );
+
+  it('gives every value from 0 to 1 a text colour of contrast at least 4.5 against its cell', () => {
+    for (const scheme of ['magma', 'viridis'])
+      for (let v = 0; v <= 1.0001; v += 0.01) {
+        const bg = relativeLuminance(schemeColor(scheme, [0, 1], v));
+        const fg = relativeLuminance(textColorOn(schemeColor(scheme, [0, 1], v)));
+        const contrast = (Math.max(bg, fg) + 0.05) / (Math.min(bg, fg) + 0.05);
+        expect(contrast).toBeGreaterThanOrEqual(4.5);
+      }
+  });
+
+  it('titles the colour bar with the quantity shown', async () => {
+    const svg = await renderSvg(
+      heatmapSpec([[0.5]], { title: 't', rowLabels: ['a'], colLabels: ['b'], valueLabel: 'linear CKA (debiased)' }),
+    );
+    expect(svg).toMatch(/role-legend-title[^]*?>linear CKA \(debiased\)<\/text>/);
+  });
+
+  it('shows tfjs auto-generated layer names short and distinct, the full forms in a caption', async () => {
+    const names = [
+      'torch_conv2d_TorchConv2D12',
+      'torch_batch_norm_TorchBatchNorm3',
+      're_lu_ReLU1',
+      'torch_conv2d_TorchConv2D13',
+      'global_average_pooling2d_GlobalAveragePooling2D8',
+      'stage1',
+      'torch_conv2d_TorchConv2D2@1',
+    ];
+    const { labels, legend } = shortLayerLabels(names);
+    expect(labels).toEqual(['conv 12', 'bn 3', 'relu 1', 'conv 13', 'gap 8', 'stage1', 'conv 2@1']);
+    expect(legend).toContain('conv N = torch_conv2d_TorchConv2DN');
+    expect(legend).toContain('gap N = global_average_pooling2d_GlobalAveragePooling2DN');
+    expect(parseAutoLayerName('features_conv')).toBeUndefined();
+    expect(parseAutoLayerName('conv2d_Conv2D1')).toEqual({ cls: 'Conv2D', index: '1', suffix: '' });
+    // a short form that another label already is keeps its full name
+    expect(shortLayerLabels(['torch_conv2d_TorchConv2D1', 'conv 1']).labels).toEqual([
+      'torch_conv2d_TorchConv2D1',
+      'conv 1',
+    ]);
+    const svg = await renderSvg(
+      heatmapSpec(
+        names.map(() => names.map(() => 0.5)),
+        { title: 'CKA', rowLabels: names, colLabels: names },
+      ),
+    );
+    const axisLabels = [...svg.matchAll(/role-axis-label[^]*?<\/g>/g)].flatMap((g) =>
+      [...g[0].matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]),
+    );
+    expect(axisLabels.filter((l) => l.startsWith('conv'))).toHaveLength(6); // 3 per axis, none alike
+    expect(new Set(axisLabels).size).toBe(names.length);
+    expect(axisLabels.some((l) => l.includes('…'))).toBe(false);
+    expect(svg).toContain('conv N = torch_conv2d_TorchConv2DN');
+  });
+});
+
+describe('series colours', () => {
+  const lineStrokes = (svg: string) =>
+    Object.fromEntries(
+      [...svg.matchAll(/aria-roledescription="line mark" d="[^"]*" stroke="([^"]+)"/g)].map((m, i) => [i, m[1]]),
+    );
+  const legendSymbols = (svg: string) =>
+    [...svg.matchAll(/role-legend-symbol[^>]*><path[^>]*?stroke="([^"]+)"[^>]*?opacity="([\d.]+)"/g)].map((m) => ({
+      stroke: m[1],
+      opacity: m[2],
+    }));
+
+  it("draws legend swatches in the line's full colour, not the band's pale fill", async () => {
+    const data = [1, 2, 3].flatMap((e) => [
+      { series: 'A', x: e, y: 80 + e, lo: 79 + e, hi: 81 + e },
+      { series: 'B', x: e, y: 70 + e, lo: 69 + e, hi: 71 + e },
+    ]);
+    const svg = await renderSvg(lineChartSpec(data, { title: 't', xLabel: 'x', yLabel: 'y' }));
+    const lines = Object.values(lineStrokes(svg));
+    expect(lines).toHaveLength(2);
+    expect(legendSymbols(svg)).toEqual(lines.map((stroke) => ({ stroke, opacity: '1' })));
+  });
+
+  it("gives a series the package's colour whatever the plot's other series, and dashes where asked", async () => {
+    const style: SeriesStyles = (s) =>
+      ({ vanilla: { color: '#9d755d' }, DPK: { color: '#4c78a8' }, 'DPK held': { color: '#4c78a8', dash: [6, 3] } })[s];
+    const one = seriesScales(['other', 'DPK', 'vanilla'], style);
+    const two = seriesScales(['vanilla', 'DPK'], style);
+    expect(one.colors[one.domain.indexOf('DPK')]).toBe('#4c78a8');
+    expect(two.colors[two.domain.indexOf('DPK')]).toBe('#4c78a8');
+    expect(one.colors[one.domain.indexOf('vanilla')]).toBe(two.colors[two.domain.indexOf('vanilla')]);
+    // an unnamed series takes the first palette colour no named series has
+    expect(one.colors[0]).toBe(PALETTE[1]);
+    expect(one.dashes).toBeUndefined();
+    const data = [1, 2].flatMap((x) => ['DPK', 'DPK held'].map((series) => ({ series, x, y: x })));
+    const svg = await renderSvg(lineChartSpec(data, { title: 't', xLabel: 'x', yLabel: 'y', style }));
+    expect(svg).toMatch(/aria-roledescription="line mark"[^>]*stroke="#4c78a8"[^>]*stroke-dasharray="6,3"/);
+    const bars = await renderSvg(
+      barChartSpec([{ category: 'c', series: 'DPK', y: 1 }], { title: 't', yLabel: 'y', style }),
+    );
+    expect(bars).toMatch(/aria-roledescription="bar" d="[^"]*" fill="#4c78a8"/);
+  });
+
+  it('shades one colour from light to dark for ordered variants', () => {
+    const [l0, l1, l2] = [0, 1, 2].map((k) => relativeLuminance(shade('#f58518', k, 3)));
+    expect(l0).toBeGreaterThan(l1);
+    expect(l1).toBeGreaterThan(l2);
+    expect(shade('#f58518', 1, 3)).toBe('#f58518');
+  });
+
+  it('puts several series of one category side by side, not stacked', async () => {
+    const svg = await renderSvg(
+      barChartSpec(
+        [
+          { category: 'stage1', series: 'kd', y: 0.9, lo: 0.85, hi: 0.95 },
+          { category: 'stage1', series: 'dpk', y: 0.8, lo: 0.75, hi: 0.85 },
+        ],
+        { title: 't', yLabel: 'CKA' },
+      ),
+    );
+    const rects = [...svg.matchAll(/aria-roledescription="bar" d="M([\d.]+),([\d.]+)h([\d.]+)v([\d.]+)h/g)].map((m) =>
+      m.slice(1).map(Number),
+    );
+    expect(rects).toHaveLength(2);
+    const [a, b] = rects;
+    expect(a[0] + a[2]).toBeLessThanOrEqual(b[0]); // side by side
+    expect(a[1] + a[3]).toBeCloseTo(b[1] + b[3]); // the same baseline
+    expect(a[3] / b[3]).toBeCloseTo(0.9 / 0.8, 2); // heights in proportion to the values (no stack)
+  });
 });
