@@ -56,6 +56,7 @@ export {
   LIGHT_TEXT,
   parseAutoLayerName,
   shortLayerLabels,
+  legendEntries,
 } from './plot';
 export type { LinePoint, LineChartOptions, BarPoint, HeatmapOptions, SeriesStyle, SeriesStyles } from './plot';
 export {
@@ -122,6 +123,6 @@ export type { AttackOptions, PgdOptions } from './attacks';
 export { definePaper } from './paper';
 export type { Paper, PaperRun, PaperSpec, RunContext } from './paper';
 export { writeOverlayGridPng, jet } from './overlay';
-export type { OverlayTile } from './overlay';
+export type { OverlayTile, OverlayGridOptions } from './overlay';
 export { writeCkaFiles, ckaCsv } from './cka-files';
 export type { CkaFiles } from './cka-files';

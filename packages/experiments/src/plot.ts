@@ -454,6 +454,34 @@ export function heatmapSpec(matrix: number[][], o: HeatmapOptions): object {
   };
 }
 
+const unescapeXml = (t: string) =>
+  t
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;|&#39;/g, "'")
+    .replace(/&amp;/g, '&');
+
+/**
+ * What a chart rendered by renderSvg shows in its legend, in order: each label with its swatch's
+ * colour (a line's stroke, a bar's fill), dash (stroke-dasharray) and opacity. For checking plots.
+ */
+export function legendEntries(svg: string): Array<{ label: string; color: string; dash?: string; opacity: number }> {
+  const attr = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+  return [
+    ...svg.matchAll(/role-legend-symbol"[^>]*><path([^>]*)\/>[^]*?role-legend-label"[^>]*><text[^>]*>([^<]*)<\/text>/g),
+  ].map((m) => {
+    const stroke = attr(m[1], 'stroke');
+    const dash = attr(m[1], 'stroke-dasharray');
+    return {
+      label: unescapeXml(m[2]),
+      color: stroke && stroke !== 'transparent' ? stroke : (attr(m[1], 'fill') ?? ''),
+      ...(dash ? { dash } : {}),
+      opacity: Number(attr(m[1], 'opacity') ?? 1),
+    };
+  });
+}
+
 /** Renders a Vega-Lite spec to an SVG string. */
 export async function renderSvg(vlSpec: object): Promise<string> {
   const view = new vega.View(vega.parse(vegaLite.compile(vlSpec).spec), { renderer: 'none' });

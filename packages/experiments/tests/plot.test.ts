@@ -252,3 +252,47 @@ describe('series colours', () => {
     expect(a[3] / b[3]).toBeCloseTo(0.9 / 0.8, 2); // heights in proportion to the values (no stack)
   });
 });
+
+it('labels an overlay grid: title, column and row labels, tile captions; the tiles keep their pixels', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-overlay-'));
+  const image = new Float32Array(4).fill(0.5);
+  const heat = new Float32Array([0, 1, 0, 1]);
+  const rows = [[{ image }, { image, heat, caption: 'explains: Coat' }]];
+  const opts = { h: 2, w: 2, channels: 1 as const, scale: 20, gap: 2, alpha: 1 };
+  const plain = path.join(dir, 'plain.png');
+  const labelled = path.join(dir, 'labelled.png');
+  writeOverlayGridPng(
+    plain,
+    rows.map((r) => r.map(({ image: im, heat: ht }) => ({ image: im, heat: ht }))),
+    opts,
+  );
+  writeOverlayGridPng(labelled, rows, {
+    ...opts,
+    title: 'Grad-CAM',
+    colLabels: ['test image', 'Baseline\nGrad-CAM'],
+    rowLabels: ['#0 true: Coat'],
+  });
+  const a = PNG.sync.read(fs.readFileSync(plain));
+  const b = PNG.sync.read(fs.readFileSync(labelled));
+  expect(b.width).toBeGreaterThan(a.width);
+  expect(b.height).toBeGreaterThan(a.height);
+  const px = (p: PNG, x: number, y: number) =>
+    Array.from(p.data.subarray(4 * (y * p.width + x), 4 * (y * p.width + x) + 3));
+  // the grid sits at the bottom right, below the labels and right of the row labels
+  const [dx, dy] = [b.width - a.width, b.height - a.height - 14];
+  for (const [x, y] of [
+    [5, 5],
+    [30, 10],
+    [50, 30],
+  ])
+    expect(px(b, dx + x, dy + y)).toEqual(px(a, x, y));
+  const dark = (p: PNG, x0: number, y0: number, x1: number, y1: number) => {
+    let n = 0;
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (px(p, x, y).every((v) => v < 128)) n++;
+    return n;
+  };
+  expect(dark(b, 0, 0, b.width, dy)).toBeGreaterThan(20); // title and column labels
+  expect(dark(b, 0, dy, dx, b.height)).toBeGreaterThan(20); // the row label
+  expect(dark(b, dx, b.height - 14, b.width, b.height)).toBeGreaterThan(10); // the caption
+  expect(() => writeOverlayGridPng(labelled, rows, { ...opts, colLabels: ['one'] })).toThrow(/1 colLabels for 2 cols/);
+});
