@@ -31,24 +31,31 @@ import {
   writeCkaFiles,
   writePlot,
 } from '@repro/experiments';
-import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, DistillRun, METHOD_LABELS } from './runs';
+import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, DistillRun, METHOD_LABELS, distillStyles } from './runs';
 import { CLAIMS, PUBLISHED } from './published';
 import { PACKAGE, resolveRun, runDir, teacherName, trainDistillRun } from './distill';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-/** The rebuttal's figure: one CKA value per minibatch, sorted, as a square image (the largest square). */
+/**
+ * The rebuttal's figure: one CKA value per minibatch, sorted ascending, as a square image (the largest
+ * square; the lowest values beyond it are left out and the title says so). Cell (row r, column c) is
+ * the minibatch of rank side·r + c, row 0 at the bottom. The values are perMinibatchCka's default
+ * (debiased) linear CKA, as distill.ts computes them.
+ */
 function perMinibatchSpec(values: number[], title: string): object {
   const side = Math.floor(Math.sqrt(values.length));
-  const sorted = [...values].sort((a, b) => a - b).slice(values.length - side * side);
+  const dropped = values.length - side * side;
+  const sorted = [...values].sort((a, b) => a - b).slice(dropped);
   const matrix = Array.from({ length: side }, (_, i) => sorted.slice(i * side, (i + 1) * side));
   const labels = Array.from({ length: side }, (_, i) => String(i));
   return heatmapSpec(matrix, {
-    title,
+    title: dropped ? `${title}; the ${dropped} lowest not shown` : title,
     rowLabels: labels,
     colLabels: labels,
-    xLabel: 'Sample Index',
-    yLabel: 'Sample Index',
+    xLabel: `column: minibatch rank within its row (rank = ${side} × row + column)`,
+    yLabel: `row of ${side} minibatches (minibatches sorted by CKA, ascending)`,
+    valueLabel: 'linear CKA (debiased)',
     scheme: 'magma',
     rowOrder: 'bottom-up',
     cellText: false,
@@ -65,6 +72,8 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
       const out = path.join(dir, scale);
       const seeds = `${rs.length} seed(s)`;
       const names = cfg.students.map((s) => s.name);
+      // one colour per method in every plot of the run (runs.ts)
+      const style = distillStyles(cfg);
       // test accuracy of every network, mean and 95% CI over seeds
       const bars: BarPoint[] = [
         ...cfg.teachers.map((t, k) => ({
@@ -74,7 +83,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         })),
         ...cfg.students.map((s) => ({
           category: s.name,
-          series: s.net ? 'comparison network' : METHOD_LABELS[s.method],
+          series: s.net ? `comparison network ${s.name}` : METHOD_LABELS[s.method],
           ...meanBand(rs.map((r) => r.metrics[`${s.name}TestAccPct`])),
         })),
       ];
@@ -83,6 +92,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         barChartSpec(bars, {
           title: `Test accuracy, mean and 95% CI over ${seeds} (${rs[0].dataset}, ${scale})`,
           yLabel: 'test accuracy (%)',
+          style,
         }),
       );
       const perEpoch = (key: string, label: string): LinePoint[] => epochCurve(rs, key, label);
@@ -95,6 +105,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
             xLabel: 'epoch',
             yLabel: 'test accuracy (%)',
             integerX: true,
+            style,
           },
         ),
       );
@@ -114,6 +125,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
               xLabel: 'epoch',
               yLabel: label,
               integerX: true,
+              style,
             },
           ),
         );
@@ -130,6 +142,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
               title: `DPK mask ratio per batch, seed ${rs[0].seed} (${scale})`,
               xLabel: 'epoch',
               yLabel: 'mask ratio = max(1 − CKA, 0.1)',
+              style,
             },
           ),
         );
@@ -146,6 +159,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
           barChartSpec(cbars, {
             title: `Debiased minibatch CKA, student layer vs the same teacher layer, mean and 95% CI over ${seeds} (${scale})`,
             yLabel: 'CKA (test set, batches of 64)',
+            style,
           }),
         );
         for (const [n, res] of Object.entries(cka0))
@@ -180,6 +194,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
             xLabel: 'teacher depth (conv layers)',
             yLabel: 'gain over the vanilla student (points)',
             integerX: true,
+            style,
           }),
         );
       }

@@ -7,6 +7,10 @@ export {
   CPU_EPOCHS,
   CPU_TRAIN_PER_CLASS,
   METHOD_LABELS,
+  METHOD_COLORS,
+  TEACHER_COLOR,
+  COMPARISON_COLORS,
+  distillStyles,
   PAPER_MILESTONES,
 } from './runs';
 export type { DistillRun, Method, NetSpec, StudentSpec } from './runs';

@@ -10,7 +10,8 @@
  * - paper scale: CIFAR-100 with two of ICKD's teacher → student pairs (RepDistiller's recipe).
  */
 import type { DatasetName } from '@repro/datasets';
-import type { OptimizerConfig, Scale } from '@repro/experiments';
+import { shade } from '@repro/experiments';
+import type { OptimizerConfig, Scale, SeriesStyles } from '@repro/experiments';
 
 export type Method = 'vanilla' | 'kd' | 'mgd' | 'ickd' | 'dpk';
 
@@ -21,6 +22,48 @@ export const METHOD_LABELS: Record<Method, string> = {
   ickd: 'ICKD-C',
   dpk: 'DPK',
 };
+
+/** One colour per method in every plot of the package (bars, curves, DPK stages, capacity runs). */
+export const METHOD_COLORS: Record<Method, string> = {
+  vanilla: '#9d755d',
+  kd: '#f58518',
+  mgd: '#72b7b2',
+  ickd: '#b279a2',
+  dpk: '#4c78a8',
+};
+/** The teachers' bars, and the comparison-only networks by member name. */
+export const TEACHER_COLOR = '#79706e';
+export const COMPARISON_COLORS: Record<string, string> = { wide: '#54a24b', resnet8: '#e45756' };
+/** The run's distilled stages [penultimate, last]: solid and dashed lines. */
+export const STAGE_DASHES: [number[], number[]] = [
+  [1, 0],
+  [6, 3],
+];
+
+/**
+ * The package's series styles for the plots of one run: a series is a method label (METHOD_LABELS),
+ * 'teacher', a member name ('kd', 'kd-t8', 'wide'; also 'comparison network wide') or a member and a
+ * distilled stage ('dpk-t8 stage3'). A member takes its method's colour, in a run with several
+ * teachers shaded from light (shallowest teacher) to dark (deepest); the run's second stage is dashed.
+ */
+export function distillStyles(run: Pick<DistillRun, 'students' | 'teachers' | 'stages'>): SeriesStyles {
+  return (series) => {
+    if (series === 'teacher') return { color: TEACHER_COLOR };
+    const method = (Object.keys(METHOD_LABELS) as Method[]).find((m) => METHOD_LABELS[m] === series);
+    if (method) return { color: METHOD_COLORS[method] };
+    const words = series.replace(/^comparison network /, '').split(' ');
+    const stage = words.length > 1 ? run.stages.indexOf(words[words.length - 1]) : -1;
+    const name = stage >= 0 ? words.slice(0, -1).join(' ') : words.join(' ');
+    const dash = stage >= 0 ? { dash: STAGE_DASHES[stage] } : {};
+    const s = run.students.find((x) => x.name === name);
+    if (!s) return undefined;
+    if (s.net) return { color: COMPARISON_COLORS[s.name], ...dash };
+    const base = METHOD_COLORS[s.method];
+    const color =
+      run.teachers.length > 1 && s.method !== 'vanilla' ? shade(base, s.teacher, run.teachers.length) : base;
+    return { color, ...dash };
+  };
+}
 
 export interface NetSpec {
   /** Registry name. */
