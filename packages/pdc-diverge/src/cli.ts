@@ -27,7 +27,7 @@ import {
   barChartSpec,
   BarPoint,
 } from '@repro/experiments';
-import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, DivergeRun } from './runs';
+import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, DivergeRun, divergeStyles } from './runs';
 import { CLAIMS, PUBLISHED } from './published';
 import { F1, PACKAGE, attackMetric, netName, resolveRun, runDir, trainDivergeRun } from './diverge';
 import {
@@ -50,10 +50,22 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
     for (const id of [...new Set(recs.map((r) => r.runId))]) {
       const rs = recs.filter((r) => r.runId === id);
       const eps = (rs[0].config.attack as { epsilons: number[] }).epsilons;
+      // one colour per network in every plot (runs.ts)
+      const numNets = rs[0].config.numNets as number;
+      const style = divergeStyles(numNets);
+      // the same label for a network in every plot: its role first, as in the attack plots
+      const netLabel = (n: string) =>
+        n === F1
+          ? 'f1 (white box)'
+          : n === netName(0)
+            ? 'Baseline (net 0)'
+            : n === netName(numNets - 1)
+              ? `Ours (net ${numNets - 1})`
+              : n;
       for (const attack of ['fgm', 'pgd'] as const) {
         const data: LinePoint[] = [];
         for (const who of ['baseline', 'ours', 'f1'] as const) {
-          const label = { baseline: 'Baseline (net 0)', ours: 'Ours (net 2)', f1: 'f1 (white box)' }[who];
+          const label = netLabel({ baseline: netName(0), ours: netName(numNets - 1), f1: F1 }[who]);
           data.push({ series: label, x: 0, ...meanBand(rs.map((r) => r.metrics[`${who}AttackSubsetCleanPct`])) });
           for (const e of eps)
             data.push({ series: label, x: e, ...meanBand(rs.map((r) => r.metrics[attackMetric(who, attack, e)])) });
@@ -64,6 +76,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
             title: `${attack.toUpperCase()} made on f1: accuracy vs eps, mean and 95% CI over ${rs.length} seed(s) (${rs[0].dataset}, ${scale})`,
             xLabel: 'eps (normalised-input units)',
             yLabel: 'test accuracy (%)',
+            style,
           }),
         );
       }
@@ -75,12 +88,13 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
       await writePlot(
         path.join(dir, scale, `${id}-test-accuracy`),
         lineChartSpec(
-          nets.flatMap((n) => perEpoch(`${n}TestAccPct`, n)),
+          nets.flatMap((n) => perEpoch(`${n}TestAccPct`, netLabel(n))),
           {
             title: `Test accuracy by epoch (curve subset), mean and 95% CI over ${rs.length} seed(s) (${scale})`,
             xLabel: 'epoch',
             yLabel: 'test accuracy (%)',
             integerX: true,
+            style,
           },
         ),
       );
@@ -88,13 +102,14 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         path.join(dir, scale, `${id}-train-dc2`),
         lineChartSpec(
           [netName(1), netName(2)].flatMap((n) =>
-            perEpoch(`${n}TrainDc2`, `${n}: mean row-normalised dCor² to the earlier nets`),
+            perEpoch(`${n}TrainDc2`, `${netLabel(n)}: mean row-normalised dCor² to the earlier nets`),
           ),
           {
             title: `The diverge term during training (mean over the epoch's batches; ${rs.length} seed(s), ${scale})`,
             xLabel: 'epoch',
             yLabel: 'dCor² (V-statistic, row-normalised)',
             integerX: true,
+            style,
           },
         ),
       );
@@ -109,6 +124,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
           barChartSpec(bars, {
             title: `Table 2 analogue: X = strong (net 0), Y = weak; mean and 95% CI over ${rs.length} seed(s) (${scale})`,
             yLabel: 'R² scale (per batch of 128, averaged)',
+            style,
           }),
         );
       }

@@ -415,9 +415,14 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
     const plotsDir = o.plotsDir ?? path.join(o.out, 'plots', PACKAGE, o.scale);
     writeGradCamFigure(
       path.join(plotsDir, `gradcam-${r.id}.seed${o.seed}.png`),
-      [base.model, ours.model],
+      [
+        { label: 'Baseline (net 0)', model: base.model },
+        { label: `Ours (net ${r.numNets - 1})`, model: ours.model },
+      ],
       data.test,
       data.norm,
+      8,
+      `Grad-CAM (features_conv), ${r.id} seed ${o.seed}`,
     );
     metrics.params = base.model.countParams();
     const hist = result.history;
@@ -450,13 +455,18 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
   return record;
 }
 
-/** Rows: test images; columns: the image, then each model's Grad-CAM of its predicted class on 'features_conv'. */
+/**
+ * Rows: the first `count` test images (labelled with their true class); columns: the image, then each
+ * net's Grad-CAM on 'features_conv' of the class it predicts (named under the tile), blended over the
+ * image in jet (red = high). Column labels name the nets (`nets[k].label`).
+ */
 export function writeGradCamFigure(
   file: string,
-  models: tf.LayersModel[],
+  nets: Array<{ label: string; model: tf.LayersModel }>,
   test: ImageDataset,
   norm: BatchOptions['normalize'],
   count = 8,
+  title?: string,
 ): void {
   const [h, w, c] = test.shape;
   const subset = takeIndices(
@@ -466,18 +476,36 @@ export function writeGradCamFigure(
   const b = batches(subset, { batchSize: subset.size, normalize: norm }).next().value as Batch;
   try {
     const pixels = Float32Array.from(subset.images, (v) => v / 255);
-    const maps = models.map((m) => {
-      const cam = gradCam(m, b.x, { layer: 'features_conv' });
+    const maps = nets.map(({ model }) => {
+      const cam = gradCam(model, b.x, { layer: 'features_conv' });
       const d = cam.dataSync();
       cam.dispose();
-      return d;
+      // gradCam explains each image's predicted class: the same argmax of the logits
+      const pred = tf.tidy(() => tf.argMax(model.predict(b.x) as tf.Tensor, 1).dataSync() as Int32Array);
+      return { d, pred };
     });
+    const name = (k: number) => test.classNames[k] ?? String(k);
     const rows = Array.from({ length: subset.size }, (_, i) => {
       const image = pixels.subarray(i * h * w * c, (i + 1) * h * w * c);
-      return [{ image }, ...maps.map((d) => ({ image, heat: d.subarray(i * h * w, (i + 1) * h * w) }))];
+      return [
+        { image },
+        ...maps.map(({ d, pred }) => ({
+          image,
+          heat: d.subarray(i * h * w, (i + 1) * h * w),
+          caption: `explains: ${name(pred[i])}`,
+        })),
+      ];
     });
     // tiles of ~112 px: 28x28 Fashion-MNIST x4, 224x224 ImageNet x1
-    writeOverlayGridPng(file, rows, { h, w, channels: c === 1 ? 1 : 3, scale: Math.max(1, Math.round(112 / h)) });
+    writeOverlayGridPng(file, rows, {
+      h,
+      w,
+      channels: c === 1 ? 1 : 3,
+      scale: Math.max(1, Math.round(112 / h)),
+      title,
+      colLabels: ['test image', ...nets.map((n) => `${n.label}\nGrad-CAM`)],
+      rowLabels: Array.from({ length: subset.size }, (_, i) => `#${i} true: ${name(subset.labels[i])}`),
+    });
   } finally {
     tf.dispose([b.x, b.y]);
   }

@@ -1,4 +1,13 @@
-export { PAPER_RUNS, CPU_RUNS, ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS } from './runs';
+export {
+  PAPER_RUNS,
+  CPU_RUNS,
+  ALL_RUNS,
+  CPU_EPOCHS,
+  CPU_TRAIN_PER_CLASS,
+  NET_COLORS,
+  STAT_COLORS,
+  divergeStyles,
+} from './runs';
 export type { DivergeRun } from './runs';
 export { PUBLISHED, CLAIMS, TABLE1, TABLE2, TABLES34 } from './published';
 export {

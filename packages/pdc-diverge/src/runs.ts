@@ -6,7 +6,35 @@
  * Fashion-MNIST analog that reaches its plateau in minutes (protocol in this package's README).
  */
 import type { DatasetName } from '@repro/datasets';
-import type { OptimizerConfig, Scale } from '@repro/experiments';
+import type { OptimizerConfig, Scale, SeriesStyles } from '@repro/experiments';
+
+/**
+ * One colour per network in every plot of the package: net 0 is Baseline, the last diverge net is
+ * Ours, f1 the attacked (white-box) model; the Table 2 statistics have theirs too.
+ */
+export const NET_COLORS = { baseline: '#4c78a8', ours: '#f58518', f1: '#e45756', between: '#72b7b2' };
+export const STAT_COLORS: Record<string, string> = {
+  bcdcor: '#b279a2',
+  'official P_DC': '#54a24b',
+  'Székely-Rizzo pdcor': '#9d755d',
+};
+
+/**
+ * The package's series styles: a series names a network first ('Baseline (net 0)', 'Ours (net 2)',
+ * 'f1 (white box)', 'net1', 'net2: mean row-normalised dCor² …') or is a Table 2 statistic.
+ */
+export function divergeStyles(numNets: number): SeriesStyles {
+  return (series) => {
+    if (STAT_COLORS[series]) return { color: STAT_COLORS[series] };
+    if (/^f1\b/.test(series)) return { color: NET_COLORS.f1 };
+    if (/^Baseline\b/.test(series)) return { color: NET_COLORS.baseline };
+    if (/^Ours\b/.test(series)) return { color: NET_COLORS.ours };
+    const k = /^net(\d+)\b/.exec(series);
+    if (!k) return undefined;
+    const i = Number(k[1]);
+    return { color: i === 0 ? NET_COLORS.baseline : i === numNets - 1 ? NET_COLORS.ours : NET_COLORS.between };
+  };
+}
 
 export interface DivergeRun {
   id: string;
