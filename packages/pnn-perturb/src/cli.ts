@@ -17,7 +17,7 @@ import {
   writePlot,
   LinePoint,
 } from '@repro/experiments';
-import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, PnnRun } from './runs';
+import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, PnnRun, pnnStyles, variantLabel } from './runs';
 import { CLAIMS, PUBLISHED } from './published';
 import { PACKAGE, resolveRun, runDir, trainPnnRun } from './train';
 
@@ -38,6 +38,7 @@ function runCost(run: PnnRun, scale: Scale): number {
 async function plots(records: RunRecord[], dir: string): Promise<void> {
   const trained = records.filter((r) => r.scale !== 'paper' || r.history.length > 0);
   for (const r of trained) {
+    const run = r.config as unknown as PnnRun;
     const data: LinePoint[] = r.history.flatMap((h) => [
       { series: 'true accuracy', x: h.epoch, y: h.trueAccPct },
       { series: "smoothed 'reported' (EMA 0.7, batch 10)", x: h.epoch, y: h.smoothedPct },
@@ -45,10 +46,11 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
     await writePlot(
       path.join(dir, r.scale, `${r.runId}.seed${r.seed}`),
       lineChartSpec(data, {
-        title: `${r.runId} seed ${r.seed} (${r.dataset}, ${r.scale})`,
+        title: `${run.row}: ${r.runId} seed ${r.seed} (${r.dataset}, ${r.scale})`,
         xLabel: 'epoch',
         yLabel: 'test accuracy (%)',
         integerX: true,
+        style: pnnStyles(run),
       }),
     );
   }
@@ -62,7 +64,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
       for (let e = 0; e < epochs; e++) {
         const iv = meanInterval(rs.map((r) => r.history[e].trueAccPct));
         data.push({
-          series: `${id} (n=${rs.length})`,
+          series: variantLabel(rs[0].config as unknown as PnnRun, rs.length),
           x: e + 1,
           y: iv.estimate,
           ...(Number.isFinite(iv.lo) ? { lo: iv.lo, hi: iv.hi } : {}),
@@ -76,6 +78,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
         xLabel: 'epoch',
         yLabel: 'test accuracy (%)',
         integerX: true,
+        style: pnnStyles(),
       }),
     );
   }

@@ -1,4 +1,14 @@
-export { PAPER_RUNS, CPU_RUNS, ALL_RUNS, findRun, runsForScale, CPU_EPOCHS, CPU_TRAIN_PER_CLASS } from './runs';
+export {
+  PAPER_RUNS,
+  CPU_RUNS,
+  ALL_RUNS,
+  findRun,
+  runsForScale,
+  CPU_EPOCHS,
+  CPU_TRAIN_PER_CLASS,
+  ROW_COLORS,
+  pnnStyles,
+} from './runs';
 export type { PnnRun } from './runs';
 export { PUBLISHED, CLAIMS } from './published';
 export { trainPnnRun, resolveRun, runDir, PACKAGE } from './train';

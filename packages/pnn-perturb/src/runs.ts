@@ -4,7 +4,7 @@
  * Smoke scale reuses the cpu runs on the 300-image fixture for one epoch at width 8.
  */
 import type { PnnOptions } from '@repro/models';
-import type { OptimizerConfig, Scale } from '@repro/experiments';
+import type { OptimizerConfig, Scale, SeriesStyles } from '@repro/experiments';
 
 export interface PnnRun {
   id: string;
@@ -198,6 +198,45 @@ export const CPU_RUNS: PnnRun[] = [
 ];
 
 export const ALL_RUNS: PnnRun[] = [...PAPER_RUNS, ...CPU_RUNS];
+
+/**
+ * One colour per variant in every plot of the package; a cpu variant has the colour of the paper row
+ * it stands for (A ~ K1, B ~ K4, C ~ K2/K3, D ~ K6).
+ */
+export const ROW_COLORS: Record<string, string> = {
+  A: '#4c78a8',
+  K1: '#4c78a8',
+  B: '#f58518',
+  K4: '#f58518',
+  C: '#e45756',
+  K2: '#e45756',
+  K3: '#ff9da6',
+  D: '#72b7b2',
+  K6: '#72b7b2',
+  K5: '#54a24b',
+  K7: '#eeca3b',
+  K8: '#b279a2',
+};
+/** The smoothed 'reported' metric: dashed, in its run's colour. */
+export const SMOOTHED_DASH = [6, 3];
+
+/** A series label of the variants plot: the row first ('A: cpu-a-3x3 (n=5)'). */
+export const variantLabel = (run: Pick<PnnRun, 'row' | 'id'>, n: number) => `${run.row}: ${run.id} (n=${n})`;
+
+/**
+ * The package's series styles: a variant ('A: cpu-a-3x3 (n=5)') in its row's colour; in one run's
+ * plot ('true accuracy', "smoothed 'reported' …") both curves in that run's colour, the smoothed one dashed.
+ */
+export function pnnStyles(run?: Pick<PnnRun, 'row'>): SeriesStyles {
+  return (series) => {
+    const row = /^([A-Z]\d*): /.exec(series)?.[1];
+    if (row) return { color: ROW_COLORS[row] };
+    if (!run) return undefined;
+    return series.startsWith('smoothed')
+      ? { color: ROW_COLORS[run.row], dash: SMOOTHED_DASH }
+      : { color: ROW_COLORS[run.row] };
+  };
+}
 
 export function runsForScale(scale: Scale): PnnRun[] {
   return scale === 'paper' ? PAPER_RUNS : CPU_RUNS;
