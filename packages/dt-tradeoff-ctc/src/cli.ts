@@ -54,6 +54,7 @@ import {
   PAPER_RUNS,
   ProbeConfig,
   REPO_PROBE,
+  dtStyles,
   resolveRun,
 } from './runs';
 import { CLAIMS, GAUSSIAN_CASES, GaussianCase, MINE_CHECK_RUN, PUBLISHED } from './published';
@@ -95,6 +96,8 @@ const MODE_LABEL: Record<MineMode, string> = {
 };
 
 async function plots(records: RunRecord[], dir: string): Promise<void> {
+  // one colour per method and per quantity in every plot (runs.ts)
+  const style = dtStyles();
   for (const scale of ['cpu', 'smoke', 'paper'] as const) {
     const recs = records.filter((r) => r.scale === scale && r.complete && r.runId !== MINE_CHECK_RUN);
     const out = path.join(dir, scale);
@@ -122,6 +125,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
             xLabel: 'training epoch of the checkpoint',
             yLabel: 'accuracy (%)',
             integerX: true,
+            style,
           },
         ),
       );
@@ -140,6 +144,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
             xLabel: 'training epoch of the checkpoint',
             yLabel: label,
             integerX: true,
+            style,
           }),
         );
       }
@@ -163,6 +168,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
                 xLabel: 'training epoch of the checkpoint',
                 yLabel: 'nats',
                 integerX: true,
+                style,
               },
             ),
           );
@@ -183,6 +189,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
             xLabel: 'I(X;T) (nats, MINE)',
             yLabel: 'I(T;Y) (nats, MINE)',
             pathOrder: true,
+            style,
           }),
         );
         // the training curves of every MINE estimate of the first seed: is it optimised?
@@ -203,6 +210,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
                 title: `${id} seed ${rs[0].seed}: MINE ${MODE_LABEL[mode]} training curve (windowed) per checkpoint, with its verdict`,
                 xLabel: 'MINE iteration',
                 yLabel: 'windowed DV bound (nats)',
+                style: dtStyles(MODE_LABEL[mode]),
               },
             ),
           );
@@ -226,6 +234,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
             xLabel: 'training epoch of the checkpoint',
             yLabel: 'target probe accuracy (%)',
             integerX: true,
+            style,
           },
         ),
       );

@@ -9,7 +9,8 @@
  * - paper: CIFAR-100 → CINIC-10 with ResNeXt32-16x4d and the README's exact recipes.
  */
 import type { DatasetName } from '@repro/datasets';
-import type { Scale } from '@repro/experiments';
+import { shade } from '@repro/experiments';
+import type { Scale, SeriesStyles } from '@repro/experiments';
 
 export interface NetSpec {
   model: string;
@@ -118,6 +119,43 @@ export interface DtRun {
 }
 
 export const PACKAGE = 'dt-tradeoff-ctc';
+
+/** One colour per method in every plot of the package (vanilla vs CTC). */
+export const METHOD_COLORS = { vanilla: '#9d755d', CTC: '#4c78a8' };
+/** One colour per quantity in every per-run plot (none is a method's colour). */
+export const QUANTITY_COLORS: Array<[string, string]> = [
+  ['I(X;T)', '#b279a2'],
+  ['I(T;Y source)', '#72b7b2'],
+  ['I(T;Y target)', '#e377c2'],
+  ['source test accuracy', '#e45756'],
+  ['repo probe', '#f58518'],
+  ['strict probe', '#54a24b'],
+];
+/** The second line of a pair: the strict probe beside the repo probe, a held-out MINE value beside the training window's. */
+export const SECOND_DASH = [6, 3];
+
+/**
+ * The package's series styles. 'vanilla, strict probe' / 'CTC, repo probe': the method's colour, the
+ * strict probe dashed; a quantity ('repo probe', 'I(X;T) held out', …) its colour, held-out values
+ * dashed; checkpoints ('epoch 20 (…)') shades of `checkpointsOf`'s colour, darker with the epoch.
+ */
+export function dtStyles(checkpointsOf?: string): SeriesStyles {
+  const quantity = (series: string) => QUANTITY_COLORS.find(([q]) => series.includes(q))?.[1];
+  return (series, _rank, all) => {
+    const m = /^(vanilla|CTC), /.exec(series);
+    if (m)
+      return {
+        color: METHOD_COLORS[m[1] as keyof typeof METHOD_COLORS],
+        ...(series.includes('strict probe') ? { dash: SECOND_DASH } : {}),
+      };
+    if (/^epoch \d+/.test(series) && checkpointsOf) {
+      const epochs = all.filter((s) => /^epoch \d+/.test(s));
+      return { color: shade(quantity(checkpointsOf) ?? '#79706e', epochs.indexOf(series), epochs.length) };
+    }
+    const color = quantity(series);
+    return color ? { color, ...(series.includes('held out') ? { dash: SECOND_DASH } : {}) } : undefined;
+  };
+}
 
 /** Fashion-MNIST: upper-body garments {T-shirt, pullover, dress, coat, shirt} vs the rest. */
 export const BINARY_SOURCE: SourceTask = {
