@@ -6,13 +6,15 @@
 #    libdnnl-dev to compile its oneDNN convolutions and batch norm). Without OpenBLAS training runs on the pure
 #    WebAssembly kernels, about 3x slower; without oneDNN the convolutions are im2col + OpenBLAS
 #    and batch norm the C loops.
-#    Run this before `npm ci` (or rebuild with `node tools/build-native.js` afterwards).
+#    Run this before `npm ci` (or rebuild with `node tools/build-native.js` afterwards);
+#  - DejaVu Sans (fonts-dejavu-core), the font the PNG plots are drawn in (byte-identical renders
+#    need the same font).
 # Optional, for `npx nx run tools:bench`: --peers also installs the benchmark peers
 # (python3-torch and r-cran-energy, see tools/bench/WORKLOADS.md).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/install-fashion-mnist.sh"
-pkgs=(libopenblas0-pthread libdnnl2 libdnnl-dev)
+pkgs=(libopenblas0-pthread libdnnl2 libdnnl-dev fonts-dejavu-core)
 if [ "${1:-}" = "--peers" ]; then pkgs+=(python3-torch r-cran-energy); fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -494,7 +494,8 @@ export async function renderSvg(vlSpec: object): Promise<string> {
 
 export function svgToPng(svg: string, width?: number): Buffer {
   return new Resvg(svg, {
-    font: { loadSystemFonts: true },
+    // the SVGs ask for sans-serif; without a family named for it resvg drew DejaVu Serif here
+    font: { loadSystemFonts: true, sansSerifFamily: 'DejaVu Sans', defaultFontFamily: 'DejaVu Sans' },
     ...(width ? { fitTo: { mode: 'width', value: width } } : {}),
   })
     .render()
