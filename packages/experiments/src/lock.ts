@@ -38,12 +38,23 @@ export function staleSeconds(): number {
   return v;
 }
 
+/**
+ * Whether process `pid` of this host is running. A killed process stays in the process table as a
+ * zombie until its parent (or, orphaned, the system's init) reaps it, and signal 0 still reaches it:
+ * on Linux its state in /proc says so, and a zombie holds no job.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true; // no /proc (not Linux), or it went away just now: signal 0 reached it
   }
 }
 

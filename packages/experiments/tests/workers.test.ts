@@ -34,6 +34,31 @@ describe('locks expire when nobody can be holding them', () => {
     held!.release();
   });
 
+  (fs.existsSync('/proc/self/stat') ? it : it.skip)(
+    'a lock whose worker was killed but not yet reaped (a zombie, which signal 0 still reaches) is stale',
+    async () => {
+      // the inner sh exits at once; its parent became `sleep`, which never waits for it: a zombie for 5 s
+      const holder = spawn('sh', ['-c', 'sh -c "exit 0" & echo $!; exec sleep 5'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const pid = await new Promise<number>((resolve) =>
+        holder.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))),
+      );
+      try {
+        const deadline = Date.now() + 3000;
+        const state = () => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+        while (state() !== 'Z' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(state()).toBe('Z');
+        expect(() => process.kill(pid, 0)).not.toThrow(); // what the old check relied on
+        const file = path.join(tmp('repro-lock-zombie-'), 'a.seed1.lock');
+        fs.writeFileSync(file, JSON.stringify({ host: os.hostname(), pid, job: 'x', startedAt: '' }));
+        expect(staleReason(file)).toMatch(new RegExp(`its worker \\(pid ${pid} on .*\\) is gone`));
+      } finally {
+        holder.kill('SIGKILL');
+      }
+    },
+  );
+
   it('a lock of this host whose pid is alive but whose heartbeat is old is stale (the pid was reused)', () => {
     const file = path.join(tmp('repro-lock-reused-'), 'a.seed1.lock');
     // process.ppid: a live process of this host that is not the lock's writer
