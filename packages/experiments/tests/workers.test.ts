@@ -105,12 +105,17 @@ describe('reproduce and its children', () => {
     while (!files.every((f) => fs.existsSync(f)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     return files.every((f) => fs.existsSync(f));
   };
+  // running: signal 0 reaches it and it is not a zombie waiting to be reaped (an orphan's reaper may be slow)
   const alive = (pid: number) => {
     try {
       process.kill(pid, 0);
-      return true;
     } catch {
       return false;
+    }
+    try {
+      return !/^\S+ \(.*\) [ZX]/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return true;
     }
   };
   const marks = (out: string, kind: string) => ['a', 'b'].map((r) => path.join(out, 'marks', `${kind}.${r}.1`));
