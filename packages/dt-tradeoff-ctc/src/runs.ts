@@ -236,7 +236,7 @@ const CPU_COMMON = {
     everyEpochs: 10,
     examples: 4000,
     xPool: 2,
-    // the golden Gaussian cases' settings (hidden 64, batch 500) at lr × iterations = 0.28 (dt-tradeoff.md §3)
+    // the golden Gaussian cases' settings (hidden 64, batch 500) at lr × iterations = 0.28
     xt: { learningRate: 4e-4, iterations: 700, hidden: 64, batchSize: 500 },
     ty: { learningRate: 4e-4, iterations: 700, hidden: 64, batchSize: 500 },
     spreadSeeds: [101],
