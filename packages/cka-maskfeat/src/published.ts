@@ -9,7 +9,7 @@
  * Tolerances are chosen before running, with their reasons. The claims are `ClaimSpec`s (data: source,
  * quantity, per-seed design, threshold), decided by @repro/experiments' evaluateClaims.
  */
-import { meanInterval } from '@repro/experiments';
+import { formatMeanInterval } from '@repro/experiments';
 import type { ClaimSource, ClaimSpec, PublishedValue, RunRecord, SeedValue } from '@repro/experiments';
 import { CPU_RUNS, PAPER_RUNS } from './runs';
 
@@ -151,13 +151,7 @@ const perSeed = (recs: RunRecord[], runId: string, value: (r: RunRecord) => numb
   recs.filter((r) => r.runId === runId).map((r) => ({ seed: r.seed, value: value(r) }));
 const values = (recs: RunRecord[], runId: string, metric: string): number[] =>
   perSeed(recs, runId, (r) => r.metrics[metric]).map((v) => v.value);
-const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
-const iv = (xs: number[], d = 2) => {
-  const ys = xs.filter((v) => typeof v === 'number' && Number.isFinite(v));
-  if (!ys.length) return 'n/a';
-  const i = meanInterval(ys);
-  return `${f(i.estimate, d)} [${f(i.lo, d)}, ${f(i.hi, d)}]`;
-};
+const iv = formatMeanInterval;
 const lastStage = (recs: RunRecord[], id: string) =>
   ((recs.find((r) => r.runId === id)?.config.stages as string[] | undefined) ?? ['stage2', 'stage3'])[1];
 const COMMAND = 'npx nx run cka-maskfeat:reproduce';

@@ -200,6 +200,19 @@ export function describeInterval(iv: Interval, rule: ClaimRule): string {
   return `n=${iv.n}, ${what} ${f2(iv.estimate)}, ${level}% CI ${ci} (${how}); holds if the interval lies ${rule.holdsWhen} ${rule.threshold.toFixed(d)}`;
 }
 
+/** A number with `digits` decimals, 'n/a' when not finite (context strings of claims). */
+export function formatNumber(v: number, digits = 2): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : 'n/a';
+}
+
+/** "mean [lo, hi]" (Student t, 95%) of the finite values, 'n/a' when there are none (context strings of claims). */
+export function formatMeanInterval(values: number[], digits = 2): string {
+  const xs = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
+  if (!xs.length) return 'n/a';
+  const i = meanInterval(xs);
+  return `${formatNumber(i.estimate, digits)} [${formatNumber(i.lo, digits)}, ${formatNumber(i.hi, digits)}]`;
+}
+
 /** Student t interval at another level, from an interval's estimate, standard error and df. */
 export function atLevel(iv: Interval, level: number): Interval {
   if (!(level > 0 && level < 1)) throw new Error(`atLevel: level must be in (0, 1), got ${level}`);

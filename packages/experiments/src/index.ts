@@ -88,6 +88,8 @@ export {
   decideClaim,
   describeInterval,
   atLevel,
+  formatNumber,
+  formatMeanInterval,
   evaluateClaims,
   writeClaimsJson,
   tQuantile,

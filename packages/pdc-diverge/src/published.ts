@@ -5,7 +5,7 @@
  * carries Tables 1-4 of the paper; its sub-READMEs give the same numbers. Tolerances are chosen before
  * running, with their reasons.
  */
-import { meanInterval } from '@repro/experiments';
+import { formatMeanInterval, formatNumber } from '@repro/experiments';
 import type { ClaimSpec, Precondition, PublishedValue, RunRecord, SeedValue } from '@repro/experiments';
 import { CPU_RUNS, PAPER_RUNS } from './runs';
 import { attackMetric } from './diverge';
@@ -154,14 +154,8 @@ const diff = (recs: RunRecord[], a: string, b: string): number[] => {
   const y = values(recs, b);
   return x.map((v, i) => v - y[i]);
 };
-const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
-/** "mean [lo, hi]" over the finite values ('n/a' when none). */
-const iv = (values: number[], d = 2) => {
-  const xs = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
-  if (!xs.length) return 'n/a';
-  const i = meanInterval(xs);
-  return `${f(i.estimate, d)} [${f(i.lo, d)}, ${f(i.hi, d)}]`;
-};
+const f = formatNumber;
+const iv = formatMeanInterval;
 /** The official README the claims read (it carries Tables 1-2 of the paper with their captions). */
 const README = 'README of zhenxingjian/Partial_Distance_Correlation@b088801, section Results';
 const NO_SENTENCE = "the paper's own sentence is not quoted here";
