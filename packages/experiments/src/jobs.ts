@@ -6,6 +6,7 @@
  */
 import * as os from 'os';
 import { ChildProcess, spawn } from 'child_process';
+import { formatDuration } from '@repro/runtime';
 
 /**
  * Thrown by `runChildJobs` when the process got SIGTERM or SIGINT: the running children were sent
@@ -48,6 +49,16 @@ export interface ChildJob {
    * called when the child ends, or undefined when the job is taken (then it is skipped).
    */
   claim?: () => (() => void) | undefined;
+  /** Relative cost (e.g. examples × epochs); the total ETA weighs finished jobs by it. Default 1. */
+  cost?: number;
+}
+
+/**
+ * The remaining time of a batch of jobs from the ones finished here: seconds per unit of cost so far
+ * (wall time since the first job started, so parallel workers count) times the cost still to run.
+ */
+export function jobsEta(elapsedSeconds: number, costDone: number, costLeft: number): number {
+  return costDone > 0 ? (elapsedSeconds / costDone) * costLeft : NaN;
 }
 
 /** REPRO_JOBS, else min(2, cores). */
@@ -93,14 +104,26 @@ export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // progress over the batch: job k of n as each starts, and the total ETA as each ends
+  const cost = (j: ChildJob) => j.cost ?? 1;
+  let costLeft = jobs.reduce((a, j) => a + cost(j), 0);
+  let costDone = 0;
+  let finished = 0;
+  let startedAt: number | undefined;
+  const say = (line: string) => process.stderr.write(`${line}\n`);
   const worker = async () => {
     while (next < jobs.length && !failed && !interrupted) {
+      const k = next + 1;
       const job = jobs[next++];
       const release = job.claim ? job.claim() : () => undefined;
       if (!release) {
         skipped.push(job.label);
+        costLeft -= cost(job);
         continue;
       }
+      startedAt ??= Date.now();
+      const jobStart = Date.now();
+      say(`job ${k} of ${jobs.length}: ${job.label}`);
       await new Promise<void>((resolve) => {
         const child = spawn(process.execPath, [...process.execArgv, ...job.args], {
           stdio: ['ignore', 'inherit', 'pipe'],
@@ -133,6 +156,16 @@ export async function runChildJobs(jobs: ChildJob[], parallel: number): Promise<
           if (code !== 0 && !failed && !interrupted)
             failed = `${job.label} exited with ${code ?? signal}: ${tail.trim().split('\n').at(-1)}`;
           release();
+          if (code === 0) {
+            finished++;
+            costDone += cost(job);
+            costLeft -= cost(job);
+            const eta = jobsEta((Date.now() - startedAt!) / 1000, costDone, costLeft);
+            say(
+              `job ${k} of ${jobs.length} done: ${job.label} in ${formatDuration((Date.now() - jobStart) / 1000)}` +
+                ` (${finished} finished${costLeft > 0 ? `, about ${formatDuration(eta)} left` : ''})`,
+            );
+          }
           resolve();
         });
       });

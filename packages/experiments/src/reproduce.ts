@@ -252,6 +252,7 @@ export async function runReproduce(spec: ReproduceSpec, o: CommonOptions): Promi
   for (const line of describePlan(plan)) log(spec.pkg, line);
   const children: ChildJob[] = plan.todo.map((job) => ({
     label: `${job.runId} seed ${job.seed}`,
+    cost: job.cost,
     args: [spec.cli, ...trainArgs(spec, o, job), ...(o.resume ? ['--resume-if-compatible'] : [])],
     claim: () => {
       const id = jobId(spec.pkg, o.scale, job);

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ChildProcess, spawn } from 'child_process';
 import { parseShard, runReproduce, staleReason, tryLock } from '../src';
+import { jobsEta } from '../src/jobs';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), p));
@@ -231,4 +232,22 @@ it('reproduce --list --fresh prints commands that start over (no --resume); with
   };
   expect(await list(false)).toEqual([expect.stringMatching(/ train --run a --seeds 1 .* --resume$/)]);
   expect((await list(true))[0]).not.toMatch(/--resume/);
+});
+
+it('reproduce says job k of n as each starts, and how long is left as each ends', async () => {
+  const out = tmp('repro-progress-');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, 'reproduce-demo.ts'), out], {
+    env: { ...process.env, REPRO_JOBS: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  expect(code).toBe(0);
+  expect(stderr).toMatch(/job 1 of 2: a seed 1\n/);
+  expect(stderr).toMatch(/job 1 of 2 done: a seed 1 in \S+ \(1 finished, about \S+ left\)/);
+  expect(stderr).toMatch(/job 2 of 2 done: b seed 1 in \S+ \(2 finished\)/);
+  // seconds per unit of cost so far, times the cost left
+  expect(jobsEta(60, 2, 3)).toBe(90);
+  expect(jobsEta(60, 0, 3)).toBeNaN();
 });
