@@ -36,7 +36,7 @@ export {
 } from './record';
 export type { RunRecord, Scale } from './record';
 export { buildTable, resultsCsv, writeResultsCsv, RESULT_COLUMNS, STATUS_MEANINGS } from './table';
-export type { Status, Citation, PublishedValue, ResultRow } from './table';
+export type { Status, Citation, PublishedValue, MeasuredSpec, ResultRow } from './table';
 export {
   lineChartSpec,
   barChartSpec,

@@ -13,7 +13,7 @@ import { BackendInfo, assertSafeId, formatDuration, initBackend } from '@repro/r
 import { CommonOptions, buildPaperCli } from './cli';
 import { RunRecord, Scale, mergeRunRecords, readRunRecords, writeRunRecord } from './record';
 import { runReproduce } from './reproduce';
-import { PublishedValue, buildTable, claimResults, writeResultsCsv } from './table';
+import { MeasuredSpec, PublishedValue, buildTable, claimResults, writeResultsCsv } from './table';
 import { ClaimSpec, writeClaimsJson } from './claims';
 import { writeResultsReadme } from './results-readme';
 
@@ -42,6 +42,8 @@ export interface PaperSpec<R extends PaperRun> {
   published: PublishedValue[];
   /** Claims as data (decided by shared code; `<out>/<name>.claims.json`). */
   claims: ClaimSpec[];
+  /** Quantities reported beside the claims as context (rows of status `measured`, no verdict). */
+  measured?: MeasuredSpec[];
   /** The run's resolved configuration at a scale: what its record carries (`RunRecord.config`). */
   resolve(run: R, scale: Scale): Record<string, unknown>;
   /** Trains one run and seed (checkpoints and resume through the shared loop); returns its record. */
@@ -190,7 +192,7 @@ export function definePaper<R extends PaperRun>(spec: PaperSpec<R>): Paper<R> {
     const records = o.records
       ? mergeRunRecords(o.records, spec.name)
       : readRunRecords(path.join(o.out, 'runs'), spec.name);
-    const rows = buildTable(spec.name, records, spec.published, spec.claims);
+    const rows = buildTable(spec.name, records, spec.published, spec.claims, spec.measured);
     const csv = path.join(o.out, `${spec.name}.csv`);
     // the plots are drawn into a staging folder and moved into place only when all of them are drawn
     const staged = spec.plots ? await stagePlots(o.out, (dir) => spec.plots!(records, dir)) : undefined;

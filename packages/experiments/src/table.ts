@@ -9,7 +9,7 @@ import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from '@repro/runtime';
 import { RunRecord, Scale } from './record';
 import type { ClaimResult, ClaimSpec } from './claims';
-import { evaluateClaims, unrunClaim } from './claims';
+import { evaluateClaims, formatNumber, meanInterval, unrunClaim } from './claims';
 
 export type Status =
   | 'match'
@@ -19,6 +19,7 @@ export type Status =
   | 'claim-inconclusive'
   | 'missing'
   | 'not-reproducible-here'
+  | 'measured'
   | 'smoke';
 
 export const STATUS_MEANINGS: Record<Status, string> = {
@@ -33,6 +34,8 @@ export const STATUS_MEANINGS: Record<Status, string> = {
   missing: 'not run yet; the note gives the command that runs it',
   'not-reproducible-here':
     'this machine cannot produce the published number (data, models or hardware; the note says which); a value shown comes from the stated smaller analog and is not comparable',
+  measured:
+    'context, not a claim: a quantity measured on our runs and shown beside the claims it explains, with its interval over runs and no threshold or verdict (what it shows in the note)',
   smoke: 'a seconds-long smoke run that checks the pipeline, not the number',
 };
 
@@ -87,6 +90,30 @@ export interface PublishedValue {
    * have): its paper-scale row is `not-reproducible-here` with this reason instead of `missing`.
    */
   unavailable?: string;
+}
+
+/**
+ * A quantity measured on our runs and reported beside the claims as context (status `measured`): no
+ * threshold, no verdict. For what a reader needs to read a claim right (e.g. how far a metric strays
+ * from the truth in either direction), which is not what the source states.
+ */
+export interface MeasuredSpec {
+  /** The table's row: "context-misstatement". */
+  id: string;
+  /** What is measured, with its unit (the CSV's metric column). */
+  quantity: string;
+  /** What it shows and why it is context rather than a claim (said first in the note). */
+  why: string;
+  /** Runs whose records it reads; every complete record of them gives one value. */
+  runIds: string[];
+  /** One record's value (undefined: the record lacks it). */
+  value(rec: RunRecord): number | undefined;
+  /** How a run is named in the note's per-run part (default: its id). */
+  label?(runId: string): string;
+  /** Decimals in the note (default 2). */
+  digits?: number;
+  /** Table of the CSV row (default 'context'). */
+  table?: string;
 }
 
 const SCALE_ORDER: Scale[] = ['paper', 'cpu', 'smoke'];
@@ -190,17 +217,55 @@ function claimSpecRow(pkg: string, spec: ClaimSpec, r: ClaimResult, records: Run
   };
 }
 
-/** Rows for every published value and claim of a package, from its run records; sorted stably. */
+/** "mean [lo, hi] (n=5)" of one group of values (Student t, 95%). */
+function describeValues(values: number[], digits: number): string {
+  const iv = meanInterval(values);
+  const ci = Number.isFinite(iv.lo) ? ` [${formatNumber(iv.lo, digits)}, ${formatNumber(iv.hi, digits)}]` : '';
+  return `${formatNumber(iv.estimate, digits)}${ci} (n=${values.length})`;
+}
+
+/** One row per scale with records of a measured quantity: its mean, and the note with its interval per run. */
+function measuredRows(pkg: string, m: MeasuredSpec, records: RunRecord[]): ResultRow[] {
+  const rows: ResultRow[] = [];
+  const d = m.digits ?? 2;
+  for (const scale of SCALE_ORDER) {
+    const recs = records.filter((r) => m.runIds.includes(r.runId) && r.scale === scale && r.complete);
+    const valued = recs
+      .map((r) => ({ run: r.runId, v: m.value(r) }))
+      .filter((x): x is { run: string; v: number } => typeof x.v === 'number' && Number.isFinite(x.v));
+    if (valued.length === 0) continue;
+    const byRun = m.runIds
+      .map((id) => ({ id, vs: valued.filter((x) => x.run === id).map((x) => x.v) }))
+      .filter((x) => x.vs.length)
+      .map((x) => `${m.label?.(x.id) ?? x.id} ${describeValues(x.vs, d)}`);
+    const all = valued.map((x) => x.v);
+    rows.push({
+      ...emptyRow(pkg, m.table ?? 'context', m.id, m.quantity),
+      ...describe(recs),
+      scale,
+      reproduced: round(all.reduce((a, v) => a + v, 0) / all.length),
+      status: scale === 'smoke' ? 'smoke' : 'measured',
+      note:
+        `context, not a claim: ${m.why}; ${m.quantity}, every run: ${describeValues(all, d)}, mean [95% CI, Student t over the values]; ` +
+        `by run: ${byRun.join(', ')}`,
+    });
+  }
+  return rows;
+}
+
+/** Rows for every published value, claim and measured quantity of a package, from its run records; sorted stably. */
 export function buildTable(
   pkg: string,
   records: RunRecord[],
   published: PublishedValue[],
   claims: ClaimSpec[],
+  measured: MeasuredSpec[] = [],
 ): ResultRow[] {
   const results = claimResults(claims, records);
   const rows = [
     ...published.flatMap((p) => publishedRows(pkg, p, records)),
     ...claims.flatMap((c) => results.filter((r) => r.id === c.id).map((r) => claimSpecRow(pkg, c, r, records))),
+    ...measured.flatMap((m) => measuredRows(pkg, m, records)),
   ];
   const key = (r: ResultRow) => [r.table, r.row, r.metric, SCALE_ORDER.indexOf(r.scale as Scale)].map(String);
   return rows.sort((a, b) => {

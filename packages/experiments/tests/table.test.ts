@@ -158,6 +158,34 @@ it('gives every status kind', () => {
     expect(kinds).toContain(k);
 });
 
+it('measured quantities are context rows: mean and interval per run in the note, no verdict', () => {
+  const rows = buildTable(
+    'demo',
+    records(),
+    [],
+    [],
+    [
+      {
+        id: 'context-top1',
+        quantity: 'top-1 accuracy (%)',
+        why: 'how accurate each cpu run is',
+        runIds: ['c', 'e'],
+        value: (r) => r.metrics.top1Pct,
+        label: (id) => `variant ${id}`,
+      },
+    ],
+  );
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ table: 'context', row: 'context-top1', scale: 'cpu', status: 'measured' });
+  expect(rows[0].reproduced).toBe(86);
+  expect(rows[0].note).toMatch(
+    /^context, not a claim: how accurate each cpu run is; top-1 accuracy \(%\), every run: 86\.00 \[/,
+  );
+  expect(rows[0].note).toMatch(
+    /by run: variant c 88\.00 \[86\.76, 89\.24\] \(n=3\), variant e 84\.00 \[83\.01, 84\.99\] \(n=3\)$/,
+  );
+});
+
 it('writes the shared schema from records on disk, byte-for-byte on regeneration', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repro-table-'));
   for (const r of records().reverse()) writeRunRecord(path.join(dir, 'runs'), r);
