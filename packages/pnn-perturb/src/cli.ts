@@ -18,7 +18,7 @@ import {
   LinePoint,
 } from '@repro/experiments';
 import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, PnnRun, pnnStyles, variantLabel } from './runs';
-import { CLAIMS, PUBLISHED } from './published';
+import { CLAIMS, MEASURED, PUBLISHED } from './published';
 import { PACKAGE, resolveRun, runDir, trainPnnRun } from './train';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -87,10 +87,11 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
 export const paper = definePaper<PnnRun>({
   name: PACKAGE,
   description:
-    'Reproduce Perturbative Neural Networks (Juefei-Xu et al., CVPR 2018) as re-examined by Klachko: published CIFAR-10 rows K1-K8 and R at paper scale, the three claims on a Fashion-MNIST analog at cpu scale.',
+    'Reproduce Perturbative Neural Networks (Juefei-Xu et al., CVPR 2018) as re-examined by Klachko: published CIFAR-10 rows K1-K8, O and R at paper scale, the three claims on a Fashion-MNIST analog at cpu scale.',
   runs: ALL_RUNS,
   published: PUBLISHED,
   claims: CLAIMS,
+  measured: MEASURED,
   resolve: (run, scale) => resolveRun(run, scale) as unknown as Record<string, unknown>,
   trainRun: (run, ctx) => trainPnnRun(run, ctx),
   evalRun: async (run, { scale, seed, out, dataDir }) => {

@@ -10,6 +10,6 @@ export {
   pnnStyles,
 } from './runs';
 export type { PnnRun } from './runs';
-export { PUBLISHED, CLAIMS } from './published';
+export { PUBLISHED, CLAIMS, MEASURED } from './published';
 export { trainPnnRun, resolveRun, runDir, PACKAGE } from './train';
 export type { TrainOptions } from './train';

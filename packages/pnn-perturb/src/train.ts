@@ -118,9 +118,11 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
   const schedule =
     r.schedule === 'pnn-cifar'
       ? multiStep(base, [60, 90, 120, 160], 0.2, 1)
-      : r.schedule === 'cosine'
-        ? cosine(base, r.epochs)
-        : constant(base);
+      : r.schedule === 'pnn-original'
+        ? multiStep(base, [60, 90, 120], 0.1)
+        : r.schedule === 'cosine'
+          ? cosine(base, r.epochs)
+          : constant(base);
   const bopts = (e: number): BatchOptions => ({
     batchSize: r.batchSize,
     shuffle: rng.fork(`shuffle-${e}`),
@@ -224,6 +226,8 @@ export async function trainPnnRun(run: PnnRun, o: TrainOptions): Promise<RunReco
         bestOfEpochsRandomOrderPct: bestOfEpochs,
         overstatementRandomOrderPct: bestOfEpochs - bestTrue,
         params: model.countParams(),
+        // what PyTorch's sum over parameters() counts: no BN running statistics, no fixed noise masks
+        trainableParams: model.trainableWeights.reduce((a, w) => a + tf.util.sizeFromShape(w.shape as number[]), 0),
         plateauGainPct: plateauGain(history, 'trueAccPct'),
       },
       backend: o.backend,

@@ -51,7 +51,7 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
     .map(
       (l) =>
         l.match(
-          /,(match|outside-tol|claim-holds|claim-fails|claim-inconclusive|missing|not-reproducible-here|smoke),/,
+          /,(match|outside-tol|claim-holds|claim-fails|claim-inconclusive|missing|not-reproducible-here|measured|smoke),/,
         )?.[1],
     );
   expect(statuses).not.toContain(undefined);
@@ -64,11 +64,11 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
     path.join(out, 'pnn-perturb.claims.json'),
   ).claims;
   expect(claims.map((c) => [c.id, c.scale, c.verdict])).toEqual([
-    ['a-smoothed-metric', 'smoke', 'smoke'],
+    ...['A', 'Am', 'B', 'C', 'D'].map((v) => [`a-smoothed-metric-${v}`, 'smoke', 'smoke']),
     ['b-noise-adds-little', 'smoke', 'smoke'],
     ['c-3x3-beats-pnn', 'smoke', 'smoke'],
   ]);
-  expect(claims[1].perSeed).toHaveLength(1);
+  expect(claims.find((c) => c.id === 'b-noise-adds-little')!.perSeed).toHaveLength(1);
   const rec = readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-c-pnn-nm1.seed1.json'));
   expect(rec.scale).toBe('smoke');
   expect(rec.dataset).toBe('fashion-mnist-fixture');
@@ -82,7 +82,7 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
     `cpu-c-pnn-nm1 seed 1: true test accuracy ${rec.metrics.finalTrueAccPct.toFixed(2)}% (100 images)`,
   );
   // every run ends with the tensor count it started with
-  for (const id of ['cpu-a-3x3', 'cpu-b-1x1-nonoise', 'cpu-c-pnn-nm1', 'cpu-d-pnn-nm4']) {
+  for (const id of ['cpu-a-3x3', 'cpu-am-3x3-matched', 'cpu-b-1x1-nonoise', 'cpu-c-pnn-nm1', 'cpu-d-pnn-nm4']) {
     const t = readJson<RunRecord>(path.join(out, 'runs', 'pnn-perturb', 'smoke', `${id}.seed1.json`)).tensors!;
     expect(t.atEnd).toBe(t.atStart);
     expect(t.atStart).toBeGreaterThanOrEqual(0);
@@ -91,7 +91,7 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
     expect(fs.existsSync(path.join(out, 'plots', 'pnn-perturb', 'smoke', f))).toBe(true);
   expect(fs.readFileSync(path.join(out, 'README.md'), 'utf8')).toMatch(/## pnn-perturb/);
   const wall = readJson<{ wallSeconds: number }>(path.join(out, 'runs', 'pnn-perturb', 'reproduce-smoke.json'));
-  expect(wall).toMatchObject({ package: 'pnn-perturb', scale: 'smoke', runs: 4 });
+  expect(wall).toMatchObject({ package: 'pnn-perturb', scale: 'smoke', runs: 5 });
   expect(wall.wallSeconds).toBeGreaterThan(0);
   // the table regenerates byte-for-byte from the records
   const before = fs.readFileSync(path.join(out, 'pnn-perturb.csv'), 'utf8');
@@ -102,8 +102,8 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   const recordBefore = fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-a-3x3.seed1.json'), 'utf8');
   const again = cli(['reproduce', ...SMOKE, '--out', out]);
   expect(again.status).toBe(0);
-  expect(again.stderr).toMatch(/0 of 4 run\(s\) to train/);
-  expect(again.stderr).toMatch(/skipping 4 finished run\(s\).*cpu-a-3x3 seed 1/);
+  expect(again.stderr).toMatch(/0 of 5 run\(s\) to train/);
+  expect(again.stderr).toMatch(/skipping 5 finished run\(s\).*cpu-a-3x3 seed 1/);
   expect(again.stderr).not.toMatch(/epoch 1\/2/);
   expect(fs.readFileSync(path.join(out, 'runs', 'pnn-perturb', 'smoke', 'cpu-a-3x3.seed1.json'), 'utf8')).toBe(
     recordBefore,

@@ -53,7 +53,9 @@ it('--list, three shards merged by table --records, and two workers on one --out
   expect(list.status).toBe(0);
   const jobs = listed(list.stdout);
   expect(jobs.map((j) => j.id)).toEqual(
-    ['cpu-a-3x3', 'cpu-b-1x1-nonoise', 'cpu-c-pnn-nm1', 'cpu-d-pnn-nm4'].map((r) => `pnn-perturb:smoke:${r}:seed1`),
+    ['cpu-a-3x3', 'cpu-am-3x3-matched', 'cpu-b-1x1-nonoise', 'cpu-c-pnn-nm1', 'cpu-d-pnn-nm4'].map(
+      (r) => `pnn-perturb:smoke:${r}:seed1`,
+    ),
   );
   expect(jobs[0].command).toBe(
     `npx nx run pnn-perturb:cli -- train --run cpu-a-3x3 --seeds 1 --scale smoke --out ${plain} --backend wasm --resume`,

@@ -28,7 +28,7 @@ afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
 it("draws each variant in its row's colour in the variants plot and in its own runs' plots", () => {
   const variants = legend('variants');
-  expect(variants.map((e) => e.label.split(':')[0])).toEqual(['A', 'B', 'C', 'D']);
+  expect(variants.map((e) => e.label.split(':')[0])).toEqual(['A', 'Am', 'B', 'C', 'D']);
   for (const e of variants) {
     expect(e.color).toBe(ROW_COLORS[e.label.split(':')[0]]);
     expect(e.opacity).toBe(1);
@@ -38,5 +38,5 @@ it("draws each variant in its row's colour in the variants plot and in its own r
     expect(truth).toMatchObject({ label: 'true accuracy', color: ROW_COLORS[run.row] });
     expect(smoothed).toMatchObject({ color: ROW_COLORS[run.row], dash: SMOOTHED_DASH.join(',') });
   }
-  expect(new Set(['A', 'B', 'C', 'D'].map((r) => ROW_COLORS[r])).size).toBe(4);
+  expect(new Set(['A', 'Am', 'B', 'C', 'D'].map((r) => ROW_COLORS[r])).size).toBe(5);
 });
