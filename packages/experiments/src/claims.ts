@@ -375,18 +375,28 @@ function pHolds(iv: Interval, spec: { threshold: number; holdsWhen: 'above' | 'b
 /**
  * Holm's step-down over a family: claims sorted by p-value, step k of m tested at the interval level
  * 1 − (1 − FAMILY_LEVEL)/(m − k + 1); the first that does not reach its side stops the steps (it and all
- * after it cannot reach that side). Run once for "holds" and once for "fails".
+ * after it cannot reach that side). Run once for "holds" and once for "fails"; a claim reports the step of
+ * the side it was decided on, else of the side its estimate lies on, and names the claim that stopped the
+ * steps before it (its own interval may lie on that side and still decide nothing).
  */
-function holm(ps: number[], m: number): { step: number; level: number; passes: boolean }[] {
+interface HolmStep {
+  step: number;
+  level: number;
+  passes: boolean;
+  /** Index (in the family) of the claim whose step stopped the procedure before this one, if any. */
+  stoppedBy: number | null;
+}
+
+function holm(ps: number[], m: number): HolmStep[] {
   const order = ps.map((p, i) => ({ p, i })).sort((x, y) => x.p - y.p || x.i - y.i);
-  const out = new Array<{ step: number; level: number; passes: boolean }>(ps.length);
-  let stopped = false;
+  const out = new Array<HolmStep>(ps.length);
+  let stoppedBy: number | null = null;
   order.forEach(({ p, i }, k) => {
     const alpha = (1 - FAMILY_LEVEL) / (m - k);
     // two-sided interval at level 1 − alpha lies on the side <=> one-sided p < alpha / 2
-    const passes = !stopped && p < alpha / 2;
-    if (!passes) stopped = true;
-    out[i] = { step: k + 1, level: 1 - alpha, passes };
+    const passes = stoppedBy === null && p < alpha / 2;
+    out[i] = { step: k + 1, level: 1 - alpha, passes, stoppedBy };
+    if (!passes && stoppedBy === null) stoppedBy = i;
   });
   return out;
 }
@@ -503,7 +513,7 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
       if (p.spec.family) families.set(p.spec.family, [...(families.get(p.spec.family) ?? []), p]);
     const adjusted = new Map<
       (typeof pending)[number],
-      { step: number; level: number; holds: boolean; fails: boolean }
+      { step: number; level: number; holds: boolean; fails: boolean; stoppedBy: string | null }
     >();
     for (const members of families.values()) {
       if (members.length < 2) continue;
@@ -518,9 +528,19 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
         ),
         m,
       );
-      members.forEach((x, i) =>
-        adjusted.set(x, { step: h[i].step, level: h[i].level, holds: h[i].passes, fails: f[i].passes }),
-      );
+      // the step reported is the one of the side decided, else the side the estimate lies on
+      members.forEach((x, i) => {
+        const onHoldsSide =
+          x.rule.holdsWhen === 'above' ? x.iv.estimate > x.rule.threshold : x.iv.estimate < x.rule.threshold;
+        const s = h[i].passes ? h[i] : f[i].passes ? f[i] : onHoldsSide ? h[i] : f[i];
+        adjusted.set(x, {
+          step: s.step,
+          level: s.level,
+          holds: h[i].passes,
+          fails: f[i].passes,
+          stoppedBy: s.passes || s.stoppedBy === null ? null : members[s.stoppedBy].spec.id,
+        });
+      });
     }
     for (const p of pending) {
       const adj = adjusted.get(p);
@@ -532,6 +552,12 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
       } else decided = decideClaim(iv, p.rule);
       // an unmet premise decides nothing, an outright contradiction fails the claim, else the interval
       const premiseMet = p.base.preconditions.every((c) => c.passed);
+      const stopped =
+        adj?.stoppedBy && scale !== 'smoke'
+          ? [
+              `Holm's steps stopped at ${adj.stoppedBy}, before this claim's step: it is not decided, whatever its own interval`,
+            ]
+          : [];
       if (premiseMet && p.base.refutation) decided = 'fails';
       const verdict: ClaimStatus =
         scale === 'smoke' ? 'smoke' : premiseMet ? (`claim-${decided}` as ClaimStatus) : 'claim-inconclusive';
@@ -563,7 +589,7 @@ export function evaluateClaims(specs: ClaimSpec[], records: RunRecord[], scales:
             : p.base.refutation
               ? [`fails outright: ${p.base.refutation}`]
               : [];
-      results.push({ ...r, note: renderNote(r, iv, p.spec, [...why, ...p.extra]) });
+      results.push({ ...r, note: renderNote(r, iv, p.spec, [...why, ...stopped, ...p.extra]) });
     }
   }
   return results;

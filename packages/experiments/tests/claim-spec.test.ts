@@ -129,6 +129,29 @@ it("a family is decided by Holm's step-down at 95% family-wise, each claim at it
   expect(strict[0].note).toMatch(
     /family f: Holm–Bonferroni over 2 claims at 95% family-wise, this claim at step [12] \(interval at 97\.5%\)/,
   );
+  // the second step never ran: its note names the claim that stopped the steps
+  const second = strict.find((r) => r.adjusted!.step === 2)!;
+  expect(second.note).toMatch(/Holm's steps stopped at edge2?, before this claim's step/);
+  expect(strict.find((r) => r.adjusted!.step === 1)!.note).not.toMatch(/steps stopped/);
+});
+
+it('a family member whose estimate is on the failing side reports the step of the failing side', () => {
+  const mk = (id: string, values: number[]): ClaimSpec =>
+    base({
+      id,
+      family: 'g',
+      runIds: ['a'],
+      measure: () => ({ kind: 'mean', values: values.map((value, i) => ({ seed: i + 1, value })) }),
+    });
+  // 'up' holds first (step 1 of "holds"), 'down' lies far below 0: step 2 of "holds" but step 1 of "fails"
+  const results = evaluateClaims([mk('up', [2.9, 3, 3.1, 3, 3]), mk('down', [-1.1, -1, -0.9, -1, -1])], records, [
+    'cpu',
+  ]);
+  const down = results.find((r) => r.id === 'down')!;
+  expect(down.verdict).toBe('claim-fails');
+  expect(down.adjusted).toMatchObject({ step: 1, level: 0.975 });
+  expect(down.hi!).toBeLessThan(0);
+  expect(results.find((r) => r.id === 'up')!).toMatchObject({ verdict: 'claim-holds', adjusted: { step: 1 } });
 });
 
 it('smoke records give status smoke, missing runs status missing', () => {
