@@ -246,8 +246,8 @@ function measuredRows(pkg: string, m: MeasuredSpec, records: RunRecord[]): Resul
       reproduced: round(all.reduce((a, v) => a + v, 0) / all.length),
       status: scale === 'smoke' ? 'smoke' : 'measured',
       note:
-        `context, not a claim: ${m.why}; ${m.quantity}, every run: ${describeValues(all, d)}, mean [95% CI, Student t over the values]; ` +
-        `by run: ${byRun.join(', ')}`,
+        `context, not a claim: ${m.why}; ${m.quantity}: ${describeValues(all, d)}, mean [95% CI, Student t over the values]` +
+        (byRun.length > 1 ? `; by run: ${byRun.join(', ')}` : ''),
     });
   }
   return rows;
