@@ -131,6 +131,11 @@ export type NativeStatus =
       addon: NativeAddon;
       library: string;
       threads: number;
+      /**
+       * The OpenBLAS kernels in use ("SkylakeX", "Haswell"): chosen by OpenBLAS from the CPU model, or set
+       * by OPENBLAS_CORETYPE. Kernels sum in different orders, so bit-exact results hold per kernel set.
+       */
+      kernels?: string;
       /** oneDNN's "<library> <version> (<isa>)" when its convolutions are in use */
       dnnl?: string;
       /** why oneDNN is not in use (then convolutions are im2col + OpenBLAS) */
@@ -216,12 +221,15 @@ function load(): NativeStatus {
       dnnlReason = `${(err as Error).message} (Debian: apt-get install libdnnl2)`;
     }
   }
-  const blas = `OpenBLAS ${path.basename(library)}, ${threads} thread${threads === 1 ? '' : 's'}`;
+  // openblas_get_config() ends with the kernels in use: "... NO_AFFINITY Haswell MAX_THREADS=64"
+  const kernels = /(\S+) MAX_THREADS=/.exec(addon.config().config)?.[1];
+  const blas = `OpenBLAS ${path.basename(library)}${kernels ? ` (${kernels} kernels)` : ''}, ${threads} thread${threads === 1 ? '' : 's'}`;
   return {
     available: true,
     addon,
     library,
     threads,
+    kernels,
     dnnl,
     dnnlReason,
     detail: dnnl

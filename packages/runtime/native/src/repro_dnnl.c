@@ -120,15 +120,22 @@ void rd_dnnl_set_threads(int n) {
   if (p_omp_set_num_threads && n >= 1) p_omp_set_num_threads(n);
 }
 
+/* oneDNN's effective ISA by name (its kernels, and so the bits of a result, follow it); others in hex */
 static const char *isa_name(dnnl_cpu_isa_t isa) {
+  static char hex[32];
   switch ((int)isa) {
     case dnnl_cpu_isa_sse41: return "sse41";
     case dnnl_cpu_isa_avx: return "avx";
     case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
     default: break;
   }
-  if ((int)isa & 0x40) return "avx512/amx";
-  return "other";
+  snprintf(hex, sizeof hex, "isa 0x%x", (unsigned)isa);
+  return hex;
 }
 
 int rd_dnnl_load(const char *const *paths, int npaths, char *err, size_t errlen) {
