@@ -391,9 +391,14 @@ export class MinibatchCka {
       const prep = (fs: tf.Tensor[], exps: number[]) =>
         tf.stack(
           fs.map((f, i) => {
-            const xc = centerColumns(tf.reshape<tf.Rank.R2>(timesPow2(f, exps[i]), [n, -1]));
+            const x = tf.reshape<tf.Rank.R2>(timesPow2(f, exps[i]), [n, -1]);
+            const xc = centerColumns(x);
             const k = tf.matMul<tf.Tensor2D>(xc, xc, false, true); // = HKH: the columns are centred
-            return tf.reshape(biased ? k : uCentred(k), [-1]);
+            // a layer equal on every example has HSIC exactly 0: its centred columns are only the
+            // rounding of a mean taken as a product (which depends on the BLAS kernels), zeroed here
+            // (×1 leaves every other layer's bits as they were)
+            const varies = tf.cast(tf.greater(tf.max(tf.abs(tf.sub(x, tf.slice(x, [0, 0], [1, -1])))), 0), 'float32');
+            return tf.reshape(tf.mul(biased ? k : uCentred(k), varies), [-1]);
           }),
         ) as tf.Tensor2D;
       const a = prep(featuresA, expA);
