@@ -38,8 +38,9 @@ describe('locks expire when nobody can be holding them', () => {
   (fs.existsSync('/proc/self/stat') ? it : it.skip)(
     'a lock whose worker was killed but not yet reaped (a zombie, which signal 0 still reaches) is stale',
     async () => {
-      // the inner sh exits at once; its parent became `sleep`, which never waits for it: a zombie for 5 s
-      const holder = spawn('sh', ['-c', 'sh -c "exit 0" & echo $!; exec sleep 5'], {
+      // the inner sh exits after its parent has become `sleep` (which never waits for it): a zombie for
+      // 5 s. Exiting at once raced the outer sh, which could reap it before the exec (then no /proc entry)
+      const holder = spawn('sh', ['-c', 'sh -c "sleep 0.3; exit 0" & echo $!; exec sleep 5'], {
         stdio: ['ignore', 'pipe', 'ignore'],
       });
       const pid = await new Promise<number>((resolve) =>
