@@ -27,8 +27,20 @@ import {
   barChartSpec,
   BarPoint,
 } from '@repro/experiments';
-import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, DivergeRun, divergeStyles } from './runs';
-import { CLAIMS, PUBLISHED } from './published';
+import {
+  ALL_RUNS,
+  ALPHA_SWEEP,
+  CLAIM_ALPHA,
+  CPU_EPOCHS,
+  CPU_RUNS,
+  CPU_TRAIN_PER_CLASS,
+  DivergeRun,
+  NET_COLORS,
+  SWEEP_RUNS,
+  divergeStyles,
+  sweepRunOf,
+} from './runs';
+import { CLAIMS, MEASURED, PUBLISHED } from './published';
 import { F1, PACKAGE, attackMetric, netName, resolveRun, runDir, trainDivergeRun } from './diverge';
 import {
   ClassEmbedding,
@@ -49,7 +61,8 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
     const recs = records.filter((r) => r.scale === scale && r.complete);
     for (const id of [...new Set(recs.map((r) => r.runId))]) {
       const rs = recs.filter((r) => r.runId === id);
-      const eps = (rs[0].config.attack as { epsilons: number[] }).epsilons;
+      // an α-sweep run has no attacks: no accuracy-vs-ε plots
+      const eps = (rs[0].config.attack as { epsilons: number[] } | undefined)?.epsilons ?? [];
       // one colour per network in every plot (runs.ts)
       const numNets = rs[0].config.numNets as number;
       const style = divergeStyles(numNets);
@@ -62,7 +75,7 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
             : n === netName(numNets - 1)
               ? `Ours (net ${numNets - 1})`
               : n;
-      for (const attack of ['fgm', 'pgd'] as const) {
+      for (const attack of eps.length ? (['fgm', 'pgd'] as const) : []) {
         const data: LinePoint[] = [];
         for (const who of ['baseline', 'ours', 'f1'] as const) {
           const label = netLabel({ baseline: netName(0), ours: netName(numNets - 1), f1: F1 }[who]);
@@ -132,6 +145,45 @@ async function plots(records: RunRecord[], dir: string): Promise<void> {
   }
 }
 
+/** The α sweep: decorrelation against the independent pair and the clean cost, per α (mean and 95% CI over seeds). */
+async function sweepPlots(records: RunRecord[], dir: string): Promise<void> {
+  for (const scale of ['cpu', 'smoke'] as const) {
+    // the sweep's points: its own runs and, at CLAIM_ALPHA, the claims run
+    const points = ALPHA_SWEEP.map(sweepRunOf);
+    const recs = records.filter((r) => r.scale === scale && r.complete && points.some((s) => s.id === r.runId));
+    if (!recs.some((r) => SWEEP_RUNS.some((s) => s.id === r.runId))) continue;
+    const alphas = points.filter((s) => recs.some((r) => r.runId === s.id));
+    const bars = (value: (r: RunRecord) => number, series: string): BarPoint[] =>
+      alphas.map((s) => ({
+        category: `alpha ${s.alpha}${s.alpha === CLAIM_ALPHA ? ' (claims)' : ''}`,
+        series,
+        ...meanBand(recs.filter((r) => r.runId === s.id).map(value)),
+      }));
+    await writePlot(
+      path.join(dir, scale, 'alpha-sweep-decorrelation'),
+      barChartSpec(
+        bars((r) => r.metrics.bcdcor_net2_net0 - r.metrics.bcdcor_f1_net0, 'bcdcor(net 2, net 0) − bcdcor(f1, net 0)'),
+        {
+          title: `Does the diverge term decorrelate? Below 0: net 2 less dependent on net 0 than an independent net is (mean, 95% CI over seeds, ${scale})`,
+          yLabel: 'difference of bias-corrected dCor²',
+          style: () => ({ color: NET_COLORS.ours }),
+        },
+      ),
+    );
+    await writePlot(
+      path.join(dir, scale, 'alpha-sweep-clean-cost'),
+      barChartSpec(
+        bars((r) => r.metrics.oursCleanPct - r.metrics.baselineCleanPct, 'clean accuracy, Ours − Baseline'),
+        {
+          title: `What decorrelating costs: clean accuracy Ours − Baseline (points; mean, 95% CI over seeds, ${scale})`,
+          yLabel: 'points',
+          style: () => ({ color: NET_COLORS.baseline }),
+        },
+      ),
+    );
+  }
+}
+
 export const paper = definePaper<DivergeRun>({
   name: PACKAGE,
   description:
@@ -139,6 +191,7 @@ export const paper = definePaper<DivergeRun>({
   runs: ALL_RUNS,
   published: PUBLISHED,
   claims: CLAIMS,
+  measured: MEASURED,
   resolve: (run, scale) => resolveRun(run, scale) as unknown as Record<string, unknown>,
   trainRun: (run, ctx) => trainDivergeRun(run, ctx),
   evalRun: async (run, { scale, seed, out, dataDir }) => {
@@ -155,23 +208,33 @@ export const paper = definePaper<DivergeRun>({
     const parts = accs.map((x) => `${x.name} ${x.accuracyPct.toFixed(2)}%`);
     return `${run.id} seed ${seed}: clean test accuracy ${parts.join(', ')} (${test.size} images)`;
   },
+  // training: image passes of every net (f1, the weak net, the diverge nets); attacks: gradient passes
+  // on f1 (FGM + PGD steps per ε), which measured about as costly per image as a training pass
   cost: (run, scale) => {
     const r = resolveRun(run, scale);
-    return r.epochs * (r.trainPerClass ?? 1000) * (r.numNets + 1);
+    const nets = r.numNets + 1 + (r.weak ? 1 : 0);
+    const attackImages = r.attack ? (r.attack.imagesPerClass ?? 1000) * 10 : 0;
+    const attacks = r.attack
+      ? attackImages * (r.attack.epsilons.length * (r.attack.pgdSteps + 1) + (r.attack.fgmOnlyEpsilons?.length ?? 0))
+      : 0;
+    return r.epochs * (r.trainPerClass ?? 1000) * 10 * nets + attacks;
   },
   summarizeRecord: (rec) =>
     `clean Baseline ${rec.metrics.baselineCleanPct.toFixed(2)}%, Ours ${rec.metrics.oursCleanPct.toFixed(2)}%`,
-  plots,
+  plots: async (records, dir) => {
+    await plots(records, dir);
+    await sweepPlots(records, dir);
+  },
   summary: (scale) =>
     scale === 'cpu'
-      ? `Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, 4 seeds x (f1 + 3 diverge nets + weak net), budget 30 min`
+      ? `Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs; claims run at alpha ${CLAIM_ALPHA}: ${CPU_RUNS[0].seeds.length} seeds x (f1 + 3 diverge nets + weak net) with attacks on the whole test set; alpha sweep ${ALPHA_SWEEP.join(', ')}: ${SWEEP_RUNS[0].seeds.length} seeds x (f1 + 3 diverge nets); budget 30 min`
       : '',
   epilog: [
     'Runs (id  row: description):',
     ...ALL_RUNS.map((r) => `  ${r.id.padEnd(34)} ${r.row}: ${r.description} [${r.scale}]`),
     '',
     'Scales: smoke = the cpu run on the 300-image fixture, 2 epochs, widths 4/2, short attacks (seconds);',
-    `        cpu = Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, eps 0.03-0.3 (default; 30 min budget on 2 cores);`,
+    `        cpu = Fashion-MNIST, ${CPU_TRAIN_PER_CLASS * 10} training images, ${CPU_EPOCHS} epochs, alpha sweep ${ALPHA_SWEEP.join('/')}, claims at alpha ${CLAIM_ALPHA}, eps 0.03-0.3 (default; 30 min budget on 2 cores);`,
     '        paper = CIFAR-10 ResNet-18 / ImageNet with the official recipe (40 epochs, SGD 0.1), needs --data-dir; for a GPU machine.',
     '',
     'compare: Table 2 (partial distance correlation) between two trained models or two .npy feature files; see compare --help.',

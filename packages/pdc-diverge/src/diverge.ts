@@ -69,8 +69,18 @@ export function resolveRun(run: DivergeRun, scale: Scale): DivergeRun {
       trainPerClass: undefined,
       epochs: 2,
       nfilters: 4,
-      weakNfilters: 2,
-      attack: { epsilons: [0.1, 0.3], pgdSteps: 3, pgdStepSize: 0.05, imagesPerClass: undefined },
+      ...(run.weak ? { weak: { ...run.weak, nfilters: 2 } } : {}),
+      ...(run.attack
+        ? {
+            attack: {
+              epsilons: [0.1],
+              ...(run.attack.fgmOnlyEpsilons ? { fgmOnlyEpsilons: [0.3] } : {}),
+              pgdSteps: 3,
+              pgdStepSize: 0.05,
+              imagesPerClass: undefined,
+            },
+          }
+        : {}),
       curveImagesPerClass: undefined,
     };
   }
@@ -161,7 +171,7 @@ function loadData(r: DivergeRun, scale: Scale, dataDir?: string): Data {
     train: d.train,
     test: d.test,
     curve: perClass(r.curveImagesPerClass),
-    attack: perClass(r.attack.imagesPerClass),
+    attack: perClass(r.attack?.imagesPerClass),
     shape: d.info.shape,
     norm: d.info.normalize,
     name: d.label,
@@ -201,7 +211,7 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
     ...(ov.nfilters !== undefined ? { nfilters: ov.nfilters } : {}),
     ...(ov.maxStepsPerEpoch !== undefined ? { maxStepsPerEpoch: ov.maxStepsPerEpoch } : {}),
   };
-  if (ov.pgdSteps !== undefined) r.attack = { ...r.attack, pgdSteps: ov.pgdSteps };
+  if (ov.pgdSteps !== undefined && r.attack) r.attack = { ...r.attack, pgdSteps: ov.pgdSteps };
   await prepareDataset(r.dataset, {
     dataDir: o.dataDir,
     requester: `run ${r.id}`,
@@ -210,22 +220,31 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
   const data = loadData(r, o.scale, o.dataDir);
   const dir = runDir(o.out, o.scale, r.id, o.seed);
   const numClasses = data.train.numClasses;
-  const build = (nfilters: number | undefined, k: number) =>
-    createModel(r.model, {
-      ...(nfilters !== undefined ? { nfilters } : {}),
-      inputShape: data.shape,
-      numClasses,
-      seed: 1000 * o.seed + k,
-    });
-  const specs: Array<{ name: string; nfilters?: number; controls: number[] }> = [
-    { name: F1, nfilters: r.nfilters, controls: [] },
-    ...(r.weakNfilters !== undefined ? [{ name: WEAK, nfilters: r.weakNfilters, controls: [] }] : []),
+  type NetSpec = { name: string; model: string; options: Record<string, number>; controls: number[] };
+  const own: Record<string, number> = r.nfilters !== undefined ? { nfilters: r.nfilters } : {};
+  const specs: NetSpec[] = [
+    { name: F1, model: r.model, options: own, controls: [] },
+    ...(r.weak
+      ? [
+          {
+            name: WEAK,
+            model: r.weak.model,
+            options: { nfilters: r.weak.nfilters, ...(r.weak.depth !== undefined ? { depth: r.weak.depth } : {}) },
+            controls: [],
+          },
+        ]
+      : []),
   ];
   const first = specs.length;
   for (let k = 0; k < r.numNets; k++)
-    specs.push({ name: netName(k), nfilters: r.nfilters, controls: Array.from({ length: k }, (_, j) => first + j) });
+    specs.push({
+      name: netName(k),
+      model: r.model,
+      options: own,
+      controls: Array.from({ length: k }, (_, j) => first + j),
+    });
   const members: Member[] = specs.map((s, k) => {
-    const model = build(s.nfilters, k);
+    const model = createModel(s.model, { ...s.options, inputShape: data.shape, numClasses, seed: 1000 * o.seed + k });
     return {
       name: s.name,
       model,
@@ -311,58 +330,67 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
     metrics.baselineCleanPct = metrics[`${base.name}CleanPct`];
     metrics.oursCleanPct = metrics[`${ours.name}CleanPct`];
     metrics.f1CleanPct = metrics[`${F1}CleanPct`];
-    // transferred attacks: made on f1, evaluated on Baseline, net 1 and Ours (and f1 itself: white box)
-    log(
-      `attacking ${data.attack.size} test images made on f1 (FGM, PGD-${r.attack.pgdSteps}) at eps ${r.attack.epsilons.join(', ')}`,
-    );
-    const attackStart = Date.now();
-    const judged = [F1, ...Array.from({ length: r.numNets }, (_, k) => netName(k))].map(get);
-    const counts: Record<string, number> = {};
-    let bi = 0;
-    for (const b of batches(data.attack, { batchSize: 128, normalize: data.norm })) {
-      const score = (x: tf.Tensor, key: (who: string) => string) => {
-        for (const m of judged) {
-          const c = tf.tidy(
-            () => tf.sum(tf.cast(tf.equal(tf.argMax(m.model.predict(x) as tf.Tensor, 1), b.y), 'int32')).dataSync()[0],
-          );
-          counts[key(m.name)] = (counts[key(m.name)] ?? 0) + c;
-        }
-      };
-      score(b.x, (w) => `${w}:clean`);
-      for (const eps of r.attack.epsilons) {
-        const f = fgm(get(F1).model, b.x, eps);
-        score(f, (w) => `${w}:fgm:${eps}`);
-        f.dispose();
-        const p = pgd(get(F1).model, b.x, eps, {
-          stepSize: r.attack.pgdStepSize,
-          steps: r.attack.pgdSteps,
-          randomStart: true,
-          seed: (1_000_003 * o.seed + 7919 * bi + Math.round(eps * 1e4)) >>> 0,
-        });
-        score(p, (w) => `${w}:pgd:${eps}`);
-        p.dispose();
-      }
-      tf.dispose([b.x, b.y]);
-      bi++;
-      const done = Math.min(data.attack.size, bi * 128);
-      const elapsed = (Date.now() - attackStart) / 1000;
-      log(
-        `attacked ${done}/${data.attack.size} images (${formatDuration(elapsed)}, ETA ${formatDuration((elapsed * (data.attack.size - done)) / done)})`,
-      );
-    }
-    const n = data.attack.size;
-    const who = (name: string): 'baseline' | 'ours' | 'f1' | 'net1' =>
-      name === base.name ? 'baseline' : name === ours.name ? 'ours' : name === F1 ? 'f1' : 'net1';
-    for (const m of judged) {
-      metrics[`${who(m.name)}AttackSubsetCleanPct`] = (100 * counts[`${m.name}:clean`]) / n;
-      for (const eps of r.attack.epsilons)
-        for (const a of ['fgm', 'pgd'] as const)
-          metrics[attackMetric(who(m.name), a, eps)] = (100 * counts[`${m.name}:${a}:${eps}`]) / n;
-    }
-    metrics.attackImages = n;
     // timings are not results: they go to `extra`, so that records of the same job compare equal
-    const attackSeconds = (Date.now() - attackStart) / 1000;
-    log(`attacks done in ${attackSeconds.toFixed(0)} s`);
+    let attackSeconds = 0;
+    if (r.attack) {
+      const attack = r.attack;
+      const fgmOnly = attack.fgmOnlyEpsilons ?? [];
+      // transferred attacks: made on f1, evaluated on Baseline, net 1 and Ours (and f1 itself: white box)
+      log(
+        `attacking ${data.attack.size} test images made on f1 (FGM, PGD-${attack.pgdSteps}) at eps ${attack.epsilons.join(', ')}${fgmOnly.length ? `; FGM only at eps ${fgmOnly.join(', ')}` : ''}`,
+      );
+      const attackStart = Date.now();
+      const judged = [F1, ...Array.from({ length: r.numNets }, (_, k) => netName(k))].map(get);
+      const counts: Record<string, number> = {};
+      let bi = 0;
+      for (const b of batches(data.attack, { batchSize: 128, normalize: data.norm })) {
+        const score = (x: tf.Tensor, key: (who: string) => string) => {
+          for (const m of judged) {
+            const c = tf.tidy(
+              () =>
+                tf.sum(tf.cast(tf.equal(tf.argMax(m.model.predict(x) as tf.Tensor, 1), b.y), 'int32')).dataSync()[0],
+            );
+            counts[key(m.name)] = (counts[key(m.name)] ?? 0) + c;
+          }
+        };
+        score(b.x, (w) => `${w}:clean`);
+        for (const eps of [...attack.epsilons, ...fgmOnly]) {
+          const f = fgm(get(F1).model, b.x, eps);
+          score(f, (w) => `${w}:fgm:${eps}`);
+          f.dispose();
+          if (fgmOnly.includes(eps)) continue;
+          const p = pgd(get(F1).model, b.x, eps, {
+            stepSize: attack.pgdStepSize,
+            steps: attack.pgdSteps,
+            randomStart: true,
+            seed: (1_000_003 * o.seed + 7919 * bi + Math.round(eps * 1e4)) >>> 0,
+          });
+          score(p, (w) => `${w}:pgd:${eps}`);
+          p.dispose();
+        }
+        tf.dispose([b.x, b.y]);
+        bi++;
+        const done = Math.min(data.attack.size, bi * 128);
+        const elapsed = (Date.now() - attackStart) / 1000;
+        log(
+          `attacked ${done}/${data.attack.size} images (${formatDuration(elapsed)}, ETA ${formatDuration((elapsed * (data.attack.size - done)) / done)})`,
+        );
+      }
+      const n = data.attack.size;
+      const who = (name: string): 'baseline' | 'ours' | 'f1' | 'net1' =>
+        name === base.name ? 'baseline' : name === ours.name ? 'ours' : name === F1 ? 'f1' : 'net1';
+      for (const m of judged) {
+        metrics[`${who(m.name)}AttackSubsetCleanPct`] = (100 * counts[`${m.name}:clean`]) / n;
+        for (const eps of attack.epsilons)
+          for (const a of ['fgm', 'pgd'] as const)
+            metrics[attackMetric(who(m.name), a, eps)] = (100 * counts[`${m.name}:${a}:${eps}`]) / n;
+        for (const eps of fgmOnly)
+          metrics[attackMetric(who(m.name), 'fgm', eps)] = (100 * counts[`${m.name}:fgm:${eps}`]) / n;
+      }
+      metrics.attackImages = n;
+      attackSeconds = (Date.now() - attackStart) / 1000;
+      log(`attacks done in ${attackSeconds.toFixed(0)} s`);
+    }
 
     // distance correlations between the networks' features on test batches of 128 (claim 3)
     const feats = new Map<string, Float32Array>();
@@ -395,7 +423,7 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
       metrics.dcBatches = bc.length;
     }
     // Table 2 analogue: strong (Baseline) vs weak network, GT = one-hot class embedding
-    if (r.weakNfilters !== undefined) {
+    if (r.weak) {
       const labels = { data: Int32Array.from(data.test.labels), name: 'test labels' };
       const t2 = compareFeatures(
         { data: feats.get(base.name)!, rows: data.test.size, cols: dim(base.name), name: 'strong (net 0) features' },
@@ -411,19 +439,21 @@ export async function trainDivergeRun(run: DivergeRun, o: TrainOptions): Promise
       metrics.strongCleanPct = metrics[`${base.name}CleanPct`];
       metrics.weakCleanPct = metrics[`${WEAK}CleanPct`];
     }
-    // Grad-CAM of Baseline and Ours on the first 8 test images
-    const plotsDir = o.plotsDir ?? path.join(o.out, 'plots', PACKAGE, o.scale);
-    writeGradCamFigure(
-      path.join(plotsDir, `gradcam-${r.id}.seed${o.seed}.png`),
-      [
-        { label: 'Baseline (net 0)', model: base.model },
-        { label: `Ours (net ${r.numNets - 1})`, model: ours.model },
-      ],
-      data.test,
-      data.norm,
-      8,
-      `Grad-CAM (features_conv), ${r.id} seed ${o.seed}`,
-    );
+    // Grad-CAM of Baseline and Ours on the first 8 test images (the attacked runs; a sweep run draws none)
+    if (r.attack) {
+      const plotsDir = o.plotsDir ?? path.join(o.out, 'plots', PACKAGE, o.scale);
+      writeGradCamFigure(
+        path.join(plotsDir, `gradcam-${r.id}.seed${o.seed}.png`),
+        [
+          { label: 'Baseline (net 0)', model: base.model },
+          { label: `Ours (net ${r.numNets - 1})`, model: ours.model },
+        ],
+        data.test,
+        data.norm,
+        8,
+        `Grad-CAM (features_conv), ${r.id} seed ${o.seed}`,
+      );
+    }
     metrics.params = base.model.countParams();
     const hist = result.history;
     metrics.baselinePlateauGainPct = plateauGain(hist, `${base.name}TestAccPct`, 2);

@@ -9,7 +9,7 @@ export {
   divergeStyles,
 } from './runs';
 export type { DivergeRun } from './runs';
-export { PUBLISHED, CLAIMS, TABLE1, TABLE2, TABLES34 } from './published';
+export { PUBLISHED, CLAIMS, MEASURED, TABLE1, TABLE2, TABLE2_ACCURACY, TABLES34 } from './published';
 export {
   trainDivergeRun,
   resolveRun,
