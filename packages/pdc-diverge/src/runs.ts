@@ -161,14 +161,16 @@ export const CPU_TRAIN_PER_CLASS = 600;
 
 /**
  * The α the claims run at: the smallest of the sweep whose decorrelation interval (bcdcor(net 2, net 0)
- * − bcdcor(f1, net 0), paired by seed) lies below 0. Chosen from one-seed, 20-epoch pilots (0.05, 0.15,
- * 0.5, 2; not kept as records), where 0.05 moved the statistic by about its seed-to-seed spread and 0.15
- * by several times it; checked on the final records by the claims' `alpha-choice` precondition.
+ * − bcdcor(f1, net 0), paired by seed) lies below 0, checked on the final records by the claims'
+ * `alpha-choice` precondition. One-seed pilots pointed at 0.15; the claims run at 0.15 (4 seeds,
+ * records at commit 45f43a2) decorrelated in every seed but by very different amounts (one seed six
+ * times more than the other three), so its interval straddled 0, while 2 decorrelates by the same large
+ * amount in every seed: the claims run at 2, and 0.15 is a sweep run.
  */
-export const CLAIM_ALPHA = 0.15;
+export const CLAIM_ALPHA = 2;
 /**
- * The α sweep: the official value 0.05 (Diverge_Training/imagenet_main.py, --alpha), the claims' α and a
- * strong 2 (0.5 sat between 0.15 and 2 in the pilots and did not fit the budget).
+ * The α sweep: the official value 0.05 (Diverge_Training/imagenet_main.py, --alpha), 0.15 and the
+ * claims' 2 (0.5 sat between 0.15 and 2 in the pilots and did not fit the budget).
  */
 export const ALPHA_SWEEP = [0.05, 0.15, 2];
 export const PAPER_ALPHA = 0.05;
