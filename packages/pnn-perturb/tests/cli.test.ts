@@ -59,6 +59,13 @@ it('reproduce --scale smoke writes records, the CSV, plots and README into --out
   expect(csv.filter((l) => l.includes(',K1,') && l.includes(',missing,'))[0]).toMatch(
     /train --scale paper --run k1-resnet18-nf44/,
   );
+  // a Fashion-MNIST number never sits beside a CIFAR-10 published value: the variants have rows of their own
+  expect(
+    csv.filter((l) => /^pnn-perturb,(klachko-cifar10|original-pnn-cifar10),/.test(l) && !/,paper,/.test(l)),
+  ).toEqual([]);
+  expect(
+    csv.some((l) => l.startsWith('pnn-perturb,cpu-fashion-mnist,Am bestTrueAccPct,') && l.includes(',smoke,')),
+  ).toBe(true);
   // the claims as data: one object per claim, smoke (a pipeline check, no verdict), its per-seed values
   const claims = readJson<{ claims: Array<{ id: string; verdict: string; perSeed: unknown[]; scale: string }> }>(
     path.join(out, 'pnn-perturb.claims.json'),
