@@ -163,8 +163,8 @@ export const CPU_TRAIN_PER_CLASS = 600;
  * The α the claims run at: the smallest of the sweep whose decorrelation interval (bcdcor(net 2, net 0)
  * − bcdcor(f1, net 0), paired by seed) lies below 0, checked on the final records by the claims'
  * `alpha-choice` precondition. One-seed pilots pointed at 0.15; the claims run at 0.15 (4 seeds,
- * records at commit 45f43a2) decorrelated in every seed but by very different amounts (one seed six
- * times more than the other three), so its interval straddled 0, while 2 decorrelates by the same large
+ * records at commit 45f43a2) decorrelated in every seed but by very different amounts (one seed far
+ * more than the other three), so its interval straddled 0, while 2 decorrelates by the same large
  * amount in every seed: the claims run at 2, and 0.15 is a sweep run.
  */
 export const CLAIM_ALPHA = 2;
