@@ -47,6 +47,16 @@ function canonical(v: unknown): string {
   );
 }
 
+/**
+ * A job's configuration as compared with a record's: the run's configuration without its list of seeds
+ * (one job trains one seed; adding seeds to a run leaves the records of its other seeds finished).
+ */
+function jobConfig(config: unknown): unknown {
+  if (!config || typeof config !== 'object' || Array.isArray(config)) return config;
+  const { seeds: _seeds, ...rest } = config as Record<string, unknown>;
+  return rest;
+}
+
 export function planReproduce(
   out: string,
   pkg: string,
@@ -74,7 +84,7 @@ export function planReproduce(
         cause: err,
       });
     }
-    if (rec.complete && canonical(rec.config) === canonical(job.config)) {
+    if (rec.complete && canonical(jobConfig(rec.config)) === canonical(jobConfig(job.config))) {
       plan.finished.push(job);
     } else {
       plan.stale.push(job);
