@@ -32,7 +32,7 @@ import {
   writePlot,
 } from '@repro/experiments';
 import { ALL_RUNS, CPU_EPOCHS, CPU_TRAIN_PER_CLASS, DistillRun, METHOD_LABELS, distillStyles } from './runs';
-import { CLAIMS, PUBLISHED } from './published';
+import { CLAIMS, MEASURED, PUBLISHED } from './published';
 import { PACKAGE, resolveRun, runDir, teacherName, trainDistillRun } from './distill';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -209,6 +209,7 @@ export const paper = definePaper<DistillRun>({
   runs: ALL_RUNS,
   published: PUBLISHED,
   claims: CLAIMS,
+  measured: MEASURED,
   resolve: (run, scale) => resolveRun(run, scale) as unknown as Record<string, unknown>,
   trainRun: (run, ctx) => trainDistillRun(run, ctx),
   evalRun: async (run, { scale, seed, out, dataDir }) => {

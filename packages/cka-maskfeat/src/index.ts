@@ -14,7 +14,7 @@ export {
   PAPER_MILESTONES,
 } from './runs';
 export type { DistillRun, Method, NetSpec, StudentSpec } from './runs';
-export { PUBLISHED, CLAIMS, ICKD_TABLE, IMAGENET_ROWS, CAPACITY_BARS } from './published';
+export { PUBLISHED, CLAIMS, MEASURED, ICKD_TABLE, IMAGENET_ROWS, CAPACITY_BARS } from './published';
 export {
   trainDistillRun,
   resolveRun,

@@ -31,9 +31,10 @@ export const STATUS_MEANINGS: Record<Status, string> = {
     "the paper's claim does not hold on our runs at the stated scale: the interval over seeds lies on the other side of the threshold, and every precondition passed (numbers in the note)",
   'claim-inconclusive':
     'our runs cannot decide the claim at the stated scale: the interval over seeds straddles the threshold (more seeds would narrow it), or a precondition failed (the note names it and its value)',
-  missing: 'not run yet; the note gives the command that runs it',
+  missing:
+    "not run yet; the note gives the command that runs it (a paper-scale run needs the paper's data, given with --data-dir, and a GPU machine)",
   'not-reproducible-here':
-    'this machine cannot produce the published number (data, models or hardware; the note says which); a value shown comes from the stated smaller analog and is not comparable',
+    'no run of this repository produces the published number: it needs pretrained models, data or code the repository does not have (the note says which)',
   measured:
     'context, not a claim: a quantity measured on our runs and shown beside the claims it explains, with its interval over runs and no threshold or verdict (what it shows in the note)',
   smoke: 'a seconds-long smoke run that checks the pipeline, not the number',
@@ -75,14 +76,13 @@ export interface PublishedValue {
   value: number;
   citation: Citation;
   tolerance: { abs: number; why: string };
-  /** The run that reproduces it. */
+  /**
+   * The paper-scale run that reproduces it. Only its paper-scale records give the row a value: a smaller
+   * run's number never sits beside a published one (a package shows those in rows of its own scale).
+   */
   runId: string;
-  /** The smaller run that stands for it at cpu/smoke scale (its value is shown, never compared). */
-  analogRunId?: string;
   /** The command that runs it at paper scale. */
   command: string;
-  /** What the cpu-scale analog of this run is (said in the note). */
-  analog?: string;
   /** Reproduced value from one record (default: record.metrics[metric]). */
   reproducedFrom?: (rec: RunRecord) => number | undefined;
   /**
@@ -169,24 +169,16 @@ function publishedRows(pkg: string, p: PublishedValue, records: RunRecord[]): Re
   const rows: ResultRow[] = [];
   const get = p.reproducedFrom ?? ((r: RunRecord) => r.metrics[p.metric]);
   const cite = `${p.citation.paper}, ${p.citation.table}, row ${p.citation.row}, column ${p.citation.column}`;
-  for (const scale of SCALE_ORDER) {
-    const id = scale === 'paper' ? p.runId : (p.analogRunId ?? p.runId);
-    const recs = records.filter((r) => r.runId === id && r.scale === scale && r.complete);
-    if (recs.length === 0) continue;
+  const recs = records.filter((r) => r.runId === p.runId && r.scale === 'paper' && r.complete);
+  if (recs.length) {
     const vals = recs.map(get).filter((v): v is number => v !== undefined && Number.isFinite(v));
     const m = vals.length ? mean(vals) : null;
-    const row = { ...base(), ...describe(recs), scale, reproduced: m === null ? '' : round(m) };
-    if (scale === 'paper' && m !== null) {
+    const row = { ...base(), ...describe(recs), scale: 'paper', reproduced: m === null ? '' : round(m) };
+    if (m !== null) {
       row.delta = round(m - p.value);
       row.status = Math.abs(m - p.value) <= p.tolerance.abs ? 'match' : 'outside-tol';
       row.note = `${cite}; mean of ${vals.length} seed(s); tolerance: ${p.tolerance.why}`;
-    } else if (scale === 'cpu') {
-      row.status = 'not-reproducible-here';
-      row.note = `${cite}; cpu-scale analog${p.analog ? ` (${p.analog})` : ''}, mean of ${vals.length} seed(s), not comparable to the published value; paper scale: ${p.command}`;
-    } else {
-      row.status = scale === 'smoke' ? 'smoke' : 'missing';
-      row.note = `${cite}; ${scale === 'smoke' ? 'smoke run: pipeline check only' : 'no value in the records'}`;
-    }
+    } else row.note = `${cite}; no value in the records`;
     rows.push(row);
   }
   if (!rows.some((r) => r.scale === 'paper')) {

@@ -5,6 +5,7 @@ import * as path from 'path';
 import {
   buildTable,
   ClaimSpec,
+  MeasuredSpec,
   PublishedValue,
   readRunRecords,
   resultsCsv,
@@ -69,7 +70,17 @@ const PUBLISHED: PublishedValue[] = [
     tolerance: { abs: 1, why: 'seed spread' },
     runId: 'c',
     command: 'demo train --run c --scale paper',
-    analog: 'lenet on Fashion-MNIST',
+  },
+  {
+    table: 'T1',
+    row: 'E',
+    metric: 'top1Pct',
+    value: 60,
+    citation: cite('E'),
+    tolerance: { abs: 1, why: 'seed spread' },
+    runId: '',
+    command: '',
+    unavailable: 'needs pretrained weights this repository does not have',
   },
   {
     table: 'T1',
@@ -109,7 +120,7 @@ function records(): RunRecord[] {
     record('a', 'paper', 1, { top1Pct: 90.4 }),
     record('a', 'paper', 2, { top1Pct: 89.8 }), // match (mean 90.1)
     record('b', 'paper', 1, { top1Pct: 85 }), // outside-tol
-    // not-reproducible-here + paper missing; c − e = 4 ± ~1 holds (fails reversed); c − f = 2.5 ± ~3 is inconclusive
+    // paper missing (a cpu record of the run's id never fills it); c − e = 4 ± ~1 holds (fails reversed); c − f = 2.5 ± ~3 is inconclusive
     record('c', 'cpu', 1, { top1Pct: 88 }),
     record('c', 'cpu', 2, { top1Pct: 88.5 }),
     record('c', 'cpu', 3, { top1Pct: 87.5 }),
@@ -124,18 +135,28 @@ function records(): RunRecord[] {
 }
 
 it('gives every status kind', () => {
-  const rows = buildTable('demo', records(), PUBLISHED, CLAIMS);
+  const smoke: MeasuredSpec = {
+    id: 'd-top1',
+    quantity: 'top-1 (%)',
+    why: 'd',
+    runIds: ['d'],
+    value: (r) => r.metrics.top1Pct,
+  };
+  const rows = buildTable('demo', records(), PUBLISHED, CLAIMS, [smoke]);
   const status = (row: string, scale: string) => rows.find((r) => r.row === row && r.scale === scale)?.status;
   expect(status('A', 'paper')).toBe('match');
   expect(rows.find((r) => r.row === 'A')!.reproduced).toBe(90.1);
   expect(status('B', 'paper')).toBe('outside-tol');
   expect(rows.find((r) => r.row === 'B')!.delta).toBe(-5);
-  expect(status('C', 'cpu')).toBe('not-reproducible-here');
+  // a smaller run's number never sits beside a published value
+  expect(rows.filter((r) => r.table === 'T1' && r.scale !== 'paper')).toEqual([]);
   expect(status('C', 'paper')).toBe('missing');
+  expect(status('E', 'paper')).toBe('not-reproducible-here');
+  expect(rows.find((r) => r.row === 'E')!.note).toMatch(/needs pretrained weights/);
   expect(rows.find((r) => r.row === 'C' && r.scale === 'paper')!.note).toMatch(
     /run with: demo train --run c --scale paper/,
   );
-  expect(status('D', 'smoke')).toBe('smoke');
+  expect(status('d-top1', 'smoke')).toBe('smoke');
   expect(status('c>e', 'cpu')).toBe('claim-holds');
   expect(status('e>c', 'cpu')).toBe('claim-fails');
   expect(rows.find((r) => r.row === 'e>c')!.reproduced).toBe(-4);
