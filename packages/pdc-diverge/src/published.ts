@@ -372,7 +372,7 @@ export const CLAIMS: ClaimSpec[] = [
   },
   {
     id: '3-diverge-decorrelates',
-    statement: `the diverge term works at the paper's alpha (${PAPER_ALPHA}): the distance correlation between net 2's and net 0's features is lower than between two independently trained baselines (f1 and net 0)`,
+    statement: `the diverge term works at the paper's alpha (${PAPER_ALPHA}): the distance correlation between net 2's and net 0's features is lower than between two independently trained baselines (f1 and net 0); the caption's f1 is the attacked model, which the term never sees, so the term is tested where it acts (net 2 against net 0, as the official evaluation compares ckpt_2 with ckpt_0)`,
     source: {
       quote: '"Ours": $f_2$ is independent to $f_1$.',
       where: `${README}, "Independent Features Help Robustness (Diverge Training)", Table 1 caption; ${NO_SENTENCE}`,

@@ -160,12 +160,13 @@ export const CPU_EPOCHS = 20;
 export const CPU_TRAIN_PER_CLASS = 600;
 
 /**
- * The α the claims run at: the smallest of the sweep whose decorrelation interval (bcdcor(net 2, net 0)
- * − bcdcor(f1, net 0), paired by seed) lies below 0, checked on the final records by the claims'
- * `alpha-choice` precondition. One-seed pilots pointed at 0.15; the claims run at 0.15 (4 seeds,
+ * The α the claims run at. The rule: the smallest of the sweep whose decorrelation interval
+ * (bcdcor(net 2, net 0) − bcdcor(f1, net 0), paired by seed) lies below 0, checked on the records by the
+ * claims' `alpha-choice` precondition. One-seed pilots pointed at 0.15; the claims run at 0.15 (4 seeds,
  * records at commit 45f43a2) decorrelated in every seed but by very different amounts (one seed far
- * more than the other three), so its interval straddled 0, while 2 decorrelates by the same large
- * amount in every seed: the claims run at 2, and 0.15 is a sweep run.
+ * more than the other three), so its own interval straddled 0; at 2 the term decorrelates by the same
+ * large amount in every seed, so the claims run at 2. The 0.15 sweep run (4 seeds) decorrelates, so
+ * `alpha-choice` fails for 2 and says so (README, "The α sweep").
  */
 export const CLAIM_ALPHA = 2;
 /**
@@ -208,7 +209,8 @@ export const CPU_RUNS: DivergeRun[] = [
  * against bcdcor(f1, net 0) (two independently trained cross-entropy nets) and the clean accuracies.
  * The claims run is the sweep's point at CLAIM_ALPHA; the paper's 0.05 is its own run (claim 3).
  */
-export const SWEEP_SEEDS = [1, 2, 3];
+/** 4 seeds, as the claims run: with 3, the interval at 0.15 ended just above 0 (t with 2 degrees of freedom). */
+export const SWEEP_SEEDS = [1, 2, 3, 4];
 export const SWEEP_RUNS: DivergeRun[] = ALPHA_SWEEP.filter((a) => a !== CLAIM_ALPHA).map((alpha) => ({
   ...CPU_BASE,
   id: `cpu-sweep-alpha${alpha}`,
