@@ -98,15 +98,18 @@ it('a failing precondition makes the verdict inconclusive, and the note names it
   expect(r.note).toMatch(/preconditions: plateau FAILED \(last-2-epoch gain .*\), matched-size passed/);
 });
 
+/** A claim of a family over one group: its mean over the values (one per seed) against 0. */
+const familyMember = (id: string, family: string, values: number[]): ClaimSpec =>
+  base({
+    id,
+    family,
+    runIds: ['a'],
+    measure: () => ({ kind: 'mean', values: values.map((value, i) => ({ seed: i + 1, value })) }),
+  });
+
 it("a family is decided by Holm's step-down at 95% family-wise, each claim at its step's level", () => {
   // three claims on one group each: means 3 (far above 0), 1 (clearly above), 0.5 (above at 95%, not at 97.5%)
-  const mk = (id: string, values: number[]): ClaimSpec =>
-    base({
-      id,
-      family: 'f',
-      runIds: ['a'],
-      measure: () => ({ kind: 'mean', values: values.map((value, i) => ({ seed: i + 1, value })) }),
-    });
+  const mk = (id: string, values: number[]) => familyMember(id, 'f', values);
   const sd = [-1, -0.5, 0, 0.5, 1];
   const t95 = tQuantile(0.975, 4);
   const v = (m: number, s: number) => sd.map((d) => m + d * s);
@@ -136,13 +139,7 @@ it("a family is decided by Holm's step-down at 95% family-wise, each claim at it
 });
 
 it('a family member whose estimate is on the failing side reports the step of the failing side', () => {
-  const mk = (id: string, values: number[]): ClaimSpec =>
-    base({
-      id,
-      family: 'g',
-      runIds: ['a'],
-      measure: () => ({ kind: 'mean', values: values.map((value, i) => ({ seed: i + 1, value })) }),
-    });
+  const mk = (id: string, values: number[]) => familyMember(id, 'g', values);
   // 'up' holds first (step 1 of "holds"), 'down' lies far below 0: step 2 of "holds" but step 1 of "fails"
   const results = evaluateClaims([mk('up', [2.9, 3, 3.1, 3, 3]), mk('down', [-1.1, -1, -0.9, -1, -1])], records, [
     'cpu',
