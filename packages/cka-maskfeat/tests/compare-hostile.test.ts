@@ -75,17 +75,17 @@ it('a weight shard outside the model folder: refused, naming the entry, nothing 
   const a = await saved(path.join(base, 'models', 'a'), 'act');
   const b = await saved(path.join(base, 'models', 'b'), 'act');
   // B's weights moved next to the folders and model.json pointed at them: a valid shard, outside B's folder
-  fs.renameSync(path.join(b, 'weights.bin'), path.join(base, 'models', 'shared.bin'));
+  fs.renameSync(path.join(b, 'weights.bin'), path.join(base, 'models', 'outside.bin'));
   const json = JSON.parse(fs.readFileSync(path.join(b, 'model.json'), 'utf8')) as {
     weightsManifest: Array<{ paths: string[] }>;
   };
-  json.weightsManifest[0].paths = ['../shared.bin'];
+  json.weightsManifest[0].paths = ['../outside.bin'];
   fs.writeFileSync(path.join(b, 'model.json'), JSON.stringify(json));
   const out = path.join(base, 'out');
   await expect(
     runCompare({ modelA: a, modelB: b, dataDir: FIXTURE, limit: '16', batchSize: '8', out, backend: 'wasm' }),
   ).rejects.toThrow(
-    `${path.join(b, 'model.json')}: weight shard weightsManifest[0].paths[0] "../shared.bin" climbs out of ${b}`,
+    `${path.join(b, 'model.json')}: weight shard weightsManifest[0].paths[0] "../outside.bin" climbs out of ${b}`,
   );
   expect(fs.existsSync(out)).toBe(false);
 }, 60_000);
